@@ -1,0 +1,57 @@
+//! What a run learns as it goes, saved in state.json after every change so that `--resume`
+//! continues without repeating destructive work.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::runbook::commands::RdsSettings;
+use crate::runbook::{StepId, VeleroComponent};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Facts {
+    /// When the run started (RFC 3339, UTC): restores created after it belong to this run.
+    #[serde(default)]
+    pub started_at: Option<String>,
+    /// Steps finished, in the order they finished.
+    #[serde(default)]
+    pub completed_steps: Vec<StepId>,
+    /// The settings the restored instance was created with.
+    #[serde(default)]
+    pub rds_settings: Option<RdsSettings>,
+    /// `restore-db-instance-from-db-snapshot` was sent.
+    #[serde(default)]
+    pub rds_restore_requested: bool,
+    /// `host:port` of the restored instance once available.
+    #[serde(default)]
+    pub restored_endpoint: Option<String>,
+    #[serde(default)]
+    pub admin_console_confirmed: bool,
+    #[serde(default)]
+    pub clickhouse_yaml: Option<PathBuf>,
+    #[serde(default)]
+    pub clickhouse_job_applied: bool,
+    /// The exact objects the messaging step deletes, fixed before the first delete.
+    #[serde(default)]
+    pub messaging_deletions: Option<MessagingDeletions>,
+    /// The Velero restore created for each component by this run.
+    #[serde(default)]
+    pub restores: BTreeMap<VeleroComponent, String>,
+    #[serde(default)]
+    pub workflows_recovered: bool,
+}
+
+impl Facts {
+    pub fn is_complete(&self, step: StepId) -> bool {
+        self.completed_steps.contains(&step)
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessagingDeletions {
+    pub statefulsets: Vec<String>,
+    pub pvcs: Vec<String>,
+    /// PVs whose claim is one of `pvcs`; deleted by hand only if they outlive their claims.
+    pub pvs: Vec<String>,
+}

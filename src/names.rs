@@ -1,0 +1,340 @@
+//! Validation of every name that goes into an argv (SPEC section 5, rule 6).
+//!
+//! Each function is a clap value parser: it takes the raw text and returns it (or a typed value)
+//! when it has the documented form, or a sentence saying what form was expected. Names from CLI
+//! output go through the same functions before they are used in a command.
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use regex::Regex;
+
+fn regex(pattern: &str) -> Regex {
+    Regex::new(pattern).expect("a valid built-in pattern")
+}
+
+static DNS_LABEL: LazyLock<Regex> = LazyLock::new(|| regex(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"));
+static DNS_SUBDOMAIN: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"));
+static CLICKHOUSE_BACKUP: LazyLock<Regex> = LazyLock::new(|| regex(r"^[A-Za-z0-9][A-Za-z0-9._-]*$"));
+static RDS_IDENTIFIER: LazyLock<Regex> = LazyLock::new(|| regex(r"^[A-Za-z](-?[A-Za-z0-9])*$"));
+static RDS_SNAPSHOT: LazyLock<Regex> = LazyLock::new(|| {
+    regex(r"^(arn:aws[a-z-]*:rds:[a-z0-9-]+:[0-9]{12}:snapshot:)?(rds:)?[A-Za-z](-?[A-Za-z0-9])*$")
+});
+static SECURITY_GROUP: LazyLock<Regex> = LazyLock::new(|| regex(r"^sg-[0-9a-f]{8,17}$"));
+static SUBNET_GROUP: LazyLock<Regex> = LazyLock::new(|| regex(r"^[A-Za-z0-9][A-Za-z0-9._ -]*$"));
+static INSTANCE_CLASS: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"^db\.[a-z0-9]+(\.[a-z0-9-]+)?\.[a-z0-9]+$"));
+static S3_URI: LazyLock<Regex> = LazyLock::new(|| {
+    regex(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9!_.*'()/=+-]*)?$")
+});
+static AWS_REGION: LazyLock<Regex> = LazyLock::new(|| regex(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$"));
+static AWS_PROFILE: LazyLock<Regex> = LazyLock::new(|| regex(r"^[A-Za-z0-9_][A-Za-z0-9_.@+-]*$"));
+static ENDPOINT_URL: LazyLock<Regex> = LazyLock::new(|| regex(r"^https?://[^\s/$.?#][^\s]*$"));
+static DURATION: LazyLock<Regex> = LazyLock::new(|| regex(r"^([0-9]+)(ms|s|m|h)$"));
+
+fn check(value: &str, pattern: &Regex, max: usize, what: &str) -> Result<String, String> {
+    if value.len() <= max && pattern.is_match(value) {
+        Ok(value.to_string())
+    } else {
+        Err(format!("`{value}` is not {what}"))
+    }
+}
+
+/// A Kubernetes namespace: an RFC 1123 label.
+pub fn namespace(value: &str) -> Result<String, String> {
+    check(
+        value,
+        &DNS_LABEL,
+        63,
+        "a Kubernetes namespace (RFC 1123 label: lower-case letters, digits and '-', at most 63 characters, starting and ending with a letter or digit)",
+    )
+}
+
+/// A Kubernetes object name (RFC 1123 subdomain): pods, Velero backups and restores, PVCs, PVs.
+pub fn object_name(value: &str) -> Result<String, String> {
+    check(
+        value,
+        &DNS_SUBDOMAIN,
+        253,
+        "a Kubernetes object name (lower-case letters, digits, '-' and '.', at most 253 characters)",
+    )
+}
+
+/// A Velero backup name: a Kubernetes object name.
+pub fn velero_backup(value: &str) -> Result<String, String> {
+    object_name(value).map_err(|_| {
+        format!(
+            "`{value}` is not a Velero backup name (lower-case letters, digits, '-' and '.', e.g. arthur-backup-2023-05-11t15.22.37-04.00-messaging)"
+        )
+    })
+}
+
+/// An Arthur ClickHouse backup name, without the node prefix.
+pub fn clickhouse_backup(value: &str) -> Result<String, String> {
+    let name = check(
+        value,
+        &CLICKHOUSE_BACKUP,
+        255,
+        "a ClickHouse backup name (letters, digits, '.', '_' and '-', e.g. arthur-clickhouse-backup-2023-05-11-00-00-07)",
+    )?;
+    if name.starts_with("chi-") {
+        return Err(format!(
+            "`{value}` looks like a node-prefixed backup name; give the Arthur backup name without the node prefix (e.g. arthur-clickhouse-backup-2023-05-11-00-00-07)"
+        ));
+    }
+    Ok(name)
+}
+
+/// An RDS DB instance identifier.
+pub fn rds_instance(value: &str) -> Result<String, String> {
+    check(
+        value,
+        &RDS_IDENTIFIER,
+        63,
+        "an RDS DB instance identifier (1 to 63 letters, digits or hyphens, starting with a letter, no two hyphens in a row, not ending with a hyphen)",
+    )
+}
+
+/// An RDS DB snapshot identifier, an automated one (`rds:…`), or a snapshot ARN.
+pub fn rds_snapshot(value: &str) -> Result<String, String> {
+    check(
+        value,
+        &RDS_SNAPSHOT,
+        1024,
+        "an RDS DB snapshot identifier (letters, digits and hyphens starting with a letter, optionally `rds:`-prefixed, or a snapshot ARN)",
+    )
+}
+
+pub fn security_group(value: &str) -> Result<String, String> {
+    check(
+        value,
+        &SECURITY_GROUP,
+        20,
+        "a VPC security group ID (sg- followed by 8 or 17 hex digits)",
+    )
+}
+
+pub fn subnet_group(value: &str) -> Result<String, String> {
+    check(
+        value,
+        &SUBNET_GROUP,
+        255,
+        "a DB subnet group name (letters, digits, spaces, '.', '_' and '-')",
+    )
+}
+
+pub fn instance_class(value: &str) -> Result<String, String> {
+    check(
+        value,
+        &INSTANCE_CLASS,
+        64,
+        "an RDS instance class (e.g. db.m5.large)",
+    )
+}
+
+pub fn rds_port(value: &str) -> Result<u16, String> {
+    match value.parse::<u16>() {
+        Ok(port) if port >= 1150 => Ok(port),
+        _ => Err(format!(
+            "`{value}` is not an RDS Postgres port (a number from 1150 to 65535)"
+        )),
+    }
+}
+
+pub fn local_port(value: &str) -> Result<u16, String> {
+    match value.parse::<u16>() {
+        Ok(port) if port >= 1 => Ok(port),
+        _ => Err(format!(
+            "`{value}` is not a local port (a number from 1 to 65535)"
+        )),
+    }
+}
+
+/// An S3 URI to list ClickHouse backups under. A missing trailing `/` is added: without it
+/// `aws s3 ls` lists only the prefix itself, not what is under it.
+pub fn s3_uri(value: &str) -> Result<String, String> {
+    let uri = check(
+        value,
+        &S3_URI,
+        1024,
+        "an S3 URI (s3://bucket/path/, bucket in lower case)",
+    )?;
+    let without_scheme = &uri["s3://".len()..];
+    Ok(if without_scheme.contains('/') && !uri.ends_with('/') || !without_scheme.contains('/') {
+        format!("{uri}/")
+    } else {
+        uri
+    })
+}
+
+pub fn aws_region(value: &str) -> Result<String, String> {
+    check(value, &AWS_REGION, 32, "an AWS region (e.g. us-east-1)")
+}
+
+pub fn aws_profile(value: &str) -> Result<String, String> {
+    check(
+        value,
+        &AWS_PROFILE,
+        128,
+        "an AWS profile name (letters, digits, '_', '.', '@', '+' and '-')",
+    )
+}
+
+pub fn endpoint_url(value: &str) -> Result<String, String> {
+    check(
+        value,
+        &ENDPOINT_URL,
+        2048,
+        "an endpoint URL (http:// or https://, no spaces)",
+    )
+}
+
+/// A kube context name. Context names are free text in a kubeconfig (EKS uses ARNs), so only
+/// what could be mistaken for a flag or break a line is refused.
+pub fn kube_context(value: &str) -> Result<String, String> {
+    if value.is_empty() || value.starts_with('-') || value.chars().any(char::is_control) {
+        Err(format!(
+            "`{value}` is not a kube context name (it must not be empty, start with '-' or contain control characters)"
+        ))
+    } else {
+        Ok(value.to_string())
+    }
+}
+
+/// A path given to the CLIs (kubeconfig). Refused when it could be read as a flag.
+pub fn cli_path(value: &str) -> Result<std::path::PathBuf, String> {
+    if value.is_empty() || value.starts_with('-') || value.chars().any(char::is_control) {
+        Err(format!(
+            "`{value}` is not a usable path (it must not be empty, start with '-' or contain control characters)"
+        ))
+    } else {
+        Ok(value.into())
+    }
+}
+
+/// A DURATION of SPEC section 3: a whole number and a unit, `ms`, `s`, `m` or `h`.
+pub fn duration(value: &str) -> Result<Duration, String> {
+    let wrong =
+        || format!("`{value}` is not a duration (a whole number with ms, s, m or h: 250ms, 5s, 30m, 1h)");
+    let captures = DURATION.captures(value).ok_or_else(wrong)?;
+    let amount: u64 = captures[1].parse().map_err(|_| wrong())?;
+    let unit_ms: u64 = match &captures[2] {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        _ => 3_600_000,
+    };
+    let millis = amount.checked_mul(unit_ms).ok_or_else(wrong)?;
+    if millis == 0 {
+        return Err(format!("`{value}` is zero; a duration must be positive"));
+    }
+    Ok(Duration::from_millis(millis))
+}
+
+/// Shows a duration the way it is written on the command line.
+pub fn format_duration(duration: Duration) -> String {
+    let ms = duration.as_millis();
+    if ms % 3_600_000 == 0 {
+        format!("{}h", ms / 3_600_000)
+    } else if ms % 60_000 == 0 {
+        format!("{}m", ms / 60_000)
+    } else if ms % 1_000 == 0 {
+        format!("{}s", ms / 1_000)
+    } else {
+        format!("{ms}ms")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn namespaces() {
+        assert!(namespace("arthur").is_ok());
+        assert!(namespace("arthur-prod-2").is_ok());
+        for bad in ["", "Arthur", "arthur;rm", "-arthur", "arthur-", "a b", "$(touch pwned)", &"a".repeat(64)] {
+            assert!(namespace(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn backup_names_from_the_runbook_are_accepted() {
+        for name in [
+            "arthur-backup-2023-05-11t15.22.37-04.00-messaging",
+            "arthur-backup-2023-05-11t15.25.24-04.00-enrichments",
+            "arthur-backup-2022-09-23t11.23.25-04.00-workflows",
+        ] {
+            assert_eq!(velero_backup(name).unwrap(), name);
+        }
+        assert!(clickhouse_backup("arthur-clickhouse-backup-2022-05-12-00-00-06").is_ok());
+        assert!(
+            clickhouse_backup("chi-olap-installation-arthur-0-0-arthur-clickhouse-backup-2022-05-12-00-00-06")
+                .unwrap_err()
+                .contains("node prefix")
+        );
+        for bad in ["Arthur-Backup", "a;b", "$(id)", "a/b", "-x"] {
+            assert!(velero_backup(bad).is_err(), "{bad:?} accepted");
+            assert!(clickhouse_backup(bad).is_err() || bad == "Arthur-Backup", "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn rds_names() {
+        assert!(rds_instance("arthur-prod-db").is_ok());
+        assert!(rds_instance("arthur--prod").is_err());
+        assert!(rds_instance("1arthur").is_err());
+        assert!(rds_instance("arthur-").is_err());
+        assert!(rds_snapshot("arthur-backup-2023-05-11t15-21-50-04-00").is_ok());
+        assert!(rds_snapshot("rds:arthur-prod-db-2023-05-14-06-10").is_ok());
+        assert!(rds_snapshot("arn:aws:rds:us-east-1:123456789012:snapshot:arthur-snap").is_ok());
+        assert!(rds_snapshot("snap.with.dots").is_err());
+        assert!(security_group("sg-0a1b2c3d4e5f60718").is_ok());
+        assert!(security_group("sg-12345678").is_ok());
+        assert!(security_group("sg-xyz").is_err());
+        assert!(instance_class("db.m5.large").is_ok());
+        assert!(instance_class("db.r6g.2xlarge").is_ok());
+        assert!(instance_class("m5.large").is_err());
+        assert_eq!(rds_port("5432").unwrap(), 5432);
+        assert!(rds_port("80").is_err());
+        assert!(rds_port("70000").is_err());
+    }
+
+    #[test]
+    fn s3_uris_get_their_trailing_slash() {
+        assert_eq!(s3_uri("s3://arthur-prod-backups/clickhouse/").unwrap(), "s3://arthur-prod-backups/clickhouse/");
+        assert_eq!(s3_uri("s3://arthur-prod-backups/clickhouse").unwrap(), "s3://arthur-prod-backups/clickhouse/");
+        assert_eq!(s3_uri("s3://arthur-prod-backups").unwrap(), "s3://arthur-prod-backups/");
+        assert!(s3_uri("https://example.com/x").is_err());
+        assert!(s3_uri("s3://Bucket/x").is_err());
+        assert!(s3_uri("s3://bucket/x y").is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(duration("90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(duration("30m").unwrap(), Duration::from_secs(1800));
+        assert_eq!(duration("1h").unwrap(), Duration::from_secs(3600));
+        for bad in ["", "5", "5 s", "1.5h", "-5s", "0s", "5d", "s"] {
+            assert!(duration(bad).is_err(), "{bad:?} accepted");
+        }
+        assert_eq!(format_duration(Duration::from_secs(1800)), "30m");
+        assert_eq!(format_duration(Duration::from_millis(250)), "250ms");
+        assert_eq!(format_duration(Duration::from_secs(90)), "90s");
+    }
+
+    #[test]
+    fn contexts_and_paths() {
+        assert!(kube_context("arn:aws:eks:us-east-1:123456789012:cluster/prod").is_ok());
+        assert!(kube_context("--help").is_err());
+        assert!(cli_path("/home/op/.kube/config").is_ok());
+        assert!(cli_path("-x").is_err());
+        assert!(aws_region("us-east-1").is_ok());
+        assert!(aws_region("us-gov-west-1").is_ok());
+        assert!(aws_region("US").is_err());
+        assert!(endpoint_url("http://127.0.0.1:5000").is_ok());
+        assert!(endpoint_url("file:///etc/passwd").is_err());
+    }
+}

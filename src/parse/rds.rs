@@ -1,0 +1,206 @@
+//! aws rds: `describe-db-instances` and `describe-db-snapshots` JSON.
+
+use serde_json::Value;
+
+use super::{ParseError, ParseResult};
+use crate::runbook::commands::RdsSettings;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DbInstance {
+    pub id: String,
+    pub status: String,
+    pub endpoint: Option<(String, u16)>,
+    pub settings: RdsSettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DbSnapshot {
+    pub id: String,
+    pub instance: String,
+    pub status: String,
+    pub created: Option<String>,
+}
+
+fn string(value: &Value, key: &str) -> String {
+    value.get(key).and_then(Value::as_str).unwrap_or_default().to_string()
+}
+
+fn array<'a>(json: &'a Value, key: &str) -> ParseResult<&'a Vec<Value>> {
+    json.get(key)
+        .and_then(Value::as_array)
+        .ok_or_else(|| ParseError::new(format!("expected a JSON object with a {key} list")))
+}
+
+pub fn instances(json: &str) -> ParseResult<Vec<DbInstance>> {
+    let value: Value = serde_json::from_str(json).map_err(ParseError::json)?;
+    array(&value, "DBInstances")?
+        .iter()
+        .map(|item| {
+            let endpoint = item.get("Endpoint").and_then(|endpoint| {
+                let address = endpoint.get("Address")?.as_str()?.to_string();
+                let port = endpoint.get("Port")?.as_u64()? as u16;
+                Some((address, port))
+            });
+            // `DbInstancePort` is 0 for RDS; the endpoint's port is the one clients use. While
+            // the instance is being created there is no endpoint yet.
+            let port = endpoint
+                .as_ref()
+                .map(|(_, port)| *port as u64)
+                .or_else(|| item.get("DbInstancePort").and_then(Value::as_u64).filter(|p| *p != 0))
+                .map(|port| port.to_string())
+                .unwrap_or_default();
+            let mut security_groups: Vec<String> = item
+                .get("VpcSecurityGroups")
+                .and_then(Value::as_array)
+                .map(|groups| groups.iter().map(|g| string(g, "VpcSecurityGroupId")).collect())
+                .unwrap_or_default();
+            security_groups.sort();
+            Ok(DbInstance {
+                id: string(item, "DBInstanceIdentifier"),
+                status: string(item, "DBInstanceStatus"),
+                endpoint,
+                settings: RdsSettings {
+                    port,
+                    security_groups,
+                    subnet_group: item
+                        .get("DBSubnetGroup")
+                        .map(|group| string(group, "DBSubnetGroupName"))
+                        .unwrap_or_default(),
+                    instance_class: string(item, "DBInstanceClass"),
+                },
+            })
+        })
+        .collect()
+}
+
+/// The one instance a `--db-instance-identifier` describe returns.
+pub fn instance(json: &str) -> ParseResult<DbInstance> {
+    let mut all = instances(json)?;
+    match all.len() {
+        1 => Ok(all.remove(0)),
+        n => Err(ParseError::new(format!("expected one DB instance, found {n}"))),
+    }
+}
+
+pub fn snapshots(json: &str) -> ParseResult<Vec<DbSnapshot>> {
+    let value: Value = serde_json::from_str(json).map_err(ParseError::json)?;
+    Ok(array(&value, "DBSnapshots")?
+        .iter()
+        .map(|item| DbSnapshot {
+            id: string(item, "DBSnapshotIdentifier"),
+            instance: string(item, "DBInstanceIdentifier"),
+            status: string(item, "Status"),
+            created: item.get("SnapshotCreateTime").and_then(Value::as_str).map(str::to_string),
+        })
+        .collect())
+}
+
+/// States `aws rds wait db-instance-available` treats as final failures, and a few more that
+/// cannot become available without someone acting.
+pub fn is_failed_status(status: &str) -> bool {
+    matches!(
+        status,
+        "deleted"
+            | "deleting"
+            | "failed"
+            | "incompatible-restore"
+            | "incompatible-parameters"
+            | "incompatible-network"
+            | "incompatible-option-group"
+            | "inaccessible-encryption-credentials"
+            | "restore-error"
+            | "storage-full"
+    )
+}
+
+/// `An error occurred (DBInstanceNotFound)` / `(DBSnapshotNotFound)`.
+pub fn is_not_found(stderr: &str) -> bool {
+    stderr.contains("NotFound)")
+}
+
+/// The differences between what an instance has and what it should have.
+pub fn differences(actual: &RdsSettings, wanted: &RdsSettings) -> Vec<String> {
+    let mut wanted_groups = wanted.security_groups.clone();
+    wanted_groups.sort();
+    let mut actual_groups = actual.security_groups.clone();
+    actual_groups.sort();
+    let mut out = Vec::new();
+    let mut compare = |what: &str, actual: String, wanted: String| {
+        if actual != wanted {
+            out.push(format!("{what} is {actual}, the source has {wanted}"));
+        }
+    };
+    compare("port", actual.port.clone(), wanted.port.clone());
+    compare(
+        "security groups",
+        actual_groups.join(" "),
+        wanted_groups.join(" "),
+    );
+    compare(
+        "subnet group",
+        actual.subnet_group.clone(),
+        wanted.subnet_group.clone(),
+    );
+    compare(
+        "instance class",
+        actual.instance_class.clone(),
+        wanted.instance_class.clone(),
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::sample;
+
+    #[test]
+    fn source_and_restored_instances_match() {
+        let source = instance(&sample("aws-rds-describe-db-instances.json")).unwrap();
+        assert_eq!(source.status, "available");
+        assert_eq!(source.settings.port, "5432");
+        assert_eq!(source.settings.security_groups, ["sg-0a1b2c3d4e5f60718"]);
+        assert_eq!(source.settings.instance_class, "db.m5.large");
+        assert_eq!(source.settings.subnet_group, "arthur-db-subnet-group");
+        let restored = instance(&sample("aws-rds-describe-db-instances-restored.json")).unwrap();
+        assert_eq!(
+            restored.endpoint.as_ref().unwrap().0,
+            "arthur-restored-db.c9xkq2abcd12.us-east-1.rds.amazonaws.com"
+        );
+        assert!(differences(&restored.settings, &source.settings).is_empty());
+    }
+
+    #[test]
+    fn a_creating_instance_has_no_endpoint() {
+        let json = sample("aws-rds-restore-db-instance-from-db-snapshot.json");
+        let value: Value = serde_json::from_str(&json).unwrap();
+        let wrapped = serde_json::json!({"DBInstances": [value["DBInstance"]]}).to_string();
+        let creating = instance(&wrapped).unwrap();
+        assert_eq!(creating.status, "creating");
+        assert_eq!(creating.endpoint, None);
+    }
+
+    #[test]
+    fn snapshots_and_not_found() {
+        let all = snapshots(&sample("aws-rds-describe-db-snapshots.json")).unwrap();
+        assert!(all.iter().any(|s| s.status == "available"));
+        assert!(is_not_found(&sample("aws-rds-describe-notfound.stderr.txt")));
+        assert!(is_failed_status("incompatible-restore"));
+        assert!(!is_failed_status("backing-up"));
+    }
+
+    #[test]
+    fn differences_are_named() {
+        let wanted = RdsSettings {
+            port: "5432".into(),
+            security_groups: vec!["sg-1".into(), "sg-2".into()],
+            subnet_group: "g".into(),
+            instance_class: "db.m5.large".into(),
+        };
+        let mut actual = wanted.clone();
+        actual.security_groups.reverse();
+        assert!(differences(&actual, &wanted).is_empty());
+        actual.port = "5433".into();
+        assert_eq!(differences(&actual, &wanted), ["port is 5433, the source has 5432"]);
+    }
+}

@@ -1,0 +1,501 @@
+//! The command catalogue: every argv the tool runs is built here, from the runbook's commands
+//! (see ../shared/runbook/COMMANDS.md) and the few reads SPEC adds.
+//!
+//! Global flags are applied in exactly one place, `Connection::finish`: `--kubeconfig` and
+//! `--context` on every kubectl argv (after a plugin's name, and before `--` of `exec`), the same
+//! for velero (which spells the context flag `--kubecontext`), and `--profile`, `--region`,
+//! `--endpoint-url` on every aws argv.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::fixed;
+use crate::cmd::{Cmd, Effect};
+use crate::tool::Tool;
+
+/// How the CLIs reach the cluster and the cloud account (the global options).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Connection {
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+    pub aws_profile: Option<String>,
+    pub aws_region: Option<String>,
+    pub aws_endpoint_url: Option<String>,
+}
+
+impl Connection {
+    /// Adds the global flags to a command. Arguments after a `--` belong to a remote program
+    /// (`kubectl exec … -- clickhouse-backup list`), so the flags go before it.
+    fn finish(&self, mut cmd: Cmd) -> Cmd {
+        let mut flags: Vec<String> = Vec::new();
+        let mut push = |flag: &str, value: Option<&str>| {
+            if let Some(value) = value {
+                flags.push(flag.to_string());
+                flags.push(value.to_string());
+            }
+        };
+        let kubeconfig = self.kubeconfig.as_deref().map(path_text);
+        match cmd.tool {
+            Tool::Kubectl => {
+                push("--kubeconfig", kubeconfig.as_deref());
+                push("--context", self.context.as_deref());
+            }
+            Tool::Velero => {
+                push("--kubeconfig", kubeconfig.as_deref());
+                push("--kubecontext", self.context.as_deref());
+            }
+            Tool::Aws => {
+                push("--profile", self.aws_profile.as_deref());
+                push("--region", self.aws_region.as_deref());
+                push("--endpoint-url", self.aws_endpoint_url.as_deref());
+            }
+            Tool::Curl => {}
+        }
+        let at = cmd
+            .args
+            .iter()
+            .position(|arg| arg == "--")
+            .unwrap_or(cmd.args.len());
+        cmd.args.splice(at..at, flags);
+        cmd
+    }
+}
+
+fn path_text(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
+/// Builds the commands of one restore: the namespaces and the connection are fixed for a run.
+#[derive(Debug, Clone)]
+pub struct Commands {
+    pub namespace: String,
+    pub velero_namespace: String,
+    pub clickhouse_pod: String,
+    pub connection: Connection,
+}
+
+/// The RDS settings a restored instance must share with its source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct RdsSettings {
+    pub port: String,
+    pub security_groups: Vec<String>,
+    pub subnet_group: String,
+    pub instance_class: String,
+}
+
+impl Commands {
+    fn kubectl(&self, effect: Effect, args: &[&str]) -> Cmd {
+        self.connection
+            .finish(Cmd::new(Tool::Kubectl, effect).args(args.iter().copied()))
+    }
+
+    fn velero(&self, effect: Effect, args: &[&str]) -> Cmd {
+        self.connection
+            .finish(Cmd::new(Tool::Velero, effect).args(args.iter().copied()))
+    }
+
+    fn aws(&self, effect: Effect, args: &[&str]) -> Cmd {
+        self.connection
+            .finish(Cmd::new(Tool::Aws, effect).args(args.iter().copied()))
+    }
+
+    fn ns(&self) -> &str {
+        &self.namespace
+    }
+
+    fn vns(&self) -> &str {
+        &self.velero_namespace
+    }
+
+    // Preflight and identity (SPEC section 2 and section 5 rule 9).
+
+    pub fn version(&self, tool: Tool) -> Cmd {
+        match tool {
+            Tool::Kubectl => self.kubectl(Effect::Reads, &["version", "--client"]),
+            Tool::Velero => self.velero(Effect::Reads, &["version", "--client-only"]),
+            Tool::Aws => self.aws(Effect::Reads, &["--version"]),
+            Tool::Curl => Cmd::reads(Tool::Curl).arg("--version"),
+        }
+    }
+
+    pub fn kots_version(&self) -> Cmd {
+        self.kubectl(Effect::Reads, &["kots", "version"])
+    }
+
+    pub fn current_context(&self) -> Cmd {
+        self.kubectl(Effect::Reads, &["config", "current-context"])
+    }
+
+    /// The `kube-system` namespace UID: the cluster's identity.
+    pub fn cluster_identity(&self) -> Cmd {
+        self.kubectl(
+            Effect::Reads,
+            &[
+                "get",
+                "namespace",
+                "kube-system",
+                "-o",
+                "jsonpath={.metadata.uid}",
+            ],
+        )
+    }
+
+    pub fn get_namespace(&self, namespace: &str) -> Cmd {
+        self.kubectl(Effect::Reads, &["get", "namespace", namespace])
+    }
+
+    pub fn get_restore_cronjob(&self) -> Cmd {
+        self.kubectl(
+            Effect::Reads,
+            &["get", "cronjob", fixed::CLICKHOUSE_CRONJOB, "-n", self.ns()],
+        )
+    }
+
+    // RDS (the AWS documentation's commands; the runbook names none).
+
+    pub fn describe_db_instance(&self, instance: &str) -> Cmd {
+        self.aws(
+            Effect::Reads,
+            &[
+                "rds",
+                "describe-db-instances",
+                "--db-instance-identifier",
+                instance,
+            ],
+        )
+    }
+
+    pub fn describe_db_snapshot(&self, snapshot: &str) -> Cmd {
+        self.aws(
+            Effect::Reads,
+            &[
+                "rds",
+                "describe-db-snapshots",
+                "--db-snapshot-identifier",
+                snapshot,
+            ],
+        )
+    }
+
+    pub fn describe_db_snapshots_of(&self, instance: &str) -> Cmd {
+        self.aws(
+            Effect::Reads,
+            &[
+                "rds",
+                "describe-db-snapshots",
+                "--db-instance-identifier",
+                instance,
+            ],
+        )
+    }
+
+    pub fn restore_db_instance(&self, instance: &str, snapshot: &str, settings: &RdsSettings) -> Cmd {
+        let mut args = vec![
+            "rds",
+            "restore-db-instance-from-db-snapshot",
+            "--db-instance-identifier",
+            instance,
+            "--db-snapshot-identifier",
+            snapshot,
+            "--db-instance-class",
+            &settings.instance_class,
+            "--port",
+            &settings.port,
+            "--db-subnet-group-name",
+            &settings.subnet_group,
+            "--vpc-security-group-ids",
+        ];
+        args.extend(settings.security_groups.iter().map(String::as_str));
+        self.aws(Effect::Changes, &args)
+    }
+
+    // Install the Arthur Platform.
+
+    pub fn kots_get_config(&self) -> Cmd {
+        self.kubectl(
+            Effect::Reads,
+            &[
+                "kots",
+                "get",
+                "config",
+                "-n",
+                self.ns(),
+                "--appslug",
+                fixed::KOTS_APP_SLUG,
+            ],
+        )
+    }
+
+    pub fn get_pods(&self) -> Cmd {
+        self.kubectl(Effect::Reads, &["get", "pods", "-n", self.ns()])
+    }
+
+    pub fn get_jobs(&self) -> Cmd {
+        self.kubectl(Effect::Reads, &["get", "jobs", "-n", self.ns()])
+    }
+
+    pub fn get_pods_json(&self) -> Cmd {
+        self.kubectl(Effect::Reads, &["get", "pods", "-n", self.ns(), "-o", "json"])
+    }
+
+    pub fn get_jobs_json(&self) -> Cmd {
+        self.kubectl(Effect::Reads, &["get", "jobs", "-n", self.ns(), "-o", "json"])
+    }
+
+    // Restore ClickHouse Data.
+
+    pub fn clickhouse_backup_list(&self) -> Cmd {
+        self.kubectl(
+            Effect::Reads,
+            &[
+                "exec",
+                &self.clickhouse_pod,
+                "-n",
+                self.ns(),
+                "-c",
+                "backup",
+                "--",
+                "clickhouse-backup",
+                "list",
+            ],
+        )
+    }
+
+    pub fn s3_list(&self, uri: &str) -> Cmd {
+        self.aws(Effect::Reads, &["s3", "ls", uri])
+    }
+
+    /// `--dry-run=client` only prints the Job; nothing is created.
+    pub fn create_restore_job_yaml(&self) -> Cmd {
+        let from = format!("--from=cronjob/{}", fixed::CLICKHOUSE_CRONJOB);
+        self.kubectl(
+            Effect::Reads,
+            &[
+                "create",
+                "job",
+                &from,
+                "-n",
+                self.ns(),
+                "-o",
+                "yaml",
+                fixed::CLICKHOUSE_JOB,
+                "--dry-run=client",
+                "--save-config",
+            ],
+        )
+    }
+
+    pub fn apply(&self, file: &Path) -> Cmd {
+        self.kubectl(
+            Effect::Changes,
+            &["apply", "-f", &path_text(file), "-n", self.ns()],
+        )
+    }
+
+    pub fn get_restore_job_json(&self) -> Cmd {
+        self.kubectl(
+            Effect::Reads,
+            &["get", "job", fixed::CLICKHOUSE_JOB, "-n", self.ns(), "-o", "json"],
+        )
+    }
+
+    // Restore Messaging Infrastructure.
+
+    pub fn get_statefulsets(&self) -> Cmd {
+        self.kubectl(Effect::Reads, &["get", "sts", "-n", self.ns()])
+    }
+
+    pub fn delete_statefulset(&self, name: &str) -> Cmd {
+        self.kubectl(Effect::Changes, &["delete", "sts", name, "-n", self.ns()])
+    }
+
+    pub fn get_pvcs(&self) -> Cmd {
+        self.kubectl(Effect::Reads, &["get", "pvc", "-n", self.ns()])
+    }
+
+    /// One `kubectl delete pvc` with every name, as `… | xargs kubectl delete pvc -n NS` runs.
+    pub fn delete_pvcs(&self, names: &[String]) -> Cmd {
+        let mut args = vec!["delete", "pvc"];
+        args.extend(names.iter().map(String::as_str));
+        args.extend(["-n", self.ns()]);
+        self.kubectl(Effect::Changes, &args)
+    }
+
+    /// PVs are cluster-scoped: the runbook's `-n` does nothing for them, so it is left out.
+    pub fn get_pvs(&self) -> Cmd {
+        self.kubectl(Effect::Reads, &["get", "pv"])
+    }
+
+    pub fn delete_pvs(&self, names: &[String]) -> Cmd {
+        let mut args = vec!["delete", "pv"];
+        args.extend(names.iter().map(String::as_str));
+        self.kubectl(Effect::Changes, &args)
+    }
+
+    pub fn velero_backup_list(&self) -> Cmd {
+        self.velero(Effect::Reads, &["backup", "get", "-n", self.vns()])
+    }
+
+    pub fn velero_backup_json(&self, backup: &str) -> Cmd {
+        self.velero(
+            Effect::Reads,
+            &["backup", "get", backup, "-n", self.vns(), "-o", "json"],
+        )
+    }
+
+    pub fn velero_backups_json(&self) -> Cmd {
+        self.velero(
+            Effect::Reads,
+            &["backup", "get", "-n", self.vns(), "-o", "json"],
+        )
+    }
+
+    pub fn velero_restore_create(&self, backup: &str) -> Cmd {
+        self.velero(
+            Effect::Changes,
+            &[
+                "restore",
+                "create",
+                "--from-backup",
+                backup,
+                "--namespace",
+                self.vns(),
+            ],
+        )
+    }
+
+    pub fn velero_restore_json(&self, restore: &str) -> Cmd {
+        self.velero(
+            Effect::Reads,
+            &["restore", "get", restore, "-n", self.vns(), "-o", "json"],
+        )
+    }
+
+    pub fn velero_restores_json(&self) -> Cmd {
+        self.velero(
+            Effect::Reads,
+            &["restore", "get", "-n", self.vns(), "-o", "json"],
+        )
+    }
+
+    /// Named in failure messages, for the operator to look closer; not run by the tool.
+    pub fn velero_restore_describe(&self, restore: &str) -> Cmd {
+        self.velero(
+            Effect::Reads,
+            &["restore", "describe", restore, "-n", self.vns()],
+        )
+    }
+
+    pub fn velero_restore_logs(&self, restore: &str) -> Cmd {
+        self.velero(Effect::Reads, &["restore", "logs", restore, "-n", self.vns()])
+    }
+
+    pub fn kots_get_apps(&self) -> Cmd {
+        self.kubectl(Effect::Reads, &["kots", "get", "apps", "-n", self.ns()])
+    }
+
+    // Restore Enrichments Workflows.
+
+    /// Opens a tunnel for the recover call. It changes nothing, but it is never run by `plan`:
+    /// it only serves the call that follows.
+    pub fn port_forward(&self, local_port: u16) -> Cmd {
+        let ports = format!("{local_port}:80");
+        self.kubectl(
+            Effect::Changes,
+            &["port-forward", "-n", self.ns(), fixed::DATASET_SERVICE, &ports],
+        )
+    }
+
+    pub fn recover_workflows(&self, local_port: u16) -> Cmd {
+        Cmd::changes(Tool::Curl).args([
+            "-k".to_string(),
+            "-XPOST".to_string(),
+            format!("http://localhost:{local_port}{}", fixed::RECOVER_PATH),
+        ])
+    }
+
+    pub fn describe_pod(&self, pod: &str) -> Cmd {
+        self.kubectl(Effect::Reads, &["describe", "pod", pod, "-n", self.ns()])
+    }
+
+    pub fn job_logs(&self, job: &str) -> Cmd {
+        self.kubectl(Effect::Reads, &["logs", &format!("job/{job}"), "-n", self.ns()])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn commands(connection: Connection) -> Commands {
+        Commands {
+            namespace: "arthur".into(),
+            velero_namespace: "velero".into(),
+            clickhouse_pod: fixed::DEFAULT_CLICKHOUSE_POD.into(),
+            connection,
+        }
+    }
+
+    fn everything() -> Connection {
+        Connection {
+            kubeconfig: Some("/k/config".into()),
+            context: Some("prod".into()),
+            aws_profile: Some("arthur-prod".into()),
+            aws_region: Some("us-east-1".into()),
+            aws_endpoint_url: Some("http://127.0.0.1:5000".into()),
+        }
+    }
+
+    #[test]
+    fn plugin_flags_come_after_the_plugin_name() {
+        let line = commands(everything()).kots_get_apps().to_string();
+        assert_eq!(
+            line,
+            "kubectl kots get apps -n arthur --kubeconfig /k/config --context prod"
+        );
+    }
+
+    #[test]
+    fn exec_flags_come_before_the_remote_command() {
+        let line = commands(everything()).clickhouse_backup_list().to_string();
+        assert_eq!(
+            line,
+            "kubectl exec chi-olap-installation-arthur-0-0-0 -n arthur -c backup --kubeconfig /k/config --context prod -- clickhouse-backup list"
+        );
+    }
+
+    #[test]
+    fn velero_spells_the_context_flag_kubecontext() {
+        let line = commands(everything())
+            .velero_restore_create("b")
+            .to_string();
+        assert_eq!(
+            line,
+            "velero restore create --from-backup b --namespace velero --kubeconfig /k/config --kubecontext prod"
+        );
+    }
+
+    #[test]
+    fn aws_gets_profile_region_and_endpoint() {
+        let line = commands(everything())
+            .s3_list("s3://arthur-prod-backups/clickhouse/")
+            .to_string();
+        assert_eq!(
+            line,
+            "aws s3 ls s3://arthur-prod-backups/clickhouse/ --profile arthur-prod --region us-east-1 --endpoint-url http://127.0.0.1:5000"
+        );
+        assert_eq!(
+            commands(everything()).recover_workflows(7899).to_string(),
+            "curl -k -XPOST http://localhost:7899/api/v1/workflows/batch/recover"
+        );
+    }
+
+    #[test]
+    fn no_global_flags_without_options() {
+        assert_eq!(
+            commands(Connection::default()).get_pvs().to_string(),
+            "kubectl get pv"
+        );
+    }
+}

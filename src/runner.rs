@@ -1,0 +1,242 @@
+//! The only place processes are spawned. A `Cmd` becomes a duct expression in `expression`;
+//! stdin is closed, stdout and stderr are captured separately (parsers need them apart) and also
+//! merged in arrival order (the transcript shows them as they came), and every child has a time
+//! limit after which it is killed.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::cmd::Cmd;
+use crate::error::{Error, Result};
+use crate::executor::Output;
+use crate::names::format_duration;
+use crate::tool::Tool;
+
+/// Set by the Ctrl-C / SIGTERM handler; every wait and every child checks it.
+pub type InterruptFlag = Arc<AtomicBool>;
+
+#[derive(Debug, Clone)]
+pub struct RunOutput {
+    pub output: Output,
+    /// stdout and stderr in the order they arrived.
+    pub combined: String,
+    pub duration: Duration,
+}
+
+pub struct Runner {
+    programs: BTreeMap<Tool, PathBuf>,
+    command_timeout: Duration,
+    interrupted: InterruptFlag,
+}
+
+enum Chunk {
+    Out(Vec<u8>),
+    Err(Vec<u8>),
+}
+
+impl Runner {
+    /// Finds every program up front (`which`, or the ARTHUR_RESTORE_* variables), so that a
+    /// missing one is reported before anything runs.
+    pub fn locate(command_timeout: Duration, interrupted: InterruptFlag) -> Result<Runner> {
+        let mut programs = BTreeMap::new();
+        for tool in Tool::ALL {
+            programs.insert(tool, tool.locate()?);
+        }
+        Ok(Runner {
+            programs,
+            command_timeout,
+            interrupted,
+        })
+    }
+
+    pub fn program(&self, tool: Tool) -> &PathBuf {
+        &self.programs[&tool]
+    }
+
+    pub fn interrupted(&self) -> bool {
+        self.interrupted.load(Ordering::SeqCst)
+    }
+
+    pub fn interrupt_flag(&self) -> InterruptFlag {
+        self.interrupted.clone()
+    }
+
+    fn expression(&self, cmd: &Cmd) -> duct::Expression {
+        duct::cmd(self.program(cmd.tool), &cmd.args)
+            .stdin_null()
+            .unchecked()
+    }
+
+    /// Runs a command to its end, or kills it at the time limit or on an interruption.
+    pub fn run(&mut self, cmd: &Cmd) -> Result<RunOutput> {
+        let started = Instant::now();
+        let (out_read, out_write) = std::io::pipe().map_err(|e| spawn_error(cmd, e))?;
+        let (err_read, err_write) = std::io::pipe().map_err(|e| spawn_error(cmd, e))?;
+        let handle = self
+            .expression(cmd)
+            .stdout_file(out_write)
+            .stderr_file(err_write)
+            .start()
+            .map_err(|e| spawn_error(cmd, e))?;
+        let (sender, receiver) = mpsc::channel::<Chunk>();
+        pump(out_read, sender.clone(), Chunk::Out);
+        pump(err_read, sender, Chunk::Err);
+        let deadline = started + self.command_timeout;
+        let status = loop {
+            match handle.try_wait() {
+                Ok(Some(output)) => break output.status,
+                Ok(None) => {}
+                Err(e) => return Err(spawn_error(cmd, e)),
+            }
+            if self.interrupted() {
+                let _ = handle.kill();
+                return Err(Error::StepFailed(format!("interrupted while `{cmd}` ran")));
+            }
+            if Instant::now() >= deadline {
+                let _ = handle.kill();
+                return Err(Error::CommandFailed {
+                    cmd: Box::new(cmd.clone()),
+                    reason: format!(
+                        "no answer within {} (--command-timeout); the process was killed. Check that the cluster or AWS endpoint answers, or raise --command-timeout",
+                        format_duration(self.command_timeout)
+                    ),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        let (mut stdout, mut stderr, mut combined) = (Vec::new(), Vec::new(), Vec::new());
+        // A grandchild can keep a pipe open after the child has gone; do not wait for it long.
+        let drain_until = Instant::now() + Duration::from_secs(2);
+        while let Ok(chunk) = receiver.recv_timeout(drain_until.saturating_duration_since(Instant::now())) {
+            match chunk {
+                Chunk::Out(bytes) => {
+                    stdout.extend_from_slice(&bytes);
+                    combined.extend_from_slice(&bytes);
+                }
+                Chunk::Err(bytes) => {
+                    stderr.extend_from_slice(&bytes);
+                    combined.extend_from_slice(&bytes);
+                }
+            }
+        }
+        let code = status.code().unwrap_or_else(|| {
+            use std::os::unix::process::ExitStatusExt;
+            128 + status.signal().unwrap_or(0)
+        });
+        Ok(RunOutput {
+            output: Output {
+                stdout: String::from_utf8_lossy(&stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&stderr).into_owned(),
+                status: code,
+            },
+            combined: String::from_utf8_lossy(&combined).into_owned(),
+            duration: started.elapsed(),
+        })
+    }
+
+    /// Starts a long-running command (the port-forward) and waits for `ready_text` in its
+    /// output. The returned child is killed when dropped.
+    pub fn start_background(&mut self, cmd: &Cmd, ready_text: &str, limit: Duration) -> Result<BackgroundChild> {
+        let (out_read, out_write) = std::io::pipe().map_err(|e| spawn_error(cmd, e))?;
+        let err_write = out_write.try_clone().map_err(|e| spawn_error(cmd, e))?;
+        let handle = self
+            .expression(cmd)
+            .stdout_file(out_write)
+            .stderr_file(err_write)
+            .start()
+            .map_err(|e| spawn_error(cmd, e))?;
+        let (sender, receiver) = mpsc::channel::<Chunk>();
+        pump(out_read, sender, Chunk::Out);
+        let child = BackgroundChild { handle: Some(handle), seen: String::new() };
+        let mut child = child;
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Ok(Chunk::Out(bytes)) | Ok(Chunk::Err(bytes)) = receiver.recv_timeout(Duration::from_millis(20)) {
+                child.seen.push_str(&String::from_utf8_lossy(&bytes));
+                if child.seen.contains(ready_text) {
+                    return Ok(child);
+                }
+            }
+            let exited = child.handle.as_ref().and_then(|h| h.try_wait().ok().flatten()).is_some();
+            if exited {
+                // Let the last words arrive.
+                while let Ok(Chunk::Out(bytes)) | Ok(Chunk::Err(bytes)) = receiver.recv_timeout(Duration::from_millis(100)) {
+                    child.seen.push_str(&String::from_utf8_lossy(&bytes));
+                }
+                let said = child.seen.trim().to_string();
+                let hint = if said.contains("address already in use") || said.contains("unable to listen") {
+                    " The local port is taken: choose another with --local-port."
+                } else {
+                    ""
+                };
+                return Err(Error::CommandFailed {
+                    cmd: Box::new(cmd.clone()),
+                    reason: format!("it ended before forwarding: {said}.{hint}"),
+                });
+            }
+            if self.interrupted() {
+                return Err(Error::StepFailed(format!("interrupted while `{cmd}` started")));
+            }
+            if Instant::now() >= deadline {
+                return Err(Error::CommandFailed {
+                    cmd: Box::new(cmd.clone()),
+                    reason: format!("it did not say `{ready_text}` within {}; it was stopped", format_duration(limit)),
+                });
+            }
+        }
+    }
+}
+
+fn spawn_error(cmd: &Cmd, error: std::io::Error) -> Error {
+    Error::CommandFailed {
+        cmd: Box::new(cmd.clone()),
+        reason: format!("could not be started: {error}"),
+    }
+}
+
+fn pump(mut pipe: std::io::PipeReader, sender: mpsc::Sender<Chunk>, wrap: fn(Vec<u8>) -> Chunk) {
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 8192];
+        loop {
+            match pipe.read(&mut buffer) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if sender.send(wrap(buffer[..n].to_vec())).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// A child left running; killed (and reaped) when stopped or dropped, on every path.
+pub struct BackgroundChild {
+    handle: Option<duct::Handle>,
+    /// What it printed until it was ready.
+    pub seen: String,
+}
+
+impl BackgroundChild {
+    pub fn stop(mut self) -> Result<()> {
+        self.kill();
+        Ok(())
+    }
+
+    fn kill(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.kill();
+        }
+    }
+}
+
+impl Drop for BackgroundChild {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

@@ -1,0 +1,230 @@
+//! Checks before any change (SPEC section 2): tools, identity, namespaces, every chosen backup,
+//! the RDS snapshot, the ClickHouse backup on every node, the restore CronJob. Any failure here
+//! refuses (exit 3) before anything is changed.
+
+use super::{Context, command_failed, parsed, required};
+use crate::error::{Error, Result};
+use crate::parse::{clickhouse, kube, rds, velero};
+use crate::runbook::{StepId, VeleroComponent, fixed};
+use crate::tool::Tool;
+
+pub fn preflight(cx: &mut Context<'_>) -> Result<()> {
+    cx.exec.section(crate::transcript::PREFLIGHT_TITLE)?;
+    let commands = cx.commands.clone();
+    for tool in Tool::ALL {
+        cx.read(&commands.version(tool))?;
+    }
+    let needs_kots = [StepId::Platform, StepId::Messaging, StepId::Smoke]
+        .iter()
+        .any(|step| cx.options.includes(*step));
+    if needs_kots {
+        cx.read(&commands.kots_version())?;
+    }
+    cx.read(&commands.current_context())?;
+    cx.read(&commands.cluster_identity())?;
+    for namespace in [&cx.options.namespace, &cx.options.velero_namespace] {
+        let cmd = commands.get_namespace(namespace);
+        if let Some(out) = cx.exec.probe(&cmd)?
+            && !out.success()
+        {
+            return Err(if kube::is_not_found(&out.stderr) {
+                Error::refused(format!(
+                    "namespace `{namespace}` does not exist (`{cmd}`); check -n/--velero-namespace and the kube context"
+                ))
+            } else {
+                command_failed(&cmd, &out)
+            });
+        }
+    }
+    for component in VeleroComponent::ALL {
+        if cx.options.includes(component.step()) {
+            let backup = required(
+                cx.options.backups.velero(component),
+                component.flag(),
+                component.step(),
+            )?;
+            check_velero_backup(cx, backup)?;
+        }
+    }
+    if cx.options.includes(StepId::Rds) {
+        check_rds(cx)?;
+    }
+    if cx.options.includes(StepId::Clickhouse) {
+        let backup = required(
+            cx.options.backups.clickhouse.as_deref(),
+            "--clickhouse-backup",
+            StepId::Clickhouse,
+        )?
+        .to_string();
+        check_clickhouse_backup(cx, &backup)?;
+        let cronjob = commands.get_restore_cronjob();
+        if let Some(out) = cx.exec.probe(&cronjob)?
+            && !out.success()
+        {
+            return Err(Error::refused(format!(
+                "the CronJob `{}` is missing in namespace `{}` (`{cronjob}`); the platform installs it: finish the `platform` step first",
+                fixed::CLICKHOUSE_CRONJOB,
+                cx.options.namespace
+            )));
+        }
+        if !cx.facts.clickhouse_job_applied {
+            let job = commands.get_restore_job_json();
+            if let Some(out) = cx.exec.probe(&job)?
+                && out.success()
+            {
+                return Err(Error::refused(format!(
+                    "a Job `{}` already exists in namespace `{}`, from an earlier restore; look at it (`{}`), delete it (`kubectl delete job {} -n {}`) and run again",
+                    fixed::CLICKHOUSE_JOB,
+                    cx.options.namespace,
+                    commands.job_logs(fixed::CLICKHOUSE_JOB),
+                    fixed::CLICKHOUSE_JOB,
+                    cx.options.namespace
+                )));
+            }
+        }
+    }
+    cx.note("preflight passed: nothing has been changed so far")
+}
+
+fn check_velero_backup(cx: &mut Context<'_>, backup: &str) -> Result<()> {
+    let cmd = cx.commands.velero_backup_json(backup);
+    let Some(out) = cx.exec.probe(&cmd)? else {
+        return cx.note(format!("requires: backup {backup} exists and is Completed"));
+    };
+    if !out.success() {
+        return Err(if velero::is_not_found(&out.stderr) {
+            Error::refused(format!(
+                "the Velero backup `{backup}` does not exist in namespace `{}`; list them with `{}`",
+                cx.options.velero_namespace,
+                cx.commands.velero_backup_list()
+            ))
+        } else {
+            command_failed(&cmd, &out)
+        });
+    }
+    let backups = parsed(&cmd, velero::backups(&out.stdout))?;
+    let found = backups.iter().find(|b| b.name == backup);
+    match found {
+        Some(b) if b.phase == "Completed" => Ok(()),
+        Some(b) => Err(Error::refused(format!(
+            "the Velero backup `{backup}` is {}, not Completed; restoring it would restore partial data",
+            b.phase
+        ))),
+        None => Err(Error::refused(format!(
+            "`{cmd}` did not return the backup `{backup}`"
+        ))),
+    }
+}
+
+fn check_rds(cx: &mut Context<'_>) -> Result<()> {
+    let snapshot = required(
+        cx.options.rds.snapshot.as_deref(),
+        "--rds-snapshot",
+        StepId::Rds,
+    )?
+    .to_string();
+    let cmd = cx.commands.describe_db_snapshot(&snapshot);
+    if let Some(out) = cx.exec.probe(&cmd)? {
+        if !out.success() {
+            return Err(if rds::is_not_found(&out.stderr) {
+                Error::refused(format!(
+                    "the RDS snapshot `{snapshot}` does not exist (`{cmd}`)"
+                ))
+            } else {
+                command_failed(&cmd, &out)
+            });
+        }
+        let snapshots = parsed(&cmd, rds::snapshots(&out.stdout))?;
+        match snapshots.first() {
+            Some(s) if s.status == "available" => {}
+            Some(s) => {
+                return Err(Error::refused(format!(
+                    "the RDS snapshot `{snapshot}` is {}, not available",
+                    s.status
+                )));
+            }
+            None => {
+                return Err(Error::refused(format!(
+                    "`{cmd}` returned no snapshot `{snapshot}`"
+                )));
+            }
+        }
+    } else {
+        cx.note(format!("requires: snapshot {snapshot} is available"))?;
+    }
+    let instance = cx.options.rds.instance.clone().unwrap_or_default();
+    let cmd = cx.commands.describe_db_instance(&instance);
+    if let Some(out) = cx.exec.probe(&cmd)? {
+        if out.success() && !cx.facts.rds_restore_requested {
+            return Err(Error::refused(format!(
+                "the RDS instance `{instance}` already exists; choose a new --rds-instance, or continue an earlier run with `run --resume DIR`"
+            )));
+        }
+        if !out.success() && !rds::is_not_found(&out.stderr) {
+            return Err(command_failed(&cmd, &out));
+        }
+    } else {
+        cx.note(format!(
+            "requires: no instance {instance} exists yet (DBInstanceNotFound)"
+        ))?;
+    }
+    if let Some(like) = cx.options.rds.like.clone() {
+        let cmd = cx.commands.describe_db_instance(&like);
+        if let Some(out) = cx.exec.probe(&cmd)?
+            && !out.success()
+        {
+            return Err(if rds::is_not_found(&out.stderr) {
+                Error::refused(format!(
+                    "the --rds-like instance `{like}` does not exist; give the settings with --rds-port, --rds-security-group, --rds-subnet-group and --rds-instance-class instead"
+                ))
+            } else {
+                command_failed(&cmd, &out)
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Lists the ClickHouse backups (exec or S3) and checks the chosen one is on every node.
+pub(super) fn check_clickhouse_backup(cx: &mut Context<'_>, backup: &str) -> Result<()> {
+    let (cmd, from_s3) = match &cx.options.clickhouse_s3_uri {
+        Some(uri) => (cx.commands.s3_list(uri), true),
+        None => (cx.commands.clickhouse_backup_list(), false),
+    };
+    let Some(out) = cx.read(&cmd)? else {
+        return cx.note(format!(
+            "requires: every ClickHouse node listed has a backup named <node>-{backup}"
+        ));
+    };
+    let backups = if from_s3 {
+        parsed(&cmd, clickhouse::parse_s3_listing(&out.stdout))?
+    } else {
+        parsed(&cmd, clickhouse::parse_list(&out.stdout))?
+    };
+    let nodes = clickhouse::all_nodes(&backups);
+    if nodes.is_empty() {
+        return Err(Error::refused(format!(
+            "`{cmd}` lists no ClickHouse backups (a connection error also gives an empty list); check the backup container's logs"
+        )));
+    }
+    let holding = clickhouse::nodes_holding(&backups, backup);
+    let missing: Vec<&String> = nodes.difference(&holding).collect();
+    if !missing.is_empty() {
+        return Err(Error::refused(format!(
+            "the ClickHouse backup `{backup}` is missing on node(s) {}; a partial ClickHouse restore corrupts data. Choose a backup every node has (`arthur-restore backups`)",
+            missing
+                .iter()
+                .map(|n| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    cx.note(format!(
+        "selected (grep {backup}): {}",
+        holding
+            .iter()
+            .map(|node| format!("{node}-{backup}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    ))
+}

@@ -1,0 +1,59 @@
+//! The four command-line programs the restore drives.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tool {
+    Kubectl,
+    Velero,
+    Aws,
+    Curl,
+}
+
+impl Tool {
+    pub const ALL: [Tool; 4] = [Tool::Kubectl, Tool::Velero, Tool::Aws, Tool::Curl];
+
+    /// The program's name, as the runbook spells it and as the transcript shows it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tool::Kubectl => "kubectl",
+            Tool::Velero => "velero",
+            Tool::Aws => "aws",
+            Tool::Curl => "curl",
+        }
+    }
+
+    /// The environment variable that may name another executable for this program.
+    pub fn override_variable(self) -> &'static str {
+        match self {
+            Tool::Kubectl => "ARTHUR_RESTORE_KUBECTL",
+            Tool::Velero => "ARTHUR_RESTORE_VELERO",
+            Tool::Aws => "ARTHUR_RESTORE_AWS",
+            Tool::Curl => "ARTHUR_RESTORE_CURL",
+        }
+    }
+
+    /// Finds the executable: the override variable if set, else `which` on PATH.
+    pub fn locate(self) -> Result<PathBuf> {
+        let wanted: OsString = std::env::var_os(self.override_variable())
+            .filter(|value| !value.is_empty())
+            .unwrap_or_else(|| self.name().into());
+        which::which(&wanted).map_err(|source| Error::ToolNotFound {
+            program: self.name(),
+            variable: self.override_variable(),
+            source,
+        })
+    }
+}
+
+impl std::fmt::Display for Tool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}

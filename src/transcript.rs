@@ -1,0 +1,120 @@
+//! The transcript format of SPEC section 4: `# ` header and notes, `## ` runbook sections,
+//! `$ ` command lines followed by the command's output verbatim, `# exit status N` after a
+//! non-zero exit.
+
+use serde::Serialize;
+
+use crate::cmd::{Cmd, Effect};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Entry {
+    Header {
+        text: String,
+    },
+    Section {
+        /// `preflight` or a step id.
+        step: String,
+        title: String,
+    },
+    Command {
+        line: String,
+        argv: Vec<String>,
+        effect: Effect,
+        /// False when the command was only shown (a plan).
+        ran: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        output: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        status: Option<i32>,
+    },
+    Note {
+        text: String,
+    },
+}
+
+impl Entry {
+    pub fn shown(cmd: &Cmd) -> Entry {
+        Entry::Command {
+            line: cmd.to_string(),
+            argv: cmd.argv(),
+            effect: cmd.effect,
+            ran: false,
+            output: None,
+            status: None,
+        }
+    }
+
+    /// The entry's lines in transcript form, each ending in a newline.
+    pub fn render(&self) -> String {
+        match self {
+            Entry::Header { text } => comment(text),
+            Entry::Section { title, .. } => format!("## {title}\n"),
+            Entry::Note { text } => comment(text),
+            Entry::Command {
+                line,
+                output,
+                status,
+                ..
+            } => {
+                let mut text = format!("$ {line}\n");
+                if let Some(output) = output {
+                    text.push_str(output);
+                    if !output.is_empty() && !output.ends_with('\n') {
+                        text.push('\n');
+                    }
+                }
+                if let Some(status) = status.filter(|status| *status != 0) {
+                    text.push_str(&format!("# exit status {status}\n"));
+                }
+                text
+            }
+        }
+    }
+}
+
+/// A `# ` line for each line of the text.
+pub fn comment(text: &str) -> String {
+    text.lines().map(|line| format!("# {line}\n")).collect()
+}
+
+pub fn render_all(entries: &[Entry]) -> String {
+    entries.iter().map(Entry::render).collect()
+}
+
+/// The section title of the checks made before any step.
+pub const PREFLIGHT_TITLE: &str = "Preflight (arthur-restore: checks before any change)";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tool::Tool;
+
+    #[test]
+    fn a_failed_command_says_its_exit_status() {
+        let entry = Entry::Command {
+            line: "kubectl delete sts messaging -n arthur".into(),
+            argv: vec![],
+            effect: Effect::Changes,
+            ran: true,
+            output: Some("Error from server (NotFound): statefulsets.apps \"messaging\" not found".into()),
+            status: Some(1),
+        };
+        assert_eq!(
+            entry.render(),
+            "$ kubectl delete sts messaging -n arthur\nError from server (NotFound): statefulsets.apps \"messaging\" not found\n# exit status 1\n"
+        );
+    }
+
+    #[test]
+    fn notes_are_commented_line_by_line() {
+        assert_eq!(
+            Entry::Note { text: "one\ntwo".into() }.render(),
+            "# one\n# two\n"
+        );
+        assert_eq!(
+            Entry::shown(&Cmd::reads(Tool::Kubectl).args(["get", "pv"])).render(),
+            "$ kubectl get pv\n"
+        );
+    }
+}
