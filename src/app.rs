@@ -92,7 +92,8 @@ fn plan(cli: &Cli, args: &PlanArgs) -> Result<i32> {
         OutputFormat::Text => print(&transcript::render_all(&exec.entries))?,
         OutputFormat::Json => print(&format!(
             "{}\n",
-            serde_json::to_string_pretty(&plan_json(&exec.entries, args.offline)).unwrap_or_default()
+            serde_json::to_string_pretty(&plan_json(&exec.entries, args.offline))
+                .unwrap_or_default()
         ))?,
     }
     outcome.map(|()| exit::SUCCESS)
@@ -208,6 +209,11 @@ fn completions(shell: CompletionShell) -> Result<i32> {
         CompletionShell::Fish => clap_complete::Shell::Fish,
     };
     let mut command = Cli::command();
-    clap_complete::generate(shell, &mut command, "arthur-restore", &mut std::io::stdout());
+    clap_complete::generate(
+        shell,
+        &mut command,
+        "arthur-restore",
+        &mut std::io::stdout(),
+    );
     Ok(exit::SUCCESS)
 }

@@ -113,7 +113,7 @@ pub enum Command {
     /// Without --offline, the read-only commands (listings, describes) run so that the plan shows
     /// what `run` would select and change; with --offline nothing runs at all and explicit backup
     /// names are needed.
-    Plan(PlanArgs),
+    Plan(Box<PlanArgs>),
 
     /// Perform the restore.
     ///

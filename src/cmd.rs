@@ -87,7 +87,10 @@ pub fn shell_quote(word: &str) -> std::borrow::Cow<'_, str> {
     let plain = !word.is_empty()
         && word.bytes().all(|b| {
             b.is_ascii_alphanumeric()
-                || matches!(b, b'_' | b'@' | b'%' | b'+' | b'=' | b':' | b',' | b'.' | b'/' | b'-')
+                || matches!(
+                    b,
+                    b'_' | b'@' | b'%' | b'+' | b'=' | b':' | b',' | b'.' | b'/' | b'-'
+                )
         });
     if plain {
         word.into()
@@ -101,7 +104,9 @@ mod tests {
     use super::*;
 
     fn line(args: &[&str]) -> String {
-        Cmd::reads(Tool::Kubectl).args(args.iter().copied()).to_string()
+        Cmd::reads(Tool::Kubectl)
+            .args(args.iter().copied())
+            .to_string()
     }
 
     #[test]

@@ -36,6 +36,9 @@ pub enum Poll {
     },
 }
 
+/// Reads one answer of a wait's probe.
+pub type Check<'a> = Box<dyn FnMut(&Output) -> Result<Poll> + 'a>;
+
 /// A condition polled with one read-only command until it holds, fails, or time runs out.
 pub struct Wait<'a> {
     /// What is waited for, as a phrase: "RDS instance arthur-restored to be available".
@@ -44,14 +47,16 @@ pub struct Wait<'a> {
     /// Limit of this wait; the run's `--timeout` unless the step has a shorter grace period.
     pub timeout: Duration,
     /// Reads one answer of the probe. An error ends the wait at once (a terminal failure).
-    pub check: Box<dyn FnMut(&crate::executor::Output) -> Result<Poll> + 'a>,
+    pub check: Check<'a>,
 }
 
 /// How a wait ended, when time running out is not an error in itself (a grace period).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WaitEnd {
     Ready,
-    TimedOut { pending: Vec<String> },
+    TimedOut {
+        pending: Vec<String>,
+    },
     /// Nothing was polled (a plan).
     NotRun,
 }

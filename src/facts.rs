@@ -35,6 +35,9 @@ pub struct Facts {
     /// The exact objects the messaging step deletes, fixed before the first delete.
     #[serde(default)]
     pub messaging_deletions: Option<MessagingDeletions>,
+    /// Every deletion of the messaging step is done and its absence confirmed.
+    #[serde(default)]
+    pub messaging_deleted: bool,
     /// The Velero restore created for each component by this run.
     #[serde(default)]
     pub restores: BTreeMap<VeleroComponent, String>,

@@ -118,7 +118,9 @@ pub fn run_command(cli: &Cli, args: &RunArgs) -> Result<i32> {
 }
 
 fn default_run_dir() -> PathBuf {
-    let stamp = jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ").to_string();
+    let stamp = jiff::Timestamp::now()
+        .strftime("%Y%m%dT%H%M%SZ")
+        .to_string();
     PathBuf::from("arthur-restore-runs").join(stamp)
 }
 
@@ -145,8 +147,12 @@ fn load_state(dir: &Path) -> Result<RunState> {
             Error::io("cannot read", &path, e)
         }
     })?;
-    serde_json::from_str(&text)
-        .map_err(|e| Error::usage(format!("{} is not a state file of this tool: {e}", path.display())))
+    serde_json::from_str(&text).map_err(|e| {
+        Error::usage(format!(
+            "{} is not a state file of this tool: {e}",
+            path.display()
+        ))
+    })
 }
 
 /// `--resume` takes every parameter from state.json; an option given again must agree.
@@ -164,17 +170,49 @@ fn check_resume_agrees(
             disagreements.push(format!("{flag} {given} (the run has {recorded})"));
         }
     };
-    check("--namespace", cli.global.namespace.clone(), recorded.namespace.clone());
+    check(
+        "--namespace",
+        cli.global.namespace.clone(),
+        recorded.namespace.clone(),
+    );
     let b = &args.point;
     let opt = |value: &Option<String>| value.clone().unwrap_or_else(|| "(none)".into());
-    check("--messaging-backup", b.messaging_backup.clone(), opt(&recorded.backups.messaging));
-    check("--enrichments-backup", b.enrichments_backup.clone(), opt(&recorded.backups.enrichments));
-    check("--workflows-backup", b.workflows_backup.clone(), opt(&recorded.backups.workflows));
-    check("--clickhouse-backup", b.clickhouse_backup.clone(), opt(&recorded.backups.clickhouse));
-    check("--clickhouse-s3-uri", b.clickhouse_s3_uri.clone(), opt(&recorded.clickhouse_s3_uri));
+    check(
+        "--messaging-backup",
+        b.messaging_backup.clone(),
+        opt(&recorded.backups.messaging),
+    );
+    check(
+        "--enrichments-backup",
+        b.enrichments_backup.clone(),
+        opt(&recorded.backups.enrichments),
+    );
+    check(
+        "--workflows-backup",
+        b.workflows_backup.clone(),
+        opt(&recorded.backups.workflows),
+    );
+    check(
+        "--clickhouse-backup",
+        b.clickhouse_backup.clone(),
+        opt(&recorded.backups.clickhouse),
+    );
+    check(
+        "--clickhouse-s3-uri",
+        b.clickhouse_s3_uri.clone(),
+        opt(&recorded.clickhouse_s3_uri),
+    );
     let r = &args.rds;
-    check("--rds-snapshot", r.rds_snapshot.clone(), opt(&recorded.rds.snapshot));
-    check("--rds-instance", r.rds_instance.clone(), opt(&recorded.rds.instance));
+    check(
+        "--rds-snapshot",
+        r.rds_snapshot.clone(),
+        opt(&recorded.rds.snapshot),
+    );
+    check(
+        "--rds-instance",
+        r.rds_instance.clone(),
+        opt(&recorded.rds.instance),
+    );
     check("--rds-like", r.rds_like.clone(), opt(&recorded.rds.like));
     if let Some(given) = given {
         if (!args.steps.only.is_empty() || !args.steps.skip.is_empty() || args.steps.from.is_some())
@@ -182,7 +220,8 @@ fn check_resume_agrees(
         {
             disagreements.push("--only/--skip/--from select other steps than the run's".into());
         }
-        if given.velero_namespace != recorded.velero_namespace && given.velero_namespace != "velero" {
+        if given.velero_namespace != recorded.velero_namespace && given.velero_namespace != "velero"
+        {
             disagreements.push(format!(
                 "--velero-namespace {} (the run has {})",
                 given.velero_namespace, recorded.velero_namespace
@@ -212,7 +251,12 @@ pub struct LiveExecutor {
 }
 
 impl LiveExecutor {
-    fn open(run_dir: &Path, options: RestoreOptions, runner: Runner, yes: bool) -> Result<LiveExecutor> {
+    fn open(
+        run_dir: &Path,
+        options: RestoreOptions,
+        runner: Runner,
+        yes: bool,
+    ) -> Result<LiveExecutor> {
         let append = |name: &str| {
             let path = run_dir.join(name);
             OpenOptions::new()
@@ -269,14 +313,25 @@ impl LiveExecutor {
         let host = std::fs::read_to_string("/etc/hostname")
             .map(|h| h.trim().to_string())
             .unwrap_or_else(|_| "unknown".into());
-        let now = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
-        let verb = if resuming { "run resumed" } else { "run started" };
+        let now = jiff::Timestamp::now()
+            .strftime("%Y-%m-%dT%H:%M:%SZ")
+            .to_string();
+        let verb = if resuming {
+            "run resumed"
+        } else {
+            "run started"
+        };
         let mut text = format!(
             "arthur-restore {VERSION} {verb} {now} namespace={} velero-namespace={}\nuser={user} host={host} run-dir={}\nsteps: {}",
             self.options.namespace,
             self.options.velero_namespace,
             self.run_dir.display(),
-            self.options.steps.iter().map(|s| s.id()).collect::<Vec<_>>().join(" ")
+            self.options
+                .steps
+                .iter()
+                .map(|s| s.id())
+                .collect::<Vec<_>>()
+                .join(" ")
         );
         let programs: Vec<String> = crate::tool::Tool::ALL
             .iter()
@@ -330,7 +385,9 @@ impl LiveExecutor {
 
     fn interrupted(&self) -> Result<()> {
         if self.runner.interrupted() {
-            Err(Error::Interrupted { run_dir: self.run_dir.clone() })
+            Err(Error::Interrupted {
+                run_dir: self.run_dir.clone(),
+            })
         } else {
             Ok(())
         }
@@ -376,13 +433,21 @@ impl LiveExecutor {
     }
 
     fn poll(&mut self, wait: Wait<'_>, timeout_is_error: bool) -> Result<WaitEnd> {
-        let Wait { what, probe, timeout, mut check } = wait;
+        let Wait {
+            what,
+            probe,
+            timeout,
+            mut check,
+        } = wait;
         let started = Instant::now();
         let progress = indicatif::ProgressBar::new_spinner();
         if !std::io::stderr().is_terminal() {
             progress.set_draw_target(indicatif::ProgressDrawTarget::hidden());
         }
-        self.event("wait-started", json!({"what": what, "probe": probe.argv(), "timeout_ms": timeout.as_millis() as u64}))?;
+        self.event(
+            "wait-started",
+            json!({"what": what, "probe": probe.argv(), "timeout_ms": timeout.as_millis() as u64}),
+        )?;
         let mut polls = 0u64;
         loop {
             self.interrupted()?;
@@ -404,29 +469,57 @@ impl LiveExecutor {
             match answer {
                 Err(error) => {
                     progress.finish_and_clear();
-                    self.event("wait-failed", json!({"what": what, "polls": polls, "error": error.to_string()}))?;
+                    self.event(
+                        "wait-failed",
+                        json!({"what": what, "polls": polls, "error": error.to_string()}),
+                    )?;
                     return Err(error);
                 }
                 Ok(Poll::Ready(text)) => {
                     progress.finish_and_clear();
-                    self.event("wait-ended", json!({"what": what, "polls": polls, "result": text}))?;
+                    self.event(
+                        "wait-ended",
+                        json!({"what": what, "polls": polls, "result": text}),
+                    )?;
                     if !first {
-                        self.write(&transcript::comment(&format!("waited {elapsed} ({polls} polls): {text}")))?;
+                        self.write(&transcript::comment(&format!(
+                            "waited {elapsed} ({polls} polls): {text}"
+                        )))?;
                     } else {
                         self.write(&transcript::comment(&text))?;
                     }
                     return Ok(WaitEnd::Ready);
                 }
-                Ok(Poll::NotYet { progress: line, pending }) => {
-                    self.event("poll", json!({"what": what, "progress": line, "pending": pending}))?;
+                Ok(Poll::NotYet {
+                    progress: line,
+                    pending,
+                }) => {
+                    self.event(
+                        "poll",
+                        json!({"what": what, "progress": line, "pending": pending}),
+                    )?;
                     if expired {
                         progress.finish_and_clear();
-                        self.event("wait-timed-out", json!({"what": what, "polls": polls, "pending": pending}))?;
-                        let still = pending.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n");
+                        self.event(
+                            "wait-timed-out",
+                            json!({"what": what, "polls": polls, "pending": pending}),
+                        )?;
+                        let still = pending
+                            .iter()
+                            .map(|p| format!("  {p}"))
+                            .collect::<Vec<_>>()
+                            .join("\n");
                         if timeout_is_error {
-                            return Err(Error::Timeout { what, waited: format_duration(timeout), still });
+                            return Err(Error::Timeout {
+                                what,
+                                waited: format_duration(timeout),
+                                still,
+                            });
                         }
-                        self.write(&transcript::comment(&format!("still not done after {}: {line}", format_duration(timeout))))?;
+                        self.write(&transcript::comment(&format!(
+                            "still not done after {}: {line}",
+                            format_duration(timeout)
+                        )))?;
                         return Ok(WaitEnd::TimedOut { pending });
                     }
                     if first {
@@ -449,7 +542,9 @@ impl LiveExecutor {
         let until = Instant::now() + duration;
         while Instant::now() < until {
             self.interrupted()?;
-            std::thread::sleep(Duration::from_millis(20).min(until.saturating_duration_since(Instant::now())));
+            std::thread::sleep(
+                Duration::from_millis(20).min(until.saturating_duration_since(Instant::now())),
+            );
         }
         Ok(())
     }
@@ -480,7 +575,11 @@ fn last_event(path: &Path) -> Result<(String, u64)> {
 pub fn verify_chain(text: &str) -> std::result::Result<usize, usize> {
     let mut previous = "0".repeat(64);
     let mut count = 0;
-    for (index, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+    for (index, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
         let value: serde_json::Value = serde_json::from_str(line).map_err(|_| index + 1)?;
         if value.get("prev").and_then(|p| p.as_str()) != Some(previous.as_str()) {
             return Err(index + 1);
@@ -552,7 +651,10 @@ impl Executor for LiveExecutor {
             if line == "y" || line == "yes" {
                 "yes (at the prompt)".to_string()
             } else {
-                self.write(&transcript::comment(&format!("gate {}: answered no", confirmation.gate)))?;
+                self.write(&transcript::comment(&format!(
+                    "gate {}: answered no",
+                    confirmation.gate
+                )))?;
                 self.event("gate", json!({"gate": confirmation.gate, "answer": "no"}))?;
                 return Err(Error::refused(format!(
                     "the answer to \"{}\" was no; nothing was done after it",
@@ -560,16 +662,28 @@ impl Executor for LiveExecutor {
                 )));
             }
         } else {
-            self.write(&transcript::comment(&format!("gate {}: nobody to answer", confirmation.gate)))?;
-            self.event("gate", json!({"gate": confirmation.gate, "answer": "none (no terminal, no --yes)"}))?;
+            self.write(&transcript::comment(&format!(
+                "gate {}: nobody to answer",
+                confirmation.gate
+            )))?;
+            self.event(
+                "gate",
+                json!({"gate": confirmation.gate, "answer": "none (no terminal, no --yes)"}),
+            )?;
             return Err(Error::refused(format!(
                 "\"{}\" needs an answer, and there is no terminal to ask on; run in a terminal, or pass --yes to answer it (non-interactive use). Continue with `arthur-restore run --resume {} --yes`",
                 confirmation.question,
                 self.run_dir.display()
             )));
         };
-        self.write(&transcript::comment(&format!("gate {}: {answer}", confirmation.gate)))?;
-        self.event("gate", json!({"gate": confirmation.gate, "answer": answer, "details": confirmation.details}))
+        self.write(&transcript::comment(&format!(
+            "gate {}: {answer}",
+            confirmation.gate
+        )))?;
+        self.event(
+            "gate",
+            json!({"gate": confirmation.gate, "answer": answer, "details": confirmation.details}),
+        )
     }
 
     fn save_artifact(&mut self, name: &str, contents: &str) -> Result<PathBuf> {
@@ -584,7 +698,12 @@ impl Executor for LiveExecutor {
         dir.join(name)
     }
 
-    fn start_background(&mut self, cmd: &Cmd, ready_text: &str, limit: Duration) -> Result<Option<Box<dyn Background>>> {
+    fn start_background(
+        &mut self,
+        cmd: &Cmd,
+        ready_text: &str,
+        limit: Duration,
+    ) -> Result<Option<Box<dyn Background>>> {
         self.interrupted()?;
         let started = Instant::now();
         let child = self.runner.start_background(cmd, ready_text, limit);

@@ -16,7 +16,8 @@ fn regex(pattern: &str) -> Regex {
 static DNS_LABEL: LazyLock<Regex> = LazyLock::new(|| regex(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"));
 static DNS_SUBDOMAIN: LazyLock<Regex> =
     LazyLock::new(|| regex(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"));
-static CLICKHOUSE_BACKUP: LazyLock<Regex> = LazyLock::new(|| regex(r"^[A-Za-z0-9][A-Za-z0-9._-]*$"));
+static CLICKHOUSE_BACKUP: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"^[A-Za-z0-9][A-Za-z0-9._-]*$"));
 static RDS_IDENTIFIER: LazyLock<Regex> = LazyLock::new(|| regex(r"^[A-Za-z](-?[A-Za-z0-9])*$"));
 static RDS_SNAPSHOT: LazyLock<Regex> = LazyLock::new(|| {
     regex(r"^(arn:aws[a-z-]*:rds:[a-z0-9-]+:[0-9]{12}:snapshot:)?(rds:)?[A-Za-z](-?[A-Za-z0-9])*$")
@@ -25,9 +26,8 @@ static SECURITY_GROUP: LazyLock<Regex> = LazyLock::new(|| regex(r"^sg-[0-9a-f]{8
 static SUBNET_GROUP: LazyLock<Regex> = LazyLock::new(|| regex(r"^[A-Za-z0-9][A-Za-z0-9._ -]*$"));
 static INSTANCE_CLASS: LazyLock<Regex> =
     LazyLock::new(|| regex(r"^db\.[a-z0-9]+(\.[a-z0-9-]+)?\.[a-z0-9]+$"));
-static S3_URI: LazyLock<Regex> = LazyLock::new(|| {
-    regex(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9!_.*'()/=+-]*)?$")
-});
+static S3_URI: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9!_.*'()/=+-]*)?$"));
 static AWS_REGION: LazyLock<Regex> = LazyLock::new(|| regex(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$"));
 static AWS_PROFILE: LazyLock<Regex> = LazyLock::new(|| regex(r"^[A-Za-z0-9_][A-Za-z0-9_.@+-]*$"));
 static ENDPOINT_URL: LazyLock<Regex> = LazyLock::new(|| regex(r"^https?://[^\s/$.?#][^\s]*$"));
@@ -161,11 +161,13 @@ pub fn s3_uri(value: &str) -> Result<String, String> {
         "an S3 URI (s3://bucket/path/, bucket in lower case)",
     )?;
     let without_scheme = &uri["s3://".len()..];
-    Ok(if without_scheme.contains('/') && !uri.ends_with('/') || !without_scheme.contains('/') {
-        format!("{uri}/")
-    } else {
-        uri
-    })
+    Ok(
+        if without_scheme.contains('/') && !uri.ends_with('/') || !without_scheme.contains('/') {
+            format!("{uri}/")
+        } else {
+            uri
+        },
+    )
 }
 
 pub fn aws_region(value: &str) -> Result<String, String> {
@@ -215,8 +217,11 @@ pub fn cli_path(value: &str) -> Result<std::path::PathBuf, String> {
 
 /// A DURATION of SPEC section 3: a whole number and a unit, `ms`, `s`, `m` or `h`.
 pub fn duration(value: &str) -> Result<Duration, String> {
-    let wrong =
-        || format!("`{value}` is not a duration (a whole number with ms, s, m or h: 250ms, 5s, 30m, 1h)");
+    let wrong = || {
+        format!(
+            "`{value}` is not a duration (a whole number with ms, s, m or h: 250ms, 5s, 30m, 1h)"
+        )
+    };
     let captures = DURATION.captures(value).ok_or_else(wrong)?;
     let amount: u64 = captures[1].parse().map_err(|_| wrong())?;
     let unit_ms: u64 = match &captures[2] {
@@ -235,11 +240,11 @@ pub fn duration(value: &str) -> Result<Duration, String> {
 /// Shows a duration the way it is written on the command line.
 pub fn format_duration(duration: Duration) -> String {
     let ms = duration.as_millis();
-    if ms % 3_600_000 == 0 {
+    if ms.is_multiple_of(3_600_000) {
         format!("{}h", ms / 3_600_000)
-    } else if ms % 60_000 == 0 {
+    } else if ms.is_multiple_of(60_000) {
         format!("{}m", ms / 60_000)
-    } else if ms % 1_000 == 0 {
+    } else if ms.is_multiple_of(1_000) {
         format!("{}s", ms / 1_000)
     } else {
         format!("{ms}ms")
@@ -254,7 +259,16 @@ mod tests {
     fn namespaces() {
         assert!(namespace("arthur").is_ok());
         assert!(namespace("arthur-prod-2").is_ok());
-        for bad in ["", "Arthur", "arthur;rm", "-arthur", "arthur-", "a b", "$(touch pwned)", &"a".repeat(64)] {
+        for bad in [
+            "",
+            "Arthur",
+            "arthur;rm",
+            "-arthur",
+            "arthur-",
+            "a b",
+            "$(touch pwned)",
+            &"a".repeat(64),
+        ] {
             assert!(namespace(bad).is_err(), "{bad:?} accepted");
         }
     }
@@ -270,13 +284,18 @@ mod tests {
         }
         assert!(clickhouse_backup("arthur-clickhouse-backup-2022-05-12-00-00-06").is_ok());
         assert!(
-            clickhouse_backup("chi-olap-installation-arthur-0-0-arthur-clickhouse-backup-2022-05-12-00-00-06")
-                .unwrap_err()
-                .contains("node prefix")
+            clickhouse_backup(
+                "chi-olap-installation-arthur-0-0-arthur-clickhouse-backup-2022-05-12-00-00-06"
+            )
+            .unwrap_err()
+            .contains("node prefix")
         );
         for bad in ["Arthur-Backup", "a;b", "$(id)", "a/b", "-x"] {
             assert!(velero_backup(bad).is_err(), "{bad:?} accepted");
-            assert!(clickhouse_backup(bad).is_err() || bad == "Arthur-Backup", "{bad:?} accepted");
+            assert!(
+                clickhouse_backup(bad).is_err() || bad == "Arthur-Backup",
+                "{bad:?} accepted"
+            );
         }
     }
 
@@ -303,9 +322,18 @@ mod tests {
 
     #[test]
     fn s3_uris_get_their_trailing_slash() {
-        assert_eq!(s3_uri("s3://arthur-prod-backups/clickhouse/").unwrap(), "s3://arthur-prod-backups/clickhouse/");
-        assert_eq!(s3_uri("s3://arthur-prod-backups/clickhouse").unwrap(), "s3://arthur-prod-backups/clickhouse/");
-        assert_eq!(s3_uri("s3://arthur-prod-backups").unwrap(), "s3://arthur-prod-backups/");
+        assert_eq!(
+            s3_uri("s3://arthur-prod-backups/clickhouse/").unwrap(),
+            "s3://arthur-prod-backups/clickhouse/"
+        );
+        assert_eq!(
+            s3_uri("s3://arthur-prod-backups/clickhouse").unwrap(),
+            "s3://arthur-prod-backups/clickhouse/"
+        );
+        assert_eq!(
+            s3_uri("s3://arthur-prod-backups").unwrap(),
+            "s3://arthur-prod-backups/"
+        );
         assert!(s3_uri("https://example.com/x").is_err());
         assert!(s3_uri("s3://Bucket/x").is_err());
         assert!(s3_uri("s3://bucket/x y").is_err());

@@ -323,7 +323,12 @@ mod tests {
             vec![StepId::Messaging, StepId::Smoke]
         );
         assert_eq!(
-            steps(&[], &[StepId::Rds, StepId::Platform], Some(StepId::Platform)).unwrap(),
+            steps(
+                &[],
+                &[StepId::Rds, StepId::Platform],
+                Some(StepId::Platform)
+            )
+            .unwrap(),
             vec![
                 StepId::Clickhouse,
                 StepId::Messaging,

@@ -16,7 +16,8 @@ static INLINE_SECRET: LazyLock<Regex> = LazyLock::new(|| {
 static BEARER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+").expect("valid"));
 static SECRET_KEY_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^(\s*)[A-Za-z0-9_.-]*(password|passwd|secret|token)[A-Za-z0-9_.-]*:\s*$").expect("valid")
+    Regex::new(r"(?i)^(\s*)[A-Za-z0-9_.-]*(password|passwd|secret|token)[A-Za-z0-9_.-]*:\s*$")
+        .expect("valid")
 });
 static VALUE_LINE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^(\s*)(value|default|data):\s*(.+)$").expect("valid"));
@@ -46,7 +47,9 @@ pub fn redact(text: &str) -> String {
             secret_block = Some(c[1].len());
         }
         redacted = AWS_KEY_ID.replace_all(&redacted, REDACTED).into_owned();
-        redacted = BEARER.replace_all(&redacted, format!("${{1}}{REDACTED}")).into_owned();
+        redacted = BEARER
+            .replace_all(&redacted, format!("${{1}}{REDACTED}"))
+            .into_owned();
         // `name: BACKUP_NAME` style lines hold no secret; only key/value pairs whose key names one.
         redacted = INLINE_SECRET
             .replace_all(&redacted, |c: &regex::Captures<'_>| {
@@ -82,10 +85,22 @@ mod tests {
 
     #[test]
     fn keys_and_tokens() {
-        assert_eq!(redact("key AKIAABCDEFGHIJKLMNOP here"), "key <redacted> here");
-        assert_eq!(redact("aws_secret_access_key = abc/def+ghi"), "aws_secret_access_key = <redacted>");
-        assert_eq!(redact(r#"{"password": "hunter2", "user": "x"}"#), r#"{"password": <redacted>, "user": "x"}"#);
-        assert_eq!(redact("Authorization: Bearer eyJabc.def"), "Authorization: Bearer <redacted>");
+        assert_eq!(
+            redact("key AKIAABCDEFGHIJKLMNOP here"),
+            "key <redacted> here"
+        );
+        assert_eq!(
+            redact("aws_secret_access_key = abc/def+ghi"),
+            "aws_secret_access_key = <redacted>"
+        );
+        assert_eq!(
+            redact(r#"{"password": "hunter2", "user": "x"}"#),
+            r#"{"password": <redacted>, "user": "x"}"#
+        );
+        assert_eq!(
+            redact("Authorization: Bearer eyJabc.def"),
+            "Authorization: Bearer <redacted>"
+        );
     }
 
     #[test]

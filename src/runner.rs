@@ -112,7 +112,9 @@ impl Runner {
         let (mut stdout, mut stderr, mut combined) = (Vec::new(), Vec::new(), Vec::new());
         // A grandchild can keep a pipe open after the child has gone; do not wait for it long.
         let drain_until = Instant::now() + Duration::from_secs(2);
-        while let Ok(chunk) = receiver.recv_timeout(drain_until.saturating_duration_since(Instant::now())) {
+        while let Ok(chunk) =
+            receiver.recv_timeout(drain_until.saturating_duration_since(Instant::now()))
+        {
             match chunk {
                 Chunk::Out(bytes) => {
                     stdout.extend_from_slice(&bytes);
@@ -141,7 +143,12 @@ impl Runner {
 
     /// Starts a long-running command (the port-forward) and waits for `ready_text` in its
     /// output. The returned child is killed when dropped.
-    pub fn start_background(&mut self, cmd: &Cmd, ready_text: &str, limit: Duration) -> Result<BackgroundChild> {
+    pub fn start_background(
+        &mut self,
+        cmd: &Cmd,
+        ready_text: &str,
+        limit: Duration,
+    ) -> Result<BackgroundChild> {
         let (out_read, out_write) = std::io::pipe().map_err(|e| spawn_error(cmd, e))?;
         let err_write = out_write.try_clone().map_err(|e| spawn_error(cmd, e))?;
         let handle = self
@@ -152,24 +159,37 @@ impl Runner {
             .map_err(|e| spawn_error(cmd, e))?;
         let (sender, receiver) = mpsc::channel::<Chunk>();
         pump(out_read, sender, Chunk::Out);
-        let child = BackgroundChild { handle: Some(handle), seen: String::new() };
+        let child = BackgroundChild {
+            handle: Some(handle),
+            seen: String::new(),
+        };
         let mut child = child;
         let deadline = Instant::now() + limit;
         loop {
-            if let Ok(Chunk::Out(bytes)) | Ok(Chunk::Err(bytes)) = receiver.recv_timeout(Duration::from_millis(20)) {
+            if let Ok(Chunk::Out(bytes)) | Ok(Chunk::Err(bytes)) =
+                receiver.recv_timeout(Duration::from_millis(20))
+            {
                 child.seen.push_str(&String::from_utf8_lossy(&bytes));
                 if child.seen.contains(ready_text) {
                     return Ok(child);
                 }
             }
-            let exited = child.handle.as_ref().and_then(|h| h.try_wait().ok().flatten()).is_some();
+            let exited = child
+                .handle
+                .as_ref()
+                .and_then(|h| h.try_wait().ok().flatten())
+                .is_some();
             if exited {
                 // Let the last words arrive.
-                while let Ok(Chunk::Out(bytes)) | Ok(Chunk::Err(bytes)) = receiver.recv_timeout(Duration::from_millis(100)) {
+                while let Ok(Chunk::Out(bytes)) | Ok(Chunk::Err(bytes)) =
+                    receiver.recv_timeout(Duration::from_millis(100))
+                {
                     child.seen.push_str(&String::from_utf8_lossy(&bytes));
                 }
                 let said = child.seen.trim().to_string();
-                let hint = if said.contains("address already in use") || said.contains("unable to listen") {
+                let hint = if said.contains("address already in use")
+                    || said.contains("unable to listen")
+                {
                     " The local port is taken: choose another with --local-port."
                 } else {
                     ""
@@ -180,12 +200,17 @@ impl Runner {
                 });
             }
             if self.interrupted() {
-                return Err(Error::StepFailed(format!("interrupted while `{cmd}` started")));
+                return Err(Error::StepFailed(format!(
+                    "interrupted while `{cmd}` started"
+                )));
             }
             if Instant::now() >= deadline {
                 return Err(Error::CommandFailed {
                     cmd: Box::new(cmd.clone()),
-                    reason: format!("it did not say `{ready_text}` within {}; it was stopped", format_duration(limit)),
+                    reason: format!(
+                        "it did not say `{ready_text}` within {}; it was stopped",
+                        format_duration(limit)
+                    ),
                 });
             }
         }

@@ -97,7 +97,9 @@ mod tests {
             argv: vec![],
             effect: Effect::Changes,
             ran: true,
-            output: Some("Error from server (NotFound): statefulsets.apps \"messaging\" not found".into()),
+            output: Some(
+                "Error from server (NotFound): statefulsets.apps \"messaging\" not found".into(),
+            ),
             status: Some(1),
         };
         assert_eq!(
@@ -109,7 +111,10 @@ mod tests {
     #[test]
     fn notes_are_commented_line_by_line() {
         assert_eq!(
-            Entry::Note { text: "one\ntwo".into() }.render(),
+            Entry::Note {
+                text: "one\ntwo".into()
+            }
+            .render(),
             "# one\n# two\n"
         );
         assert_eq!(

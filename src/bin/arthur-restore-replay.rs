@@ -11,6 +11,8 @@
 //!   `#> stderr-file: PATH`   standard error from a file
 //!   `#> background`          keep running after answering, until killed (a port-forward)
 //!   `#> interrupt`           send SIGINT to the caller after answering (Ctrl-C during a wait)
+//!   `#> repeat`              answer every matching call (polls until something changes); the
+//!                            entry is passed over once a call matches the next entry instead
 //!   `#> include: PATH`       (between commands) the entries of another session file
 //!
 //! Environment: ARTHUR_REPLAY_SESSION (the session file), ARTHUR_REPLAY_STATE (a folder where
@@ -30,6 +32,7 @@ struct Entry {
     status: i32,
     background: bool,
     interrupt: bool,
+    repeat: bool,
 }
 
 fn main() {
@@ -71,6 +74,15 @@ fn run() -> Result<i32, String> {
             let _ = writeln!(file, "{what}");
         }
     };
+    // A repeating entry answers until a call matches the entry after it.
+    let mut cursor = cursor;
+    if let (Some(current), Some(next)) = (entries.get(cursor), entries.get(cursor + 1))
+        && current.repeat
+        && !matches(&current.line, &line)
+        && matches(&next.line, &line)
+    {
+        cursor += 1;
+    }
     let Some(entry) = entries.get(cursor) else {
         log(&format!("UNEXPECTED {line}"));
         return Err(format!(
@@ -89,7 +101,8 @@ fn run() -> Result<i32, String> {
         ));
     }
     log(&line);
-    fs::write(&cursor_path, (cursor + 1).to_string()).map_err(|e| e.to_string())?;
+    let next = if entry.repeat { cursor } else { cursor + 1 };
+    fs::write(&cursor_path, next.to_string()).map_err(|e| e.to_string())?;
     print!("{}", entry.stdout);
     eprint!("{}", entry.stderr);
     let _ = std::io::stdout().flush();
@@ -120,7 +133,8 @@ fn matches(expected: &str, actual: &str) -> bool {
 }
 
 fn load(path: &Path) -> Result<Vec<Entry>, String> {
-    let text = fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text =
+        fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let folder = path.parent().unwrap_or(Path::new("."));
     let mut entries: Vec<Entry> = Vec::new();
     for raw in text.lines() {
@@ -132,7 +146,10 @@ fn load(path: &Path) -> Result<Vec<Entry>, String> {
             continue;
         }
         if let Some(directive) = raw.strip_prefix("#> ") {
-            let (name, value) = directive.split_once(':').map(|(n, v)| (n.trim(), v.trim())).unwrap_or((directive.trim(), ""));
+            let (name, value) = directive
+                .split_once(':')
+                .map(|(n, v)| (n.trim(), v.trim()))
+                .unwrap_or((directive.trim(), ""));
             if name == "include" {
                 entries.extend(load(&folder.join(value))?);
                 continue;
@@ -149,13 +166,17 @@ fn load(path: &Path) -> Result<Vec<Entry>, String> {
                 "stderr-file" => entry.stderr.push_str(&read(folder, value)?),
                 "background" => entry.background = true,
                 "interrupt" => entry.interrupt = true,
+                "repeat" => entry.repeat = true,
                 other => return Err(format!("{}: unknown directive `{other}`", path.display())),
             }
             continue;
         }
         if let Some(status) = raw.strip_prefix("# exit status ") {
             if let Some(entry) = entries.last_mut() {
-                entry.status = status.trim().parse().map_err(|_| format!("bad exit status `{raw}`"))?;
+                entry.status = status
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("bad exit status `{raw}`"))?;
             }
             continue;
         }

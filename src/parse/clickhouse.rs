@@ -19,11 +19,14 @@ pub struct ClickhouseBackup {
     pub broken: bool,
 }
 
-static NODE_PREFIXED: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^(chi-[a-z0-9-]+?-[0-9]+-[0-9]+)-([A-Za-z0-9][A-Za-z0-9._-]*)$").expect("valid"));
+static NODE_PREFIXED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(chi-[a-z0-9-]+?-[0-9]+-[0-9]+)-([A-Za-z0-9][A-Za-z0-9._-]*)$").expect("valid")
+});
 /// v1.0–v2.5 log lines on stdout: `2022/05/12 15:12:16.101512  info …`.
-static APEX_LOG: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[0-9]{4}/[0-9]{2}/[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?\s+(\w+)").expect("valid"));
+static APEX_LOG: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[0-9]{4}/[0-9]{2}/[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?\s+(\w+)")
+        .expect("valid")
+});
 /// v2.6+ log lines (normally on stderr): `2025-08-12 15:12:16.193 INF …`.
 static ZEROLOG: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]+ (TRC|DBG|INF|WRN|ERR|FTL) ").expect("valid")
@@ -117,7 +120,9 @@ mod tests {
     #[test]
     fn splits_the_node_prefix() {
         assert_eq!(
-            split_node("chi-olap-installation-arthur-0-0-arthur-clickhouse-backup-2022-05-12-00-00-06"),
+            split_node(
+                "chi-olap-installation-arthur-0-0-arthur-clickhouse-backup-2022-05-12-00-00-06"
+            ),
             Some(("chi-olap-installation-arthur-0-0".into(), NAME.into()))
         );
         assert_eq!(split_node("default_0.tar"), None);
@@ -141,7 +146,10 @@ mod tests {
     #[test]
     fn v2_6_32_list() {
         let backups = parse_list(&sample("clickhouse-backup-list-v2.6.32plus.stdout.txt")).unwrap();
-        assert_eq!(nodes_holding(&backups, "arthur-clickhouse-backup-2025-08-12-00-00-06").len(), 3);
+        assert_eq!(
+            nodes_holding(&backups, "arthur-clickhouse-backup-2025-08-12-00-00-06").len(),
+            3
+        );
     }
 
     #[test]
@@ -156,7 +164,8 @@ chi-olap-installation-arthur-0-1-arthur-clickhouse-backup-2023-05-11-00-00-07   
 
     #[test]
     fn an_error_line_is_an_error() {
-        let error = parse_list("2023/05/12 15:12:16.199434 error can't connect to clickhouse\n").unwrap_err();
+        let error = parse_list("2023/05/12 15:12:16.199434 error can't connect to clickhouse\n")
+            .unwrap_err();
         assert!(error.line.unwrap().contains("can't connect"));
     }
 
@@ -164,6 +173,10 @@ chi-olap-installation-arthur-0-1-arthur-clickhouse-backup-2023-05-11-00-00-07   
     fn s3_prefixes() {
         let backups = parse_s3_listing(&sample("aws-s3-ls.txt")).unwrap();
         assert!(backups.len() >= 3);
-        assert!(parse_s3_listing(&sample("aws-s3-ls-edge-cases.txt")).unwrap().is_empty());
+        assert!(
+            parse_s3_listing(&sample("aws-s3-ls-edge-cases.txt"))
+                .unwrap()
+                .is_empty()
+        );
     }
 }

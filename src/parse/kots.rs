@@ -50,8 +50,14 @@ mod tests {
 
     #[test]
     fn apps_ready_degraded_and_without_status() {
-        assert_eq!(apps(&sample("kots-get-apps.txt")).unwrap()[0].status, "ready");
-        assert_eq!(apps(&sample("kots-get-apps-degraded.txt")).unwrap()[0].status, "degraded");
+        assert_eq!(
+            apps(&sample("kots-get-apps.txt")).unwrap()[0].status,
+            "ready"
+        );
+        assert_eq!(
+            apps(&sample("kots-get-apps-degraded.txt")).unwrap()[0].status,
+            "degraded"
+        );
         let none = apps(&sample("kots-get-apps-nostatus.txt")).unwrap();
         assert_eq!(none[0].status, "");
         assert_eq!(none[0].version, "3.4.0");
@@ -60,8 +66,14 @@ mod tests {
     #[test]
     fn config_pointer() {
         let config = sample("kots-get-config.yaml");
-        assert!(config_names_host(&config, "arthur-restored-db.c9xkq2abcd12.us-east-1.rds.amazonaws.com"));
-        assert!(!config_names_host(&config, "arthur-prod-db.c9xkq2abcd12.us-east-1.rds.amazonaws.com"));
+        assert!(config_names_host(
+            &config,
+            "arthur-restored-db.c9xkq2abcd12.us-east-1.rds.amazonaws.com"
+        ));
+        assert!(!config_names_host(
+            &config,
+            "arthur-prod-db.c9xkq2abcd12.us-east-1.rds.amazonaws.com"
+        ));
         assert!(!config_names_host(&config, "arthur-restored-db"));
     }
 }

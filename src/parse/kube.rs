@@ -35,7 +35,11 @@ pub fn pods(stdout: &str) -> ParseResult<Vec<PodState>> {
     if table.headers.is_empty() {
         return Ok(Vec::new());
     }
-    let (name, ready, status) = (table.require("NAME")?, table.require("READY")?, table.require("STATUS")?);
+    let (name, ready, status) = (
+        table.require("NAME")?,
+        table.require("READY")?,
+        table.require("STATUS")?,
+    );
     Ok(table
         .rows
         .iter()
@@ -58,7 +62,8 @@ pub struct JobState {
 impl JobState {
     pub fn is_complete(&self) -> bool {
         matches!(self.status.as_str(), "Complete" | "SuccessCriteriaMet")
-            || (self.status.is_empty() && all_ready(self.completions.split(' ').next().unwrap_or("")))
+            || (self.status.is_empty()
+                && all_ready(self.completions.split(' ').next().unwrap_or("")))
     }
 
     pub fn is_failed(&self) -> bool {
@@ -87,7 +92,11 @@ pub fn jobs(stdout: &str) -> ParseResult<Vec<JobState>> {
 /// The NAME column of any kubectl table.
 pub fn names(stdout: &str) -> ParseResult<Vec<String>> {
     let table = Table::parse(stdout)?;
-    Ok(table.cells("NAME")?.into_iter().map(str::to_string).collect())
+    Ok(table
+        .cells("NAME")?
+        .into_iter()
+        .map(str::to_string)
+        .collect())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,7 +111,11 @@ pub fn pvcs(stdout: &str) -> ParseResult<Vec<Claim>> {
     if table.headers.is_empty() {
         return Ok(Vec::new());
     }
-    let (name, status, volume) = (table.require("NAME")?, table.require("STATUS")?, table.require("VOLUME")?);
+    let (name, status, volume) = (
+        table.require("NAME")?,
+        table.require("STATUS")?,
+        table.require("VOLUME")?,
+    );
     Ok(table
         .rows
         .iter()
@@ -197,12 +210,28 @@ mod tests {
     #[test]
     fn pods_while_restoring() {
         let pods = pods(&sample("kubectl-get-pods-restoring.txt")).unwrap();
-        let unhealthy: Vec<&str> = pods.iter().filter(|p| !p.is_healthy()).map(|p| p.name.as_str()).collect();
+        let unhealthy: Vec<&str> = pods
+            .iter()
+            .filter(|p| !p.is_healthy())
+            .map(|p| p.name.as_str())
+            .collect();
         assert_eq!(
             unhealthy,
-            ["messaging-0", "messaging-1", "messaging-2", "messaging-cp-zookeeper-1", "messaging-cp-zookeeper-2", "messaging-schema-registry-7c646d8c7-mxshj"]
+            [
+                "messaging-0",
+                "messaging-1",
+                "messaging-2",
+                "messaging-cp-zookeeper-1",
+                "messaging-cp-zookeeper-2",
+                "messaging-schema-registry-7c646d8c7-mxshj"
+            ]
         );
-        assert!(pods.iter().find(|p| p.name == "clickhouse-restore-7xk2p").unwrap().is_healthy());
+        assert!(
+            pods.iter()
+                .find(|p| p.name == "clickhouse-restore-7xk2p")
+                .unwrap()
+                .is_healthy()
+        );
     }
 
     #[test]
@@ -210,8 +239,15 @@ mod tests {
         let old = jobs(&sample("kubectl-get-jobs.txt")).unwrap();
         assert!(!old.is_empty());
         let new = jobs(&sample("kubectl-get-jobs-k8s130.txt")).unwrap();
-        let failed: Vec<&str> = new.iter().filter(|j| j.is_failed()).map(|j| j.name.as_str()).collect();
-        assert_eq!(failed, ["arthurai-model-health-score-connector-deploy-qhvg1"]);
+        let failed: Vec<&str> = new
+            .iter()
+            .filter(|j| j.is_failed())
+            .map(|j| j.name.as_str())
+            .collect();
+        assert_eq!(
+            failed,
+            ["arthurai-model-health-score-connector-deploy-qhvg1"]
+        );
         let running = new.iter().find(|j| j.name == "clickhouse-restore").unwrap();
         assert!(!running.is_complete() && !running.is_failed());
     }
@@ -219,7 +255,13 @@ mod tests {
     #[test]
     fn claims_and_volumes() {
         let claims = pvcs(&sample("kubectl-get-pvc.txt")).unwrap();
-        assert_eq!(claims.iter().filter(|c| c.name.contains("messaging")).count(), 10);
+        assert_eq!(
+            claims
+                .iter()
+                .filter(|c| c.name.contains("messaging"))
+                .count(),
+            10
+        );
         let volumes = pvs(&sample("kubectl-get-pv.txt")).unwrap();
         assert_eq!(volumes.len(), 13);
         assert_eq!(volumes[10].status, "Released");
@@ -235,7 +277,10 @@ mod tests {
             let outcome = job_outcome(&item.to_string()).unwrap();
             let name = item["metadata"]["name"].as_str().unwrap();
             if name == "clickhouse-restore" {
-                assert!(matches!(outcome, JobOutcome::Running { .. } | JobOutcome::Complete), "{outcome:?}");
+                assert!(
+                    matches!(outcome, JobOutcome::Running { .. } | JobOutcome::Complete),
+                    "{outcome:?}"
+                );
             }
         }
         assert!(is_not_found(&sample("kubectl-get-notfound.stderr.txt")));

@@ -22,7 +22,11 @@ pub struct DbSnapshot {
 }
 
 fn string(value: &Value, key: &str) -> String {
-    value.get(key).and_then(Value::as_str).unwrap_or_default().to_string()
+    value
+        .get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn array<'a>(json: &'a Value, key: &str) -> ParseResult<&'a Vec<Value>> {
@@ -46,13 +50,22 @@ pub fn instances(json: &str) -> ParseResult<Vec<DbInstance>> {
             let port = endpoint
                 .as_ref()
                 .map(|(_, port)| *port as u64)
-                .or_else(|| item.get("DbInstancePort").and_then(Value::as_u64).filter(|p| *p != 0))
+                .or_else(|| {
+                    item.get("DbInstancePort")
+                        .and_then(Value::as_u64)
+                        .filter(|p| *p != 0)
+                })
                 .map(|port| port.to_string())
                 .unwrap_or_default();
             let mut security_groups: Vec<String> = item
                 .get("VpcSecurityGroups")
                 .and_then(Value::as_array)
-                .map(|groups| groups.iter().map(|g| string(g, "VpcSecurityGroupId")).collect())
+                .map(|groups| {
+                    groups
+                        .iter()
+                        .map(|g| string(g, "VpcSecurityGroupId"))
+                        .collect()
+                })
                 .unwrap_or_default();
             security_groups.sort();
             Ok(DbInstance {
@@ -78,7 +91,9 @@ pub fn instance(json: &str) -> ParseResult<DbInstance> {
     let mut all = instances(json)?;
     match all.len() {
         1 => Ok(all.remove(0)),
-        n => Err(ParseError::new(format!("expected one DB instance, found {n}"))),
+        n => Err(ParseError::new(format!(
+            "expected one DB instance, found {n}"
+        ))),
     }
 }
 
@@ -90,7 +105,10 @@ pub fn snapshots(json: &str) -> ParseResult<Vec<DbSnapshot>> {
             id: string(item, "DBSnapshotIdentifier"),
             instance: string(item, "DBInstanceIdentifier"),
             status: string(item, "Status"),
-            created: item.get("SnapshotCreateTime").and_then(Value::as_str).map(str::to_string),
+            created: item
+                .get("SnapshotCreateTime")
+                .and_then(Value::as_str)
+                .map(str::to_string),
         })
         .collect())
 }
@@ -184,7 +202,9 @@ mod tests {
     fn snapshots_and_not_found() {
         let all = snapshots(&sample("aws-rds-describe-db-snapshots.json")).unwrap();
         assert!(all.iter().any(|s| s.status == "available"));
-        assert!(is_not_found(&sample("aws-rds-describe-notfound.stderr.txt")));
+        assert!(is_not_found(&sample(
+            "aws-rds-describe-notfound.stderr.txt"
+        )));
         assert!(is_failed_status("incompatible-restore"));
         assert!(!is_failed_status("backing-up"));
     }
@@ -201,6 +221,9 @@ mod tests {
         actual.security_groups.reverse();
         assert!(differences(&actual, &wanted).is_empty());
         actual.port = "5433".into();
-        assert_eq!(differences(&actual, &wanted), ["port is 5433, the source has 5432"]);
+        assert_eq!(
+            differences(&actual, &wanted),
+            ["port is 5433, the source has 5432"]
+        );
     }
 }

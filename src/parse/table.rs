@@ -33,11 +33,22 @@ impl Table {
         }
         let cut = |line: &[char], index: usize| -> String {
             let start = starts[index].min(line.len());
-            let end = starts.get(index + 1).copied().unwrap_or(line.len()).min(line.len());
-            line[start..end].iter().collect::<String>().trim().to_string()
+            let end = starts
+                .get(index + 1)
+                .copied()
+                .unwrap_or(line.len())
+                .min(line.len());
+            line[start..end]
+                .iter()
+                .collect::<String>()
+                .trim()
+                .to_string()
         };
         let headers: Vec<String> = (0..starts.len()).map(|i| cut(&header, i)).collect();
-        if headers.iter().any(|h| h.chars().any(|c| c.is_ascii_lowercase())) {
+        if headers
+            .iter()
+            .any(|h| h.chars().any(|c| c.is_ascii_lowercase()))
+        {
             return Err(ParseError::at(
                 "expected a table header in upper case",
                 &header.iter().collect::<String>(),
@@ -130,7 +141,15 @@ mod tests {
         let table = Table::parse(&sample("kubectl-get-pvc.txt")).unwrap();
         assert_eq!(
             table.headers,
-            ["NAME", "STATUS", "VOLUME", "CAPACITY", "ACCESS MODES", "STORAGECLASS", "AGE"]
+            [
+                "NAME",
+                "STATUS",
+                "VOLUME",
+                "CAPACITY",
+                "ACCESS MODES",
+                "STORAGECLASS",
+                "AGE"
+            ]
         );
         let pending = table.records().into_iter().last().unwrap();
         assert_eq!(pending["NAME"], "datadir-0-messaging-3");

@@ -75,7 +75,8 @@ fn text(value: &Value, path: &[&str]) -> Option<String> {
 }
 
 fn name(value: &Value) -> ParseResult<String> {
-    text(value, &["metadata", "name"]).ok_or_else(|| ParseError::new("an item has no metadata.name"))
+    text(value, &["metadata", "name"])
+        .ok_or_else(|| ParseError::new("an item has no metadata.name"))
 }
 
 pub fn backups(json: &str) -> ParseResult<Vec<VeleroBackup>> {
@@ -146,7 +147,10 @@ mod tests {
     fn single_backup_is_a_bare_object() {
         let backups = backups(&sample("velero-backup-get-single.json")).unwrap();
         assert_eq!(backups.len(), 1);
-        assert_eq!(backups[0].name, "arthur-backup-2023-05-11t15.22.37-04.00-messaging");
+        assert_eq!(
+            backups[0].name,
+            "arthur-backup-2023-05-11t15.22.37-04.00-messaging"
+        );
         assert_eq!(backups[0].phase, "Completed");
     }
 
@@ -163,7 +167,10 @@ mod tests {
         assert_eq!(single[0].phase, "Completed");
         assert_eq!(single[0].warnings, 2);
         assert_eq!(single[0].errors, 0);
-        assert_eq!(single[0].backup, "arthur-backup-2023-05-11t15.22.37-04.00-messaging");
+        assert_eq!(
+            single[0].backup,
+            "arthur-backup-2023-05-11t15.22.37-04.00-messaging"
+        );
         let list = restores(&sample("velero-restore-get.json")).unwrap();
         assert!(list.iter().any(|r| r.phase == "InProgress"));
     }
@@ -181,11 +188,27 @@ mod tests {
 
     #[test]
     fn phases() {
-        for running in ["New", "InProgress", "WaitingForPluginOperations", "WaitingForPluginOperationsPartiallyFailed", "Finalizing", "FinalizingPartiallyFailed"] {
-            assert_eq!(restore_outcome(running), RestoreOutcome::Running, "{running}");
+        for running in [
+            "New",
+            "InProgress",
+            "WaitingForPluginOperations",
+            "WaitingForPluginOperationsPartiallyFailed",
+            "Finalizing",
+            "FinalizingPartiallyFailed",
+        ] {
+            assert_eq!(
+                restore_outcome(running),
+                RestoreOutcome::Running,
+                "{running}"
+            );
         }
         assert_eq!(restore_outcome("Completed"), RestoreOutcome::Completed);
-        for failed in ["PartiallyFailed", "Failed", "FailedValidation", "Completed (Deleting)"] {
+        for failed in [
+            "PartiallyFailed",
+            "Failed",
+            "FailedValidation",
+            "Completed (Deleting)",
+        ] {
             assert_eq!(restore_outcome(failed), RestoreOutcome::Failed, "{failed}");
         }
     }

@@ -190,7 +190,12 @@ impl Commands {
         )
     }
 
-    pub fn restore_db_instance(&self, instance: &str, snapshot: &str, settings: &RdsSettings) -> Cmd {
+    pub fn restore_db_instance(
+        &self,
+        instance: &str,
+        snapshot: &str,
+        settings: &RdsSettings,
+    ) -> Cmd {
         let mut args = vec![
             "rds",
             "restore-db-instance-from-db-snapshot",
@@ -236,11 +241,17 @@ impl Commands {
     }
 
     pub fn get_pods_json(&self) -> Cmd {
-        self.kubectl(Effect::Reads, &["get", "pods", "-n", self.ns(), "-o", "json"])
+        self.kubectl(
+            Effect::Reads,
+            &["get", "pods", "-n", self.ns(), "-o", "json"],
+        )
     }
 
     pub fn get_jobs_json(&self) -> Cmd {
-        self.kubectl(Effect::Reads, &["get", "jobs", "-n", self.ns(), "-o", "json"])
+        self.kubectl(
+            Effect::Reads,
+            &["get", "jobs", "-n", self.ns(), "-o", "json"],
+        )
     }
 
     // Restore ClickHouse Data.
@@ -296,7 +307,15 @@ impl Commands {
     pub fn get_restore_job_json(&self) -> Cmd {
         self.kubectl(
             Effect::Reads,
-            &["get", "job", fixed::CLICKHOUSE_JOB, "-n", self.ns(), "-o", "json"],
+            &[
+                "get",
+                "job",
+                fixed::CLICKHOUSE_JOB,
+                "-n",
+                self.ns(),
+                "-o",
+                "json",
+            ],
         )
     }
 
@@ -388,7 +407,10 @@ impl Commands {
     }
 
     pub fn velero_restore_logs(&self, restore: &str) -> Cmd {
-        self.velero(Effect::Reads, &["restore", "logs", restore, "-n", self.vns()])
+        self.velero(
+            Effect::Reads,
+            &["restore", "logs", restore, "-n", self.vns()],
+        )
     }
 
     pub fn kots_get_apps(&self) -> Cmd {
@@ -403,7 +425,13 @@ impl Commands {
         let ports = format!("{local_port}:80");
         self.kubectl(
             Effect::Changes,
-            &["port-forward", "-n", self.ns(), fixed::DATASET_SERVICE, &ports],
+            &[
+                "port-forward",
+                "-n",
+                self.ns(),
+                fixed::DATASET_SERVICE,
+                &ports,
+            ],
         )
     }
 
@@ -420,7 +448,10 @@ impl Commands {
     }
 
     pub fn job_logs(&self, job: &str) -> Cmd {
-        self.kubectl(Effect::Reads, &["logs", &format!("job/{job}"), "-n", self.ns()])
+        self.kubectl(
+            Effect::Reads,
+            &["logs", &format!("job/{job}"), "-n", self.ns()],
+        )
     }
 }
 

@@ -23,8 +23,11 @@ pub fn perform(cx: &mut Context<'_>) -> Result<()> {
     let create = cx.commands.create_restore_job_yaml();
     let path = match cx.read(&create)? {
         Some(out) => {
-            let yaml = fill_in_backup_name(&out.stdout, &backup)
-                .map_err(|problem| Error::refused(format!("`{create}` printed a Job that cannot be used: {problem}")))?;
+            let yaml = fill_in_backup_name(&out.stdout, &backup).map_err(|problem| {
+                Error::refused(format!(
+                    "`{create}` printed a Job that cannot be used: {problem}"
+                ))
+            })?;
             let path = cx.exec.save_artifact(fixed::CLICKHOUSE_YAML, &yaml.text)?;
             cx.note(format!(
                 "saved to {} (the runbook's `> {}`)\nreplaced {} in process (the runbook's sed -i): {} occurrence(s), the env value and the last-applied annotation\nverified (the runbook's grep -C2 \"name: BACKUP_NAME\"):\n{}",
@@ -113,16 +116,27 @@ mod tests {
     #[test]
     fn both_placeholders_are_replaced() {
         let yaml = crate::parse::sample("kubectl-create-job-dry-run.yaml");
-        let filled = fill_in_backup_name(&yaml, "arthur-clickhouse-backup-2023-05-11-00-00-07").unwrap();
+        let filled =
+            fill_in_backup_name(&yaml, "arthur-clickhouse-backup-2023-05-11-00-00-07").unwrap();
         assert_eq!(filled.replaced, 2);
         assert!(!filled.text.contains("insert-backup-name-here"));
-        assert!(filled.text.contains(r#"{"name":"BACKUP_NAME","value":"arthur-clickhouse-backup-2023-05-11-00-00-07"}"#));
-        assert!(filled.context.contains("value: arthur-clickhouse-backup-2023-05-11-00-00-07"));
+        assert!(filled.text.contains(
+            r#"{"name":"BACKUP_NAME","value":"arthur-clickhouse-backup-2023-05-11-00-00-07"}"#
+        ));
+        assert!(
+            filled
+                .context
+                .contains("value: arthur-clickhouse-backup-2023-05-11-00-00-07")
+        );
         assert_eq!(filled.context.lines().count(), 5);
     }
 
     #[test]
     fn a_job_without_the_placeholder_is_refused() {
-        assert!(fill_in_backup_name("kind: Job\n", "x").unwrap_err().contains("insert-backup-name-here"));
+        assert!(
+            fill_in_backup_name("kind: Job\n", "x")
+                .unwrap_err()
+                .contains("insert-backup-name-here")
+        );
     }
 }

@@ -35,7 +35,16 @@ pub fn perform(cx: &mut Context<'_>) -> Result<()> {
         }
         None => select(cx)?,
     };
-    delete(cx, deletions.as_ref())?;
+    if cx.facts.messaging_deleted {
+        cx.note("the deletions were done by this run before the interruption; checking they are still gone")?;
+        confirm_gone(cx, deletions.as_ref())?;
+    } else {
+        delete(cx, deletions.as_ref())?;
+        if cx.exec.is_live() {
+            cx.facts.messaging_deleted = true;
+            cx.checkpoint()?;
+        }
+    }
     super::velero_restore::perform(cx, VeleroComponent::Messaging)?;
     wait_for_app_ready(cx)
 }
@@ -60,7 +69,11 @@ fn select(cx: &mut Context<'_>) -> Result<Option<MessagingDeletions>> {
             if have != wanted {
                 return Err(Error::refused(format!(
                     "the runbook expects exactly two messaging StatefulSets, messaging and messaging-cp-zookeeper, in namespace `{namespace}`; `{get_sts}` shows: {}. Nothing was deleted. If the platform is still installing, wait for it; if a StatefulSet is already gone from an earlier attempt, finish the deletions by hand and restart from the Velero restore",
-                    if found.is_empty() { "none".to_string() } else { found.join(", ") }
+                    if found.is_empty() {
+                        "none".to_string()
+                    } else {
+                        found.join(", ")
+                    }
                 )));
             }
             Some(fixed::MESSAGING_STATEFULSETS.map(String::from).to_vec())
@@ -84,7 +97,11 @@ fn select(cx: &mut Context<'_>) -> Result<Option<MessagingDeletions>> {
             }
             cx.note(format!(
                 "selected (grep -i messaging): {}",
-                claims.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(" ")
+                claims
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")
             ))?;
             Some(claims)
         }
@@ -97,21 +114,35 @@ fn select(cx: &mut Context<'_>) -> Result<Option<MessagingDeletions>> {
     let volumes = match (cx.read(&get_pv)?, &claims) {
         (Some(out), Some(claims)) => {
             let all = parsed(&get_pv, kube::pvs(&out.stdout))?;
-            let claim_refs: BTreeSet<String> =
-                claims.iter().map(|c| format!("{namespace}/{}", c.name)).collect();
+            let claim_refs: BTreeSet<String> = claims
+                .iter()
+                .map(|c| format!("{namespace}/{}", c.name))
+                .collect();
             let (ours, others): (Vec<kube::Volume>, Vec<kube::Volume>) =
                 all.into_iter().partition(|v| claim_refs.contains(&v.claim));
             let spared: Vec<String> = others
                 .iter()
-                .filter(|v| lowercase_contains_messaging(&v.claim) || lowercase_contains_messaging(&v.name))
+                .filter(|v| {
+                    lowercase_contains_messaging(&v.claim) || lowercase_contains_messaging(&v.name)
+                })
                 .map(|v| format!("{} (claim {})", v.name, v.claim))
                 .collect();
             let mut note = format!(
                 "selected by claim ({namespace}/<one of the PVCs above>), not by name: {}",
-                if ours.is_empty() { "none".to_string() } else { ours.iter().map(|v| v.name.as_str()).collect::<Vec<_>>().join(" ") }
+                if ours.is_empty() {
+                    "none".to_string()
+                } else {
+                    ours.iter()
+                        .map(|v| v.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                }
             );
             if !spared.is_empty() {
-                note.push_str(&format!("\nleft alone (another claim): {}", spared.join(", ")));
+                note.push_str(&format!(
+                    "\nleft alone (another claim): {}",
+                    spared.join(", ")
+                ));
             }
             cx.note(note)?;
             Some(ours.into_iter().map(|v| v.name).collect::<Vec<_>>())
@@ -124,7 +155,9 @@ fn select(cx: &mut Context<'_>) -> Result<Option<MessagingDeletions>> {
     let (Some(statefulsets), Some(claims), Some(pvs)) = (statefulsets, claims, volumes) else {
         cx.exec.confirm(&Confirmation {
             gate: "delete-messaging",
-            details: vec!["the exact list of StatefulSets, PVCs and PVs selected above is shown".into()],
+            details: vec![
+                "the exact list of StatefulSets, PVCs and PVs selected above is shown".into(),
+            ],
             question: "Delete them?".into(),
         })?;
         return Ok(None);
@@ -135,7 +168,11 @@ fn select(cx: &mut Context<'_>) -> Result<Option<MessagingDeletions>> {
         pvs,
     };
     let mut details = vec![format!("About to delete, in namespace {namespace}:")];
-    details.extend(describe(&deletions).into_iter().map(|line| format!("  {line}")));
+    details.extend(
+        describe(&deletions)
+            .into_iter()
+            .map(|line| format!("  {line}")),
+    );
     details.push("Velero then restores them from the messaging backup.".into());
     cx.exec.confirm(&Confirmation {
         gate: "delete-messaging",
@@ -150,11 +187,21 @@ fn select(cx: &mut Context<'_>) -> Result<Option<MessagingDeletions>> {
 }
 
 fn describe(deletions: &MessagingDeletions) -> Vec<String> {
-    let list = |items: &[String]| if items.is_empty() { "none".to_string() } else { items.join(" ") };
+    let list = |items: &[String]| {
+        if items.is_empty() {
+            "none".to_string()
+        } else {
+            items.join(" ")
+        }
+    };
     vec![
         format!("StatefulSets: {}", list(&deletions.statefulsets)),
         format!("PVCs ({}): {}", deletions.pvcs.len(), list(&deletions.pvcs)),
-        format!("PVs bound to them, deleted only if they outlive their claims ({}): {}", deletions.pvs.len(), list(&deletions.pvs)),
+        format!(
+            "PVs bound to them, deleted only if they outlive their claims ({}): {}",
+            deletions.pvs.len(),
+            list(&deletions.pvs)
+        ),
     ]
 }
 
@@ -169,7 +216,9 @@ fn delete(cx: &mut Context<'_>, deletions: Option<&MessagingDeletions>) -> Resul
             && !out.success()
         {
             if cx.resuming && only_not_found(&out) {
-                cx.note(format!("StatefulSet {name} is already gone (deleted before the interruption)"))?;
+                cx.note(format!(
+                    "StatefulSet {name} is already gone (deleted before the interruption)"
+                ))?;
             } else {
                 return Err(super::command_failed(&cmd, &out));
             }
@@ -190,7 +239,10 @@ fn delete(cx: &mut Context<'_>, deletions: Option<&MessagingDeletions>) -> Resul
         }
         Some(_) => cx.note("no messaging PVCs to delete")?,
         None => {
-            cx.exec.change(&cx.commands.delete_pvcs(&["<the PVCs selected above>".to_string()]))?;
+            cx.exec.change(
+                &cx.commands
+                    .delete_pvcs(&["<the PVCs selected above>".to_string()]),
+            )?;
             cx.note("(the runbook's `… | awk '{print $1}' | xargs kubectl delete pvc`, done with the list above)")?;
         }
     }
@@ -235,7 +287,8 @@ fn volumes_gone<'a>(cx: &Context<'_>, pvs: &'a [String], timeout: Duration) -> W
     let probe = cx.commands.get_pvs();
     let for_errors = probe.clone();
     Wait {
-        what: "the PVs of the deleted PVCs to be gone (the runbook's `| wc -l` should return 0)".into(),
+        what: "the PVs of the deleted PVCs to be gone (the runbook's `| wc -l` should return 0)"
+            .into(),
         probe,
         timeout,
         check: Box::new(move |out| {
@@ -250,7 +303,12 @@ fn volumes_gone<'a>(cx: &Context<'_>, pvs: &'a [String], timeout: Duration) -> W
                     progress: format!("{} of {} PVs remain", present.len(), pvs.len()),
                     pending: present
                         .iter()
-                        .map(|v| format!("PV {} {} (reclaim policy {})", v.name, v.status, v.reclaim_policy))
+                        .map(|v| {
+                            format!(
+                                "PV {} {} (reclaim policy {})",
+                                v.name, v.status, v.reclaim_policy
+                            )
+                        })
                         .collect(),
                 }
             })
@@ -300,12 +358,24 @@ pub(super) fn wait_for_app_ready(cx: &mut Context<'_>) -> Result<()> {
             let apps = parsed(&for_errors, kots::apps(&out.stdout))?;
             let app = apps.iter().find(|a| a.slug == fixed::KOTS_APP_SLUG);
             Ok(match app {
-                Some(app) if app.status == "ready" => Poll::Ready(format!("{} is ready ({})", app.slug, app.version)),
-                Some(app) => {
-                    let status = if app.status.is_empty() { "no status reported" } else { app.status.as_str() };
-                    Poll::NotYet { progress: format!("{} is {status}", app.slug), pending: vec![format!("app {}: {status}", app.slug)] }
+                Some(app) if app.status == "ready" => {
+                    Poll::Ready(format!("{} is ready ({})", app.slug, app.version))
                 }
-                None => Poll::NotYet { progress: "app not listed".into(), pending: vec![format!("app {} not listed", fixed::KOTS_APP_SLUG)] },
+                Some(app) => {
+                    let status = if app.status.is_empty() {
+                        "no status reported"
+                    } else {
+                        app.status.as_str()
+                    };
+                    Poll::NotYet {
+                        progress: format!("{} is {status}", app.slug),
+                        pending: vec![format!("app {}: {status}", app.slug)],
+                    }
+                }
+                None => Poll::NotYet {
+                    progress: "app not listed".into(),
+                    pending: vec![format!("app {} not listed", fixed::KOTS_APP_SLUG)],
+                },
             })
         }),
     })?;

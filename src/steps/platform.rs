@@ -10,8 +10,13 @@ use crate::parse::{kots, kube, rds};
 pub fn perform(cx: &mut Context<'_>) -> Result<()> {
     let endpoint = restored_endpoint(cx)?;
     if !cx.facts.admin_console_confirmed {
-        let shown = endpoint.clone().unwrap_or_else(|| "<the restored endpoint>".into());
-        let host = shown.rsplit_once(':').map(|(h, _)| h.to_string()).unwrap_or(shown.clone());
+        let shown = endpoint
+            .clone()
+            .unwrap_or_else(|| "<the restored endpoint>".into());
+        let host = shown
+            .rsplit_once(':')
+            .map(|(h, _)| h.to_string())
+            .unwrap_or(shown.clone());
         cx.exec.confirm(&Confirmation {
             gate: "admin-console",
             details: vec![
@@ -72,13 +77,18 @@ fn check_db_pointer(cx: &mut Context<'_>, endpoint: Option<&str>) -> Result<()> 
         return cx.note("requires: the KOTS config names the restored endpoint (the Meta Database host); otherwise refuse");
     };
     let endpoint = endpoint.unwrap_or_default();
-    let host = endpoint.rsplit_once(':').map(|(h, _)| h).unwrap_or(endpoint);
+    let host = endpoint
+        .rsplit_once(':')
+        .map(|(h, _)| h)
+        .unwrap_or(endpoint);
     if host.is_empty() || !kots::config_names_host(&out.stdout, host) {
         return Err(Error::refused(format!(
             "the KOTS config does not name the restored database host `{host}`: the platform would write to the wrong database (DATA CORRUPTION). Set Config > Meta Database in the Admin Console, deploy, then `arthur-restore run --resume DIR`; or pass --skip-db-pointer-check if the pointer was checked another way"
         )));
     }
-    cx.note(format!("checked: the KOTS config names the restored database host {host}"))
+    cx.note(format!(
+        "checked: the KOTS config names the restored database host {host}"
+    ))
 }
 
 pub(super) fn wait_for_pods(cx: &mut Context<'_>) -> Result<()> {
@@ -97,11 +107,17 @@ pub(super) fn wait_for_pods(cx: &mut Context<'_>) -> Result<()> {
                 .collect();
             let healthy = pods.len() - pending.len();
             Ok(if pods.is_empty() {
-                Poll::NotYet { progress: "no pods yet".into(), pending: vec!["no pods listed yet".into()] }
+                Poll::NotYet {
+                    progress: "no pods yet".into(),
+                    pending: vec!["no pods listed yet".into()],
+                }
             } else if pending.is_empty() {
                 Poll::Ready(format!("{healthy}/{} pods ready", pods.len()))
             } else {
-                Poll::NotYet { progress: format!("{healthy}/{} pods ready", pods.len()), pending }
+                Poll::NotYet {
+                    progress: format!("{healthy}/{} pods ready", pods.len()),
+                    pending,
+                }
             })
         }),
     })?;

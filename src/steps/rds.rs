@@ -6,12 +6,22 @@ use super::{Context, parsed};
 use crate::error::{Error, Result};
 use crate::executor::{Poll, Wait};
 use crate::parse::rds;
-use crate::runbook::commands::RdsSettings;
 use crate::runbook::StepId;
+use crate::runbook::commands::RdsSettings;
 
 pub fn perform(cx: &mut Context<'_>) -> Result<()> {
-    let instance = super::required(cx.options.rds.instance.as_deref(), "--rds-instance", StepId::Rds)?.to_string();
-    let snapshot = super::required(cx.options.rds.snapshot.as_deref(), "--rds-snapshot", StepId::Rds)?.to_string();
+    let instance = super::required(
+        cx.options.rds.instance.as_deref(),
+        "--rds-instance",
+        StepId::Rds,
+    )?
+    .to_string();
+    let snapshot = super::required(
+        cx.options.rds.snapshot.as_deref(),
+        "--rds-snapshot",
+        StepId::Rds,
+    )?
+    .to_string();
     let wanted = match cx.facts.rds_settings.clone() {
         Some(settings) => settings,
         None => source_settings(cx)?,
@@ -21,7 +31,9 @@ pub fn perform(cx: &mut Context<'_>) -> Result<()> {
             "the restore of {instance} was requested by this run before the interruption; not sent again"
         ))?;
     } else {
-        let restore = cx.commands.restore_db_instance(&instance, &snapshot, &wanted);
+        let restore = cx
+            .commands
+            .restore_db_instance(&instance, &snapshot, &wanted);
         if let Some(out) = cx.exec.change(&restore)? {
             super::expect_success(&restore, &out)?;
             cx.facts.rds_settings = Some(wanted.clone());
@@ -43,7 +55,9 @@ pub fn perform(cx: &mut Context<'_>) -> Result<()> {
         )));
     }
     let (address, port) = available.endpoint.clone().ok_or_else(|| {
-        Error::refused(format!("the restored instance `{instance}` is available but has no endpoint"))
+        Error::refused(format!(
+            "the restored instance `{instance}` is available but has no endpoint"
+        ))
     })?;
     cx.facts.restored_endpoint = Some(format!("{address}:{port}"));
     cx.checkpoint()?;

@@ -27,10 +27,16 @@ pub fn perform(cx: &mut Context<'_>) -> Result<()> {
         summary.push(format!("  database: restored endpoint {endpoint}"));
     }
     if cx.facts.clickhouse_job_applied {
-        summary.push(format!("  clickhouse: Job {} complete", fixed::CLICKHOUSE_JOB));
+        summary.push(format!(
+            "  clickhouse: Job {} complete",
+            fixed::CLICKHOUSE_JOB
+        ));
     }
     for (component, restore) in &cx.facts.restores {
-        summary.push(format!("  {}: Velero restore {restore} Completed", component.word()));
+        summary.push(format!(
+            "  {}: Velero restore {restore} Completed",
+            component.word()
+        ));
     }
     summary.push("  pods ready, jobs complete, KOTS app ready".into());
     summary.push("Data sent during or after the backup must be re-sent (the runbook).".into());
@@ -50,7 +56,9 @@ fn wait_for_clickhouse_job(cx: &mut Context<'_>) -> Result<()> {
                 return Err(super::command_failed(&for_errors, out));
             }
             match parsed(&for_errors, kube::job_outcome(&out.stdout))? {
-                JobOutcome::Complete => Ok(Poll::Ready(format!("{} complete", fixed::CLICKHOUSE_JOB))),
+                JobOutcome::Complete => {
+                    Ok(Poll::Ready(format!("{} complete", fixed::CLICKHOUSE_JOB)))
+                }
                 JobOutcome::Running { active } => Ok(Poll::NotYet {
                     progress: format!("{} running ({active} active)", fixed::CLICKHOUSE_JOB),
                     pending: vec![format!("job {} not complete", fixed::CLICKHOUSE_JOB)],

@@ -94,7 +94,11 @@ fn find_restore_of_this_run(cx: &mut Context<'_>, backup: &str) -> Result<Option
     Ok(found.map(|r| r.name))
 }
 
-fn create(cx: &mut Context<'_>, component: VeleroComponent, backup: &str) -> Result<Option<String>> {
+fn create(
+    cx: &mut Context<'_>,
+    component: VeleroComponent,
+    backup: &str,
+) -> Result<Option<String>> {
     let cmd = cx.commands.velero_restore_create(backup);
     let Some(out) = cx.exec.change(&cmd)? else {
         return Ok(None);

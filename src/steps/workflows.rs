@@ -16,7 +16,9 @@ pub fn recover(cx: &mut Context<'_>) -> Result<()> {
     let port = cx.options.local_port;
     let forward = cx.commands.port_forward(port);
     let limit = FORWARD_READY_LIMIT.min(cx.options.timing.timeout);
-    let background = cx.exec.start_background(&forward, "Forwarding from", limit)?;
+    let background = cx
+        .exec
+        .start_background(&forward, "Forwarding from", limit)?;
     let curl = cx.commands.recover_workflows(port);
     let answer = cx.exec.change(&curl);
     // The port-forward stops on every path, also when the call failed.
@@ -24,9 +26,9 @@ pub fn recover(cx: &mut Context<'_>) -> Result<()> {
         background.stop()?;
     }
     let Some(out) = answer? else {
-        return cx.note(format!(
-            "requires the answer {{\"message\":\"success\"}}; the port-forward is stopped afterwards"
-        ));
+        return cx.note(
+            "requires the answer {\"message\":\"success\"}; the port-forward is stopped afterwards",
+        );
     };
     expect_success(&curl, &out)?;
     let body: Option<serde_json::Value> = serde_json::from_str(out.stdout.trim()).ok();

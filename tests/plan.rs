@@ -1,0 +1,221 @@
+//! The offline plan: snapshots of the whole transcript for several parameter sets, and its JSON.
+
+use crate::support::{explain, tool};
+
+pub const NAMES: &[&str] = &[
+    "--messaging-backup",
+    "arthur-backup-2023-05-11t15.22.37-04.00-messaging",
+    "--enrichments-backup",
+    "arthur-backup-2023-05-11t15.25.24-04.00-enrichments",
+    "--workflows-backup",
+    "arthur-backup-2023-05-11t15.23.25-04.00-workflows",
+    "--clickhouse-backup",
+    "arthur-clickhouse-backup-2023-05-11-00-00-07",
+    "--rds-snapshot",
+    "arthur-snap",
+    "--rds-instance",
+    "arthur-restored",
+];
+
+pub fn offline_plan(global: &[&str], extra: &[&str]) -> String {
+    let mut args: Vec<&str> = global.to_vec();
+    args.extend(["plan", "--offline"]);
+    args.extend(NAMES);
+    args.extend(extra);
+    let output = tool().args(&args).output().unwrap();
+    assert!(output.status.success(), "{}", explain(&output));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn defaults() {
+    insta::assert_snapshot!(offline_plan(
+        &["-n", "arthur"],
+        &["--rds-like", "arthur-prod"]
+    ));
+}
+
+#[test]
+fn kubeconfig_and_context() {
+    insta::assert_snapshot!(offline_plan(
+        &[
+            "-n",
+            "arthur",
+            "--velero-namespace",
+            "velero-system",
+            "--kubeconfig",
+            "/home/op/.kube/prod config",
+            "--context",
+            "arn:aws:eks:us-east-1:123456789012:cluster/prod"
+        ],
+        &["--rds-like", "arthur-prod", "--only", "platform,messaging"],
+    ));
+}
+
+#[test]
+fn clickhouse_from_s3_with_profile_and_region() {
+    insta::assert_snapshot!(offline_plan(
+        &[
+            "-n",
+            "arthur",
+            "--aws-profile",
+            "arthur-prod",
+            "--aws-region",
+            "us-east-1"
+        ],
+        &[
+            "--rds-like",
+            "arthur-prod",
+            "--only",
+            "clickhouse",
+            "--clickhouse-s3-uri",
+            "s3://arthur-prod-backups/clickhouse"
+        ],
+    ));
+}
+
+#[test]
+fn only_messaging() {
+    insta::assert_snapshot!(offline_plan(&["-n", "arthur"], &["--only", "messaging"]));
+}
+
+#[test]
+fn rds_like_and_explicit_settings() {
+    insta::assert_snapshot!(
+        "rds_like_with_override",
+        offline_plan(
+            &["-n", "arthur"],
+            &[
+                "--only",
+                "rds",
+                "--rds-like",
+                "arthur-prod",
+                "--rds-instance-class",
+                "db.r6g.large"
+            ],
+        )
+    );
+    insta::assert_snapshot!(
+        "rds_explicit",
+        offline_plan(
+            &["-n", "arthur"],
+            &[
+                "--only",
+                "rds",
+                "--rds-port",
+                "5433",
+                "--rds-security-group",
+                "sg-0a1b2c3d4e5f60718",
+                "--rds-security-group",
+                "sg-12345678",
+                "--rds-subnet-group",
+                "arthur-db-subnet-group",
+                "--rds-instance-class",
+                "db.m5.large"
+            ],
+        )
+    );
+}
+
+#[test]
+fn from_and_skip() {
+    let plan = offline_plan(
+        &["-n", "arthur"],
+        &["--from", "messaging", "--skip", "enrichments"],
+    );
+    let sections: Vec<&str> = plan.lines().filter(|l| l.starts_with("## ")).collect();
+    assert_eq!(
+        sections,
+        [
+            "## Preflight (arthur-restore: checks before any change)",
+            "## Restore Messaging Infrastructure",
+            "## Restore Enrichments Workflows",
+            "## Smoke Tests and Validation"
+        ]
+    );
+}
+
+/// Every command of ../shared/runbook/COMMANDS.md, in the runbook's order (pipelines and sed are
+/// done in process and named on `# ` lines).
+#[test]
+fn the_plan_holds_the_runbooks_commands_in_order() {
+    let plan = offline_plan(&["-n", "arthur"], &["--rds-like", "arthur-prod"]);
+    let expected = [
+        "$ aws rds describe-db-instances --db-instance-identifier arthur-prod",
+        "$ aws rds restore-db-instance-from-db-snapshot --db-instance-identifier arthur-restored --db-snapshot-identifier arthur-snap",
+        "$ aws rds describe-db-instances --db-instance-identifier arthur-restored",
+        "$ kubectl get pods -n arthur",
+        "$ kubectl get jobs -n arthur",
+        "$ kubectl exec chi-olap-installation-arthur-0-0-0 -n arthur -c backup -- clickhouse-backup list",
+        "$ kubectl create job --from=cronjob/clickhouse-restore-cronjob -n arthur -o yaml clickhouse-restore --dry-run=client --save-config",
+        "# saved to RUN_DIR/clickhouse-restore.yaml",
+        "$ kubectl apply -f RUN_DIR/clickhouse-restore.yaml -n arthur",
+        "$ kubectl get sts -n arthur",
+        "# selected (grep -i messaging)",
+        "$ kubectl delete sts messaging -n arthur",
+        "$ kubectl delete sts messaging-cp-zookeeper -n arthur",
+        "$ kubectl get pvc -n arthur",
+        "$ kubectl delete pvc",
+        "$ kubectl get pv",
+        "$ velero backup get -n velero",
+        "$ velero restore create --from-backup arthur-backup-2023-05-11t15.22.37-04.00-messaging --namespace velero",
+        "$ kubectl kots get apps -n arthur",
+        "$ velero restore create --from-backup arthur-backup-2023-05-11t15.25.24-04.00-enrichments --namespace velero",
+        "$ velero restore create --from-backup arthur-backup-2023-05-11t15.23.25-04.00-workflows --namespace velero",
+        "$ kubectl port-forward -n arthur svc/arthurai-dataset-service 7899:80",
+        "$ curl -k -XPOST http://localhost:7899/api/v1/workflows/batch/recover",
+        "## Smoke Tests and Validation",
+    ];
+    // The listings of pvc and pv come before their deletions in the tool (it must know what to
+    // delete); the runbook's order of the destructive commands is what is checked here.
+    let mut at = 0;
+    for wanted in expected {
+        let found = plan[at..]
+            .find(wanted)
+            .unwrap_or_else(|| panic!("`{wanted}` not found after byte {at}:\n{plan}"));
+        if !wanted.starts_with("$ kubectl get pvc") && !wanted.starts_with("$ kubectl get pv") {
+            at += found;
+        }
+    }
+    let command_lines: Vec<&str> = plan.lines().filter(|l| l.starts_with("$ ")).collect();
+    assert!(
+        command_lines.iter().all(|l| !l.contains(" | ")),
+        "no pipeline is claimed to run"
+    );
+    assert!(
+        command_lines.iter().all(|l| !l.contains("sed ")),
+        "sed is done in process"
+    );
+}
+
+#[test]
+fn json_plan_carries_argv_arrays() {
+    let mut args = vec![
+        "-n",
+        "arthur",
+        "--output",
+        "json",
+        "plan",
+        "--offline",
+        "--only",
+        "messaging",
+    ];
+    args.extend(NAMES);
+    let output = tool().args(&args).output().unwrap();
+    assert!(output.status.success(), "{}", explain(&output));
+    let plan: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(plan["offline"], true);
+    let sections = plan["sections"].as_array().unwrap();
+    assert_eq!(sections[1]["step"], "messaging");
+    let deletes: Vec<&serde_json::Value> = sections[1]["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "command" && e["effect"] == "changes")
+        .collect();
+    assert_eq!(
+        deletes[0]["argv"],
+        serde_json::json!(["kubectl", "delete", "sts", "messaging", "-n", "arthur"])
+    );
+    assert_eq!(deletes[0]["ran"], false);
+}

@@ -1,0 +1,365 @@
+//! `run` end to end against recorded sessions: exit statuses, the exact command sequence, what
+//! was (and was not) deleted, the run directory.
+
+use crate::support::{Replay, explain, fixtures, session_length, stderr, stdout};
+
+const NAMES: &[&str] = &[
+    "--messaging-backup",
+    "arthur-backup-2023-05-11t15.22.37-04.00-messaging",
+    "--enrichments-backup",
+    "arthur-backup-2023-05-11t15.25.24-04.00-enrichments",
+    "--workflows-backup",
+    "arthur-backup-2022-09-23t11.23.25-04.00-workflows",
+    "--clickhouse-backup",
+    "arthur-clickhouse-backup-2023-05-11-00-00-07",
+    "--rds-snapshot",
+    "arthur-backup-2023-05-11t15-21-50-04-00",
+    "--rds-instance",
+    "arthur-restored-db",
+    "--rds-like",
+    "arthur-prod-db",
+];
+
+fn run_args<'a>(replay: &'a Replay, extra: &[&'a str], yes: bool) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "-n",
+        "arthur",
+        "run",
+        "--poll-interval",
+        "1ms",
+        "--timeout",
+        "2s",
+        "--run-dir",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.push(replay.run_dir().display().to_string());
+    if yes {
+        args.push("--yes".into());
+    }
+    // The default names, less those the test names itself.
+    for pair in NAMES.chunks(2) {
+        if !extra.contains(&pair[0]) {
+            args.extend(pair.iter().map(|s| s.to_string()));
+        }
+    }
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+fn run(replay: &Replay, session: &str, extra: &[&str], yes: bool) -> std::process::Output {
+    let args = run_args(replay, extra, yes);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    replay.run(session, &args)
+}
+
+fn destructive(calls: &[String]) -> Vec<&String> {
+    calls
+        .iter()
+        .filter(|c| {
+            c.contains(" delete ")
+                || c.contains(" apply ")
+                || c.contains("restore create")
+                || c.contains("restore-db-instance")
+                || c.contains("-XPOST")
+        })
+        .collect()
+}
+
+#[test]
+fn a_complete_restore() {
+    let replay = Replay::new();
+    let output = run(&replay, "happy.session", &[], true);
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    let calls = replay.calls();
+    assert!(
+        calls.iter().all(|c| !c.starts_with("UNEXPECTED")),
+        "{calls:#?}"
+    );
+    assert_eq!(
+        calls.len(),
+        session_length(&fixtures().join("sessions/happy.session")),
+        "every recorded command ran"
+    );
+
+    let transcript = replay.transcript();
+    assert_eq!(
+        transcript,
+        stdout(&output),
+        "the transcript file is what was printed"
+    );
+    let sections: Vec<&str> = transcript
+        .lines()
+        .filter(|l| l.starts_with("## "))
+        .collect();
+    assert_eq!(sections.len(), 8);
+    assert!(transcript.starts_with("# arthur-restore 0.1.0 run started "));
+    assert!(transcript.contains(
+        "# restored endpoint: arthur-restored-db.c9xkq2abcd12.us-east-1.rds.amazonaws.com:5432"
+    ));
+    assert!(
+        transcript.contains("meta_db_password:\n      value: <redacted>"),
+        "secrets never reach the transcript"
+    );
+    assert!(!transcript.contains("Wm9TxO1bT2c3"));
+
+    let yaml = std::fs::read_to_string(replay.run_dir().join("clickhouse-restore.yaml")).unwrap();
+    assert_eq!(
+        yaml.matches("arthur-clickhouse-backup-2023-05-11-00-00-07")
+            .count(),
+        2
+    );
+    assert!(!yaml.contains("insert-backup-name-here"));
+
+    let state: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(replay.run_dir().join("state.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(state["status"], "completed");
+    assert_eq!(
+        state["facts"]["completed_steps"].as_array().unwrap().len(),
+        7
+    );
+    let events = std::fs::read_to_string(replay.run_dir().join("events.jsonl")).unwrap();
+    assert!(arthur_restore::live::verify_chain(&events).is_ok());
+    let mut tampered = events.replacen("\"exit\":0", "\"exit\":1", 1);
+    if tampered == events {
+        tampered = events.replacen("arthur", "arthuR", 1);
+    }
+    assert!(
+        arthur_restore::live::verify_chain(&tampered).is_err(),
+        "an edited log is detected"
+    );
+}
+
+#[test]
+fn three_messaging_statefulsets_are_refused_before_any_delete() {
+    let replay = Replay::new();
+    let output = run(
+        &replay,
+        "refuse-three-statefulsets.session",
+        &["--only", "messaging"],
+        true,
+    );
+    assert_eq!(output.status.code(), Some(3), "{}", explain(&output));
+    assert!(stderr(&output).contains("exactly two messaging StatefulSets"));
+    assert!(
+        destructive(&replay.calls()).is_empty(),
+        "{:#?}",
+        replay.calls()
+    );
+}
+
+#[test]
+fn without_a_terminal_or_yes_the_deletion_gate_refuses() {
+    let replay = Replay::new();
+    let output = run(
+        &replay,
+        "refuse-no-answer.session",
+        &["--only", "messaging"],
+        false,
+    );
+    assert_eq!(output.status.code(), Some(3), "{}", explain(&output));
+    assert!(stderr(&output).contains("--yes"));
+    assert!(destructive(&replay.calls()).is_empty());
+    assert!(
+        replay
+            .transcript()
+            .contains("#   StatefulSets: messaging messaging-cp-zookeeper"),
+        "the exact list is shown"
+    );
+}
+
+#[test]
+fn a_clickhouse_backup_missing_on_a_node_is_refused_in_preflight() {
+    let replay = Replay::new();
+    let output = run(
+        &replay,
+        "refuse-clickhouse-node.session",
+        &[
+            "--only",
+            "clickhouse",
+            "--clickhouse-backup",
+            "arthur-clickhouse-backup-2023-05-12-00-00-06",
+        ],
+        true,
+    );
+    assert_eq!(output.status.code(), Some(3), "{}", explain(&output));
+    assert!(stderr(&output).contains("chi-olap-installation-arthur-0-2"));
+    assert!(destructive(&replay.calls()).is_empty());
+}
+
+#[test]
+fn a_backup_that_is_not_completed_is_refused_in_preflight() {
+    let replay = Replay::new();
+    let output = run(
+        &replay,
+        "refuse-backup-not-completed.session",
+        &[
+            "--only",
+            "messaging",
+            "--messaging-backup",
+            "arthur-backup-2023-05-12t15.22.31-04.00-messaging",
+        ],
+        true,
+    );
+    assert_eq!(output.status.code(), Some(3), "{}", explain(&output));
+    assert!(stderr(&output).contains("PartiallyFailed"));
+    assert!(destructive(&replay.calls()).is_empty());
+}
+
+#[test]
+fn the_database_pointer_gate_refuses_a_config_naming_another_database() {
+    let replay = Replay::new();
+    let output = run(
+        &replay,
+        "refuse-db-pointer.session",
+        &["--only", "platform", "--rds-instance", "arthur-prod-db"],
+        true,
+    );
+    assert_eq!(output.status.code(), Some(3), "{}", explain(&output));
+    assert!(stderr(&output).contains("DATA CORRUPTION"));
+    assert_eq!(
+        replay.calls().last().unwrap(),
+        "kubectl kots get config -n arthur --appslug arthur"
+    );
+}
+
+#[test]
+fn an_existing_target_instance_is_refused_in_preflight() {
+    let replay = Replay::new();
+    let output = run(
+        &replay,
+        "refuse-rds-exists.session",
+        &["--only", "rds"],
+        true,
+    );
+    assert_eq!(output.status.code(), Some(3), "{}", explain(&output));
+    assert!(stderr(&output).contains("already exists"));
+    assert!(destructive(&replay.calls()).is_empty());
+}
+
+#[test]
+fn a_partially_failed_velero_restore_stops_the_run() {
+    let replay = Replay::new();
+    let output = run(
+        &replay,
+        "messaging-partially-failed.session",
+        &["--only", "messaging"],
+        true,
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", explain(&output));
+    let message = stderr(&output);
+    assert!(
+        message.contains(
+            "arthur-backup-2023-05-11t15.22.37-04.00-messaging-20230514101502 ended PartiallyFailed"
+        ),
+        "{message}"
+    );
+    assert!(message.contains("velero restore describe arthur-backup-2023-05-11t15.22.37-04.00-messaging-20230514101502 -n velero"));
+    assert!(message.contains("velero restore logs"));
+}
+
+#[test]
+fn leftover_pvs_are_deleted_by_claim_never_by_name() {
+    let replay = Replay::new();
+    let output = run(
+        &replay,
+        "messaging-manual-pv.session",
+        &["--only", "messaging"],
+        true,
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    let calls = replay.calls();
+    let deleted_pvs: Vec<&String> = calls
+        .iter()
+        .filter(|c| c.starts_with("kubectl delete pv "))
+        .collect();
+    assert_eq!(
+        deleted_pvs,
+        ["kubectl delete pv pvc-c7480f36-0e4c-4502-b9d6-b5172c242ccd"]
+    );
+    assert!(
+        !calls.iter().any(|c| c.contains("pvc-d8591a47")),
+        "arthur-staging's volume survives"
+    );
+    assert!(replay.transcript().contains("left alone (another claim): pvc-d8591a47-1f5d-4613-8ae7-c6283d353dde (claim arthur-staging/datadir-0-messaging-0)"));
+}
+
+#[test]
+fn an_interrupted_run_resumes_without_repeating_destructive_commands() {
+    let replay = Replay::new();
+    let output = run(
+        &replay,
+        "messaging-interrupted.session",
+        &["--only", "messaging"],
+        true,
+    );
+    assert_eq!(output.status.code(), Some(130), "{}", explain(&output));
+    let first = replay.calls();
+    assert_eq!(destructive(&first).len(), 4, "{first:#?}");
+    let state: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(replay.run_dir().join("state.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(state["status"], "interrupted");
+
+    replay.restart_session();
+    let run_dir = replay.run_dir().display().to_string();
+    let output = replay.run(
+        "messaging-resumed.session",
+        &["run", "--resume", &run_dir, "--yes"],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    let second = replay.calls();
+    assert!(
+        destructive(&second).is_empty(),
+        "nothing destructive again: {second:#?}"
+    );
+    assert!(
+        replay
+            .transcript()
+            .contains("# arthur-restore 0.1.0 run resumed ")
+    );
+}
+
+#[test]
+fn resume_refuses_options_that_disagree() {
+    let replay = Replay::new();
+    let output = run(
+        &replay,
+        "messaging-interrupted.session",
+        &["--only", "messaging"],
+        true,
+    );
+    assert_eq!(output.status.code(), Some(130), "{}", explain(&output));
+    let run_dir = replay.run_dir().display().to_string();
+    let output = replay.run(
+        "messaging-resumed.session",
+        &["-n", "other", "run", "--resume", &run_dir],
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", explain(&output));
+    assert!(stderr(&output).contains("--namespace other"));
+}
+
+#[test]
+fn a_missing_cli_is_refused_before_anything_runs() {
+    let replay = Replay::new();
+    std::fs::remove_file(replay.dir.path().join("bin/velero")).unwrap();
+    let path = format!("{}", replay.dir.path().join("bin").display());
+    let args = run_args(&replay, &[], true);
+    let output = crate::support::tool()
+        .env("PATH", path)
+        .env(
+            "ARTHUR_REPLAY_SESSION",
+            fixtures().join("sessions/happy.session"),
+        )
+        .env("ARTHUR_REPLAY_STATE", replay.dir.path().join("state"))
+        .args(&args)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", explain(&output));
+    assert!(stderr(&output).contains("`velero` was not found"));
+    assert!(replay.calls().is_empty());
+}
