@@ -14,6 +14,12 @@ pub struct Facts {
     /// When the run started (RFC 3339, UTC): restores created after it belong to this run.
     #[serde(default)]
     pub started_at: Option<String>,
+    /// Which cluster this run works on: the `kube-system` namespace UID, read in preflight. A
+    /// resumed run refuses another cluster.
+    #[serde(default)]
+    pub cluster_uid: Option<String>,
+    #[serde(default)]
+    pub kube_context: Option<String>,
     /// Steps finished, in the order they finished.
     #[serde(default)]
     pub completed_steps: Vec<StepId>,

@@ -363,3 +363,115 @@ fn a_missing_cli_is_refused_before_anything_runs() {
     assert!(stderr(&output).contains("`velero` was not found"));
     assert!(replay.calls().is_empty());
 }
+
+#[test]
+fn a_wait_that_runs_out_of_time_names_what_is_not_ready() {
+    let replay = Replay::new();
+    let output = run(
+        &replay,
+        "platform-timeout.session",
+        &["--only", "platform", "--skip-db-pointer-check"],
+        true,
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", explain(&output));
+    let message = stderr(&output);
+    assert!(
+        message.contains("timed out after 2s waiting for every pod Running and ready"),
+        "{message}"
+    );
+    assert!(
+        message.contains("pod messaging-1 1/2 CrashLoopBackOff"),
+        "{message}"
+    );
+    let transcript = replay.transcript();
+    assert_eq!(
+        transcript.matches("$ kubectl get pods -n arthur\n").count(),
+        2,
+        "only the first and the final poll are in the transcript"
+    );
+    let events = std::fs::read_to_string(replay.run_dir().join("events.jsonl")).unwrap();
+    assert!(
+        events.matches("\"event\":\"poll\"").count() > 2,
+        "every poll is an event"
+    );
+}
+
+#[test]
+fn sigterm_during_a_wait_saves_state_and_exits_130() {
+    let replay = Replay::new();
+    let output = run(
+        &replay,
+        "platform-terminated.session",
+        &["--only", "platform", "--skip-db-pointer-check"],
+        true,
+    );
+    assert_eq!(output.status.code(), Some(130), "{}", explain(&output));
+    assert!(stderr(&output).contains("--resume"));
+    let state: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(replay.run_dir().join("state.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(state["status"], "interrupted");
+    assert_eq!(state["facts"]["admin_console_confirmed"], true);
+}
+
+#[test]
+fn a_busy_local_port_suggests_local_port_and_never_calls_recover() {
+    let replay = Replay::new();
+    let output = run(
+        &replay,
+        "workflows-port-busy.session",
+        &["--only", "workflows"],
+        true,
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", explain(&output));
+    assert!(
+        stderr(&output).contains("--local-port"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!replay.calls().iter().any(|c| c.contains("-XPOST")));
+}
+
+#[test]
+fn resume_refuses_another_cluster() {
+    let replay = Replay::new();
+    let output = run(
+        &replay,
+        "messaging-interrupted.session",
+        &["--only", "messaging"],
+        true,
+    );
+    assert_eq!(output.status.code(), Some(130), "{}", explain(&output));
+    replay.restart_session();
+    let run_dir = replay.run_dir().display().to_string();
+    let output = replay.run(
+        "messaging-resumed-other-cluster.session",
+        &["run", "--resume", &run_dir, "--yes"],
+    );
+    assert_eq!(output.status.code(), Some(3), "{}", explain(&output));
+    assert!(stderr(&output).contains("5b2c6a0e-8f3d-4c1b-9a7e-2d4f6b8c0e13"));
+    assert!(destructive(&replay.calls()).is_empty());
+}
+
+#[test]
+fn plan_runs_only_reads_and_shows_the_exact_deletions() {
+    let replay = Replay::new();
+    let mut args = vec!["-n", "arthur", "plan", "--only", "messaging"];
+    args.extend(NAMES);
+    let output = replay.run("plan-messaging.session", &args);
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    let calls = replay.calls();
+    assert!(destructive(&calls).is_empty(), "{calls:#?}");
+    assert_eq!(
+        calls.len(),
+        session_length(&fixtures().join("sessions/plan-messaging.session"))
+    );
+    let plan = stdout(&output);
+    assert!(
+        plan.contains("$ kubectl delete pvc datadir-0-messaging-0 datadir-0-messaging-1"),
+        "{plan}"
+    );
+    assert!(plan.contains("$ kubectl delete sts messaging-cp-zookeeper -n arthur\n"));
+    assert!(plan.contains("read-only commands were run; nothing was changed"));
+}

@@ -11,6 +11,7 @@
 //!   `#> stderr-file: PATH`   standard error from a file
 //!   `#> background`          keep running after answering, until killed (a port-forward)
 //!   `#> interrupt`           send SIGINT to the caller after answering (Ctrl-C during a wait)
+//!   `#> terminate`           send SIGTERM to the caller after answering
 //!   `#> repeat`              answer every matching call (polls until something changes); the
 //!                            entry is passed over once a call matches the next entry instead
 //!   `#> include: PATH`       (between commands) the entries of another session file
@@ -32,6 +33,7 @@ struct Entry {
     status: i32,
     background: bool,
     interrupt: bool,
+    terminate: bool,
     repeat: bool,
 }
 
@@ -106,11 +108,13 @@ fn run() -> Result<i32, String> {
     print!("{}", entry.stdout);
     eprint!("{}", entry.stderr);
     let _ = std::io::stdout().flush();
-    if entry.interrupt {
-        let parent = std::os::unix::process::parent_id();
-        let _ = std::process::Command::new("kill")
-            .args(["-INT", &parent.to_string()])
-            .status();
+    for (wanted, signal) in [(entry.interrupt, "-INT"), (entry.terminate, "-TERM")] {
+        if wanted {
+            let parent = std::os::unix::process::parent_id();
+            let _ = std::process::Command::new("kill")
+                .args([signal, &parent.to_string()])
+                .status();
+        }
     }
     if entry.background {
         std::thread::sleep(std::time::Duration::from_secs(120));
@@ -167,6 +171,7 @@ fn load(path: &Path) -> Result<Vec<Entry>, String> {
                 "background" => entry.background = true,
                 "interrupt" => entry.interrupt = true,
                 "repeat" => entry.repeat = true,
+                "terminate" => entry.terminate = true,
                 other => return Err(format!("{}: unknown directive `{other}`", path.display())),
             }
             continue;

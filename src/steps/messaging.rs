@@ -322,7 +322,9 @@ fn confirm_gone(cx: &mut Context<'_>, deletions: Option<&MessagingDeletions>) ->
     let sts_out = cx.read(&get_sts)?;
     let get_pvc = cx.commands.get_pvcs();
     let pvc_out = cx.read(&get_pvc)?;
-    let (Some(d), Some(sts_out), Some(pvc_out)) = (deletions, sts_out, pvc_out) else {
+    // A plan deleted nothing: the listings still show everything, which proves nothing.
+    let live = cx.exec.is_live();
+    let (Some(d), Some(sts_out), Some(pvc_out), true) = (deletions, sts_out, pvc_out, live) else {
         return cx.note("requires: none of the deleted StatefulSets, PVCs or PVs is listed any more, else refuse before the Velero restore");
     };
     let mut remaining: Vec<String> = parsed(&get_sts, kube::names(&sts_out.stdout))?

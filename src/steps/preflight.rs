@@ -11,17 +11,33 @@ use crate::tool::Tool;
 pub fn preflight(cx: &mut Context<'_>) -> Result<()> {
     cx.exec.section(crate::transcript::PREFLIGHT_TITLE)?;
     let commands = cx.commands.clone();
+    let mut versions: Vec<String> = Vec::new();
     for tool in Tool::ALL {
-        cx.read(&commands.version(tool))?;
+        if let Some(out) = cx.read(&commands.version(tool))? {
+            versions.push(format!("{tool}: {}", first_line(&out)));
+        }
     }
     let needs_kots = [StepId::Platform, StepId::Messaging, StepId::Smoke]
         .iter()
         .any(|step| cx.options.includes(*step));
-    if needs_kots {
-        cx.read(&commands.kots_version())?;
+    if needs_kots && let Some(out) = cx.read(&commands.kots_version())? {
+        versions.push(format!("kots: {}", first_line(&out)));
     }
-    cx.read(&commands.current_context())?;
-    cx.read(&commands.cluster_identity())?;
+    let context = cx
+        .read(&commands.current_context())?
+        .map(|out| first_line(&out));
+    let uid = cx
+        .read(&commands.cluster_identity())?
+        .map(|out| first_line(&out));
+    if let (Some(context), Some(uid)) = (context, uid) {
+        check_same_cluster(cx, &uid)?;
+        cx.note(format!(
+            "identity: kube context {context}, cluster (kube-system namespace UID) {uid}\nversions: {}",
+            versions.join("; ")
+        ))?;
+        cx.facts.kube_context = Some(context);
+        cx.facts.cluster_uid = Some(uid);
+    }
     for namespace in [&cx.options.namespace, &cx.options.velero_namespace] {
         let cmd = commands.get_namespace(namespace);
         if let Some(out) = cx.exec.probe(&cmd)?
@@ -84,6 +100,29 @@ pub fn preflight(cx: &mut Context<'_>) -> Result<()> {
         }
     }
     cx.note("preflight passed: nothing has been changed so far")
+}
+
+fn first_line(out: &crate::executor::Output) -> String {
+    let text = if out.stdout.trim().is_empty() {
+        &out.stderr
+    } else {
+        &out.stdout
+    };
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("")
+        .to_string()
+}
+
+/// A resumed run must touch the cluster the run began on.
+fn check_same_cluster(cx: &mut Context<'_>, uid: &str) -> Result<()> {
+    match &cx.facts.cluster_uid {
+        Some(recorded) if recorded != uid => Err(Error::refused(format!(
+            "this run began on the cluster whose kube-system namespace UID is {recorded}, but the current kube context reaches {uid}; select the run's cluster (--kubeconfig/--context) and resume again"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 fn check_velero_backup(cx: &mut Context<'_>, backup: &str) -> Result<()> {
