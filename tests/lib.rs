@@ -3,6 +3,7 @@
 
 mod cli;
 mod kubectl_argv;
+mod moto;
 mod plan;
 mod run;
 mod support;

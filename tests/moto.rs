@@ -1,0 +1,291 @@
+//! The `rds` step with the real aws CLI against a real local AWS API (moto_server, SPEC section
+//! 7). The test creates the source instance (on a non-default port, so that a restore that did
+//! not copy the settings would be caught), its subnet group, security group and snapshot, runs
+//! `run --only rds`, and checks the new instance has the source's settings.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::{Replay, explain, fixtures};
+
+struct MotoServer {
+    child: Child,
+    url: String,
+}
+
+impl MotoServer {
+    fn start() -> MotoServer {
+        let moto = which::which("moto_server").expect(
+            "moto_server is needed for this test: scripts/test installs it (pip install 'moto[server]')",
+        );
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(moto)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server starts");
+        let server = MotoServer {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "moto_server did not listen on {port} within 60s"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        server
+    }
+}
+
+impl Drop for MotoServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn real_aws() -> PathBuf {
+    which::which("aws").expect("the real aws CLI is needed for this test")
+}
+
+/// Credentials and config for moto only; the operator's own files are never read.
+fn aws_env(command: &mut Command, home: &std::path::Path) {
+    command
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_CONFIG_FILE", home.join("aws-config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", home.join("aws-credentials"))
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_DEFAULT_REGION");
+}
+
+fn aws(moto: &MotoServer, home: &std::path::Path, args: &[&str]) -> serde_json::Value {
+    let mut command = Command::new(real_aws());
+    aws_env(&mut command, home);
+    let output = command
+        .args(args)
+        .args([
+            "--endpoint-url",
+            &moto.url,
+            "--region",
+            "us-east-1",
+            "--output",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "aws {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap_or(serde_json::Value::Null)
+}
+
+#[test]
+fn rds_restore_copies_the_source_settings() {
+    let moto = MotoServer::start();
+    let replay = Replay::new();
+    let home = replay.dir.path();
+    let vpc = aws(
+        &moto,
+        home,
+        &["ec2", "create-vpc", "--cidr-block", "10.0.0.0/16"],
+    )["Vpc"]["VpcId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let subnet = |cidr: &str, zone: &str| {
+        aws(
+            &moto,
+            home,
+            &[
+                "ec2",
+                "create-subnet",
+                "--vpc-id",
+                &vpc,
+                "--cidr-block",
+                cidr,
+                "--availability-zone",
+                zone,
+            ],
+        )["Subnet"]["SubnetId"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (a, b) = (
+        subnet("10.0.1.0/24", "us-east-1a"),
+        subnet("10.0.2.0/24", "us-east-1b"),
+    );
+    let group = aws(
+        &moto,
+        home,
+        &[
+            "ec2",
+            "create-security-group",
+            "--group-name",
+            "arthur-db",
+            "--description",
+            "arthur db",
+            "--vpc-id",
+            &vpc,
+        ],
+    )["GroupId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    aws(
+        &moto,
+        home,
+        &[
+            "rds",
+            "create-db-subnet-group",
+            "--db-subnet-group-name",
+            "arthur-db-subnet-group",
+            "--db-subnet-group-description",
+            "arthur",
+            "--subnet-ids",
+            &a,
+            &b,
+        ],
+    );
+    aws(
+        &moto,
+        home,
+        &[
+            "rds",
+            "create-db-instance",
+            "--db-instance-identifier",
+            "arthur-prod-db",
+            "--db-instance-class",
+            "db.m5.large",
+            "--engine",
+            "postgres",
+            "--master-username",
+            "arthur",
+            "--master-user-password",
+            "not-a-secret-1",
+            "--allocated-storage",
+            "20",
+            "--port",
+            "5433",
+            "--vpc-security-group-ids",
+            &group,
+            "--db-subnet-group-name",
+            "arthur-db-subnet-group",
+        ],
+    );
+    aws(
+        &moto,
+        home,
+        &[
+            "rds",
+            "create-db-snapshot",
+            "--db-instance-identifier",
+            "arthur-prod-db",
+            "--db-snapshot-identifier",
+            "arthur-snap",
+        ],
+    );
+
+    let run = |run_dir: &str| {
+        let bin = replay.dir.path().join("bin");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_arthur-restore"));
+        aws_env(&mut command, home);
+        command
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}",
+                    bin.display(),
+                    std::env::var("PATH").unwrap_or_default()
+                ),
+            )
+            .env("ARTHUR_RESTORE_AWS", real_aws())
+            .env(
+                "ARTHUR_REPLAY_SESSION",
+                fixtures().join("sessions/rds-moto.session"),
+            )
+            .env("ARTHUR_REPLAY_STATE", replay.dir.path().join("state"))
+            .env_remove("ARTHUR_NAMESPACE")
+            .args([
+                "-n",
+                "arthur",
+                "--aws-endpoint-url",
+                &moto.url,
+                "--aws-region",
+                "us-east-1",
+            ])
+            .args([
+                "run",
+                "--only",
+                "rds",
+                "--yes",
+                "--poll-interval",
+                "10ms",
+                "--timeout",
+                "30s",
+                "--run-dir",
+            ])
+            .arg(replay.dir.path().join(run_dir))
+            .args([
+                "--rds-snapshot",
+                "arthur-snap",
+                "--rds-instance",
+                "arthur-restored-db",
+                "--rds-like",
+                "arthur-prod-db",
+            ])
+            .output()
+            .unwrap()
+    };
+    let output = run("first");
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+
+    let restored = &aws(
+        &moto,
+        home,
+        &[
+            "rds",
+            "describe-db-instances",
+            "--db-instance-identifier",
+            "arthur-restored-db",
+        ],
+    )["DBInstances"][0];
+    assert_eq!(restored["Endpoint"]["Port"], 5433);
+    assert_eq!(restored["DBInstanceClass"], "db.m5.large");
+    assert_eq!(
+        restored["DBSubnetGroup"]["DBSubnetGroupName"],
+        "arthur-db-subnet-group"
+    );
+    assert_eq!(
+        restored["VpcSecurityGroups"][0]["VpcSecurityGroupId"],
+        group.as_str()
+    );
+    let transcript =
+        std::fs::read_to_string(replay.dir.path().join("first/transcript.log")).unwrap();
+    let endpoint = format!(
+        "# restored endpoint: {}:5433",
+        restored["Endpoint"]["Address"].as_str().unwrap()
+    );
+    assert!(transcript.contains(&endpoint), "{transcript}");
+    assert!(transcript.contains("--port 5433"));
+
+    // The identifier is taken now: a second run is refused before anything changes.
+    replay.restart_session();
+    let output = run("second");
+    assert_eq!(output.status.code(), Some(3), "{}", explain(&output));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("already exists"));
+}
