@@ -475,3 +475,57 @@ fn plan_runs_only_reads_and_shows_the_exact_deletions() {
     assert!(plan.contains("$ kubectl delete sts messaging-cp-zookeeper -n arthur\n"));
     assert!(plan.contains("read-only commands were run; nothing was changed"));
 }
+
+#[test]
+fn a_command_that_hangs_is_killed_at_the_command_timeout() {
+    let replay = Replay::new();
+    let output = run(
+        &replay,
+        "hang.session",
+        &["--only", "smoke", "--command-timeout", "300ms"],
+        true,
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", explain(&output));
+    let message = stderr(&output);
+    assert!(
+        message.contains("`kubectl version --client` failed: no answer within 300ms"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_restored_instance_unlike_its_source_is_refused() {
+    let replay = Replay::new();
+    let output = run(&replay, "rds-mismatch.session", &["--only", "rds"], true);
+    assert_eq!(output.status.code(), Some(3), "{}", explain(&output));
+    assert!(
+        stderr(&output).contains("instance class is db.t3.medium, the source has db.m5.large"),
+        "{}",
+        stderr(&output)
+    );
+    let state: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(replay.run_dir().join("state.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        state["facts"]["restored_endpoint"],
+        serde_json::Value::Null,
+        "no endpoint is recorded for a wrong instance"
+    );
+}
+
+/// The transcript of a complete restore, with times, paths and the operator redacted.
+#[test]
+fn the_transcript_of_a_complete_restore() {
+    let replay = Replay::new();
+    let output = run(&replay, "happy.session", &[], true);
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    let run_dir = replay.run_dir().display().to_string();
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(&regex::escape(&run_dir), "[RUN_DIR]");
+    settings.add_filter(r"run started \S+", "run started [TIME]");
+    settings.add_filter(r"user=\S+ host=\S+", "user=[USER] host=[HOST]");
+    settings.add_filter(r"programs: .*", "programs: [PROGRAMS]");
+    settings.add_filter(r"waited \d+[a-z]+ ", "waited [ELAPSED] ");
+    settings.bind(|| insta::assert_snapshot!(replay.transcript()));
+}
