@@ -27,7 +27,8 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Run(args) => crate::live::run_command(&cli, args),
         Command::Steps => steps_command(cli.global.output),
         Command::Completions { shell } => completions(*shell),
-        Command::Backups(_) | Command::Verify(_) | Command::Audit(_) => Err(Error::usage(
+        Command::Backups(args) => crate::backups::command(&cli, args),
+        Command::Verify(_) | Command::Audit(_) => Err(Error::usage(
             "this command is not available in this version of arthur-restore yet",
         )),
     }
@@ -42,7 +43,7 @@ fn print(text: &str) -> Result<()> {
 }
 
 fn plan(cli: &Cli, args: &PlanArgs) -> Result<i32> {
-    let options = RestoreOptions::new(
+    let mut options = RestoreOptions::new(
         &cli.global,
         &args.point,
         &args.rds,
@@ -82,7 +83,12 @@ fn plan(cli: &Cli, args: &PlanArgs) -> Result<i32> {
         ),
     });
     let mut facts = Facts::default();
-    let outcome = perform_all(&options, &mut exec, &mut facts, false);
+    let outcome = if args.offline {
+        Ok(())
+    } else {
+        crate::discovery::resolve(&mut options, &mut exec, true)
+    };
+    let outcome = outcome.and_then(|()| perform_all(&options, &mut exec, &mut facts, false));
     if let Err(error) = &outcome {
         exec.push(Entry::Note {
             text: format!("plan stopped: {error}"),

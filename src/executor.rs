@@ -120,6 +120,11 @@ pub trait Executor {
     /// Whether this executor runs commands that change things (the live run).
     fn is_live(&self) -> bool;
 
+    /// The run's parameters changed (backup names chosen by discovery): record them.
+    fn record_options(&mut self, _options: &crate::options::RestoreOptions) -> Result<()> {
+        Ok(())
+    }
+
     /// Saves what has been learnt so far (state.json), so that an interruption loses nothing.
     fn checkpoint(&mut self, facts: &crate::facts::Facts) -> Result<()>;
 }

@@ -3,8 +3,10 @@
 //! See ARCHITECTURE.md for the map of modules and the invariants.
 
 pub mod app;
+pub mod backups;
 pub mod cli;
 pub mod cmd;
+pub mod discovery;
 pub mod error;
 pub mod executor;
 pub mod facts;
@@ -14,6 +16,7 @@ pub mod options;
 pub mod parse;
 pub mod plan;
 pub mod redact;
+pub mod restore_point;
 pub mod runbook;
 pub mod runner;
 pub mod steps;

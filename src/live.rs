@@ -43,7 +43,7 @@ pub struct RunState {
 }
 
 pub fn run_command(cli: &Cli, args: &RunArgs) -> Result<i32> {
-    let (options, run_dir, mut facts, resuming) = match &args.resume {
+    let (mut options, run_dir, mut facts, resuming) = match &args.resume {
         Some(dir) => {
             let state = load_state(dir)?;
             let given = RestoreOptions::new(
@@ -74,9 +74,6 @@ pub fn run_command(cli: &Cli, args: &RunArgs) -> Result<i32> {
                 args.local_port,
                 args.skip_db_pointer_check,
             )?;
-            options.require_explicit_names(
-                "restore-point discovery is not available in this version, so every backup must be named",
-            )?;
             options.check_rds()?;
             let run_dir = args.run_dir.clone().unwrap_or_else(default_run_dir);
             prepare_run_dir(&run_dir)?;
@@ -100,7 +97,12 @@ pub fn run_command(cli: &Cli, args: &RunArgs) -> Result<i32> {
     exec.header(resuming)?;
     exec.checkpoint(&facts)?;
 
-    let outcome = perform_all(&options, &mut exec, &mut facts, resuming);
+    let outcome = if resuming {
+        Ok(())
+    } else {
+        crate::discovery::resolve(&mut options, &mut exec, true)
+    };
+    let outcome = outcome.and_then(|()| perform_all(&options, &mut exec, &mut facts, resuming));
     let outcome = match outcome {
         Err(_) if interrupted.load(Ordering::SeqCst) => Err(Error::Interrupted {
             run_dir: run_dir.clone(),
@@ -730,5 +732,13 @@ impl Executor for LiveExecutor {
 
     fn checkpoint(&mut self, facts: &Facts) -> Result<()> {
         self.save_state(facts, "running", None)
+    }
+
+    fn record_options(&mut self, options: &RestoreOptions) -> Result<()> {
+        self.options = options.clone();
+        self.event(
+            "options-resolved",
+            json!({"backups": options.backups, "rds_snapshot": options.rds.snapshot}),
+        )
     }
 }

@@ -233,6 +233,11 @@ impl RestoreOptions {
                     )));
                 }
             }
+            if self.rds.snapshot.is_none() && self.rds.source.is_none() {
+                return Err(Error::usage(
+                    "the `rds` step needs --rds-snapshot ID, or --rds-source/--rds-like ID so that the snapshot of the restore point can be found",
+                ));
+            }
             if self.rds.like.is_some() && self.rds.like == self.rds.instance {
                 return Err(Error::usage(
                     "--rds-instance names the same instance as --rds-like; the restore needs a new identifier",

@@ -220,6 +220,7 @@ fn rds_restore_copies_the_source_settings() {
             )
             .env("ARTHUR_REPLAY_STATE", replay.dir.path().join("state"))
             .env_remove("ARTHUR_NAMESPACE")
+            .env("ARTHUR_RESTORE_NOW", "2023-05-14T14:05:00Z")
             .args([
                 "-n",
                 "arthur",

@@ -9,7 +9,7 @@ const NAMES: &[&str] = &[
     "--enrichments-backup",
     "arthur-backup-2023-05-11t15.25.24-04.00-enrichments",
     "--workflows-backup",
-    "arthur-backup-2022-09-23t11.23.25-04.00-workflows",
+    "arthur-backup-2023-05-11t15.23.25-04.00-workflows",
     "--clickhouse-backup",
     "arthur-clickhouse-backup-2023-05-11-00-00-07",
     "--rds-snapshot",
@@ -93,7 +93,7 @@ fn a_complete_restore() {
         .lines()
         .filter(|l| l.starts_with("## "))
         .collect();
-    assert_eq!(sections.len(), 8);
+    assert_eq!(sections.len(), 9);
     assert!(transcript.starts_with("# arthur-restore 0.1.0 run started "));
     assert!(transcript.contains(
         "# restored endpoint: arthur-restored-db.c9xkq2abcd12.us-east-1.rds.amazonaws.com:5432"

@@ -108,9 +108,10 @@ fn first_line(out: &crate::executor::Output) -> String {
     } else {
         &out.stdout
     };
+    // `velero version` starts with a `Client:` heading; the version is on the next line.
     text.lines()
         .map(str::trim)
-        .find(|l| !l.is_empty())
+        .find(|l| !l.is_empty() && !l.ends_with(':'))
         .unwrap_or("")
         .to_string()
 }

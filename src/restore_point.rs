@@ -1,0 +1,333 @@
+//! Restore points: the five backups one backup operation made (SPEC section 2). Pure functions
+//! over what discovery read; no process is spawned here.
+//!
+//! The rules, as documented in the README:
+//! - **A Velero run**: the messaging, enrichments and workflows backups whose start times lie
+//!   within `VELERO_RUN_WINDOW` (30 minutes) of the run's first backup, one of each component. A
+//!   backup's time is the one in its name (`…2023-05-11t15.22.37-04.00-messaging`, offset
+//!   honoured), else its `status.startTimestamp`. The spread is the last start minus the first.
+//! - **Coincides**: the RDS snapshot (`SnapshotCreateTime`) nearest to the run's first backup
+//!   within `RDS_LIMIT` (60 minutes): Arthur's backup operation snapshots the database with the
+//!   Velero backups. The ClickHouse backup (time from its name, which the pod writes in UTC)
+//!   nearest to it within `CLICKHOUSE_LIMIT` (24 hours): ClickHouse is backed up by its own daily
+//!   CronJob (`clickhouse-backup-cronjob`, `0 0 * * *`), so the nearest daily backup is the one
+//!   that belongs with the run. The gaps are shown, so that an operator sees how far apart they are.
+//! - **Complete**: all three Velero backups present and `Completed`, none expired; the ClickHouse
+//!   backup present on every node that holds any backup; the RDS snapshot present and
+//!   `available` (when snapshots were looked up).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
+
+use jiff::{SignedDuration, Timestamp};
+use regex::Regex;
+use serde::Serialize;
+
+use crate::parse::clickhouse::ClickhouseBackup;
+use crate::parse::rds::DbSnapshot;
+use crate::parse::velero::VeleroBackup;
+use crate::runbook::VeleroComponent;
+
+pub const VELERO_RUN_WINDOW: SignedDuration = SignedDuration::from_mins(30);
+pub const RDS_LIMIT: SignedDuration = SignedDuration::from_mins(60);
+pub const CLICKHOUSE_LIMIT: SignedDuration = SignedDuration::from_hours(24);
+
+static VELERO_NAME_TIME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"([0-9]{4}-[0-9]{2}-[0-9]{2})t([0-9]{2})\.([0-9]{2})\.([0-9]{2})([+-][0-9]{2})\.([0-9]{2})-(messaging|enrichments|workflows)$")
+        .expect("valid")
+});
+static CLICKHOUSE_NAME_TIME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"([0-9]{4}-[0-9]{2}-[0-9]{2})-([0-9]{2})-([0-9]{2})-([0-9]{2})$").expect("valid")
+});
+
+pub fn component_of(name: &str) -> Option<VeleroComponent> {
+    VeleroComponent::ALL
+        .into_iter()
+        .find(|c| name.ends_with(&format!("-{}", c.word())))
+}
+
+/// `arthur-backup-2023-05-11t15.22.37-04.00-messaging` → 2023-05-11T19:22:37Z.
+pub fn velero_name_time(name: &str) -> Option<Timestamp> {
+    let c = VELERO_NAME_TIME.captures(name)?;
+    format!("{}T{}:{}:{}{}:{}", &c[1], &c[2], &c[3], &c[4], &c[5], &c[6])
+        .parse()
+        .ok()
+}
+
+/// `arthur-clickhouse-backup-2023-05-11-00-00-07` → 2023-05-11T00:00:07Z.
+pub fn clickhouse_name_time(name: &str) -> Option<Timestamp> {
+    let c = CLICKHOUSE_NAME_TIME.captures(name)?;
+    format!("{}T{}:{}:{}Z", &c[1], &c[2], &c[3], &c[4])
+        .parse()
+        .ok()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DatedBackup {
+    pub name: String,
+    pub time: Timestamp,
+    pub phase: String,
+    pub expiration: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Coinciding {
+    pub name: String,
+    pub time: Timestamp,
+    /// Seconds from the Velero run's first backup (negative: before it).
+    pub gap_seconds: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RestorePoint {
+    /// The Velero run's first backup.
+    pub time: Timestamp,
+    pub spread_seconds: i64,
+    pub messaging: Option<DatedBackup>,
+    pub enrichments: Option<DatedBackup>,
+    pub workflows: Option<DatedBackup>,
+    pub clickhouse: Option<Coinciding>,
+    pub rds_snapshot: Option<Coinciding>,
+    pub complete: bool,
+    pub reasons: Vec<String>,
+}
+
+impl RestorePoint {
+    pub fn velero(&self, component: VeleroComponent) -> Option<&DatedBackup> {
+        match component {
+            VeleroComponent::Messaging => self.messaging.as_ref(),
+            VeleroComponent::Enrichments => self.enrichments.as_ref(),
+            VeleroComponent::Workflows => self.workflows.as_ref(),
+        }
+    }
+
+    fn slot(&mut self, component: VeleroComponent) -> &mut Option<DatedBackup> {
+        match component {
+            VeleroComponent::Messaging => &mut self.messaging,
+            VeleroComponent::Enrichments => &mut self.enrichments,
+            VeleroComponent::Workflows => &mut self.workflows,
+        }
+    }
+}
+
+/// What discovery read.
+#[derive(Debug, Clone, Default)]
+pub struct Inventory {
+    pub velero: Vec<VeleroBackup>,
+    pub clickhouse: Vec<ClickhouseBackup>,
+    /// `None` when no RDS source was given (snapshots not looked up).
+    pub snapshots: Option<Vec<DbSnapshot>>,
+}
+
+/// Velero backups that are not part of any restore point, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unplaced {
+    pub name: String,
+    pub reason: String,
+}
+
+/// Groups the inventory into restore points, newest first.
+pub fn restore_points(inventory: &Inventory, now: Timestamp) -> (Vec<RestorePoint>, Vec<Unplaced>) {
+    let mut unplaced = Vec::new();
+    let mut dated: Vec<(VeleroComponent, DatedBackup)> = Vec::new();
+    for backup in &inventory.velero {
+        let Some(component) = component_of(&backup.name) else {
+            unplaced.push(Unplaced {
+                name: backup.name.clone(),
+                reason: "not a messaging, enrichments or workflows backup".into(),
+            });
+            continue;
+        };
+        let time = velero_name_time(&backup.name)
+            .or_else(|| backup.started.as_deref().and_then(|s| s.parse().ok()));
+        let Some(time) = time else {
+            unplaced.push(Unplaced {
+                name: backup.name.clone(),
+                reason: "no time in its name and not started".into(),
+            });
+            continue;
+        };
+        dated.push((
+            component,
+            DatedBackup {
+                name: backup.name.clone(),
+                time,
+                phase: backup.phase.clone(),
+                expiration: backup.expiration.as_deref().and_then(|e| e.parse().ok()),
+            },
+        ));
+    }
+    dated.sort_by(|a, b| {
+        a.1.time
+            .cmp(&b.1.time)
+            .then_with(|| a.1.name.cmp(&b.1.name))
+    });
+
+    let mut points: Vec<RestorePoint> = Vec::new();
+    for (component, backup) in dated {
+        let joins = points.last().is_some_and(|point| {
+            backup.time.duration_since(point.time) <= VELERO_RUN_WINDOW
+                && point.velero(component).is_none()
+        });
+        if !joins {
+            points.push(RestorePoint {
+                time: backup.time,
+                spread_seconds: 0,
+                messaging: None,
+                enrichments: None,
+                workflows: None,
+                clickhouse: None,
+                rds_snapshot: None,
+                complete: false,
+                reasons: Vec::new(),
+            });
+        }
+        let point = points.last_mut().expect("a point exists");
+        point.spread_seconds = backup.time.duration_since(point.time).as_secs();
+        *point.slot(component) = Some(backup);
+    }
+
+    let clickhouse_times: BTreeMap<String, Timestamp> = inventory
+        .clickhouse
+        .iter()
+        .filter_map(|b| clickhouse_name_time(&b.name).map(|t| (b.name.clone(), t)))
+        .collect();
+    let every_node: BTreeSet<String> = crate::parse::clickhouse::all_nodes(&inventory.clickhouse);
+    for point in &mut points {
+        point.clickhouse = nearest(
+            point.time,
+            CLICKHOUSE_LIMIT,
+            clickhouse_times.iter().map(|(n, t)| (n.as_str(), *t)),
+        );
+        if let Some(snapshots) = &inventory.snapshots {
+            point.rds_snapshot = nearest(
+                point.time,
+                RDS_LIMIT,
+                snapshots.iter().filter_map(|s| {
+                    s.created
+                        .as_deref()
+                        .and_then(|c| c.parse().ok())
+                        .map(|t| (s.id.as_str(), t))
+                }),
+            );
+        }
+        point.reasons = reasons(point, inventory, &every_node, now);
+        point.complete = point.reasons.is_empty();
+    }
+    points.reverse();
+    (points, unplaced)
+}
+
+fn nearest<'a>(
+    time: Timestamp,
+    limit: SignedDuration,
+    candidates: impl Iterator<Item = (&'a str, Timestamp)>,
+) -> Option<Coinciding> {
+    candidates
+        .map(|(name, t)| (name, t, t.duration_since(time)))
+        .filter(|(_, _, gap)| gap.abs() <= limit)
+        .min_by_key(|(name, _, gap)| (gap.abs(), name.to_string()))
+        .map(|(name, t, gap)| Coinciding {
+            name: name.to_string(),
+            time: t,
+            gap_seconds: gap.as_secs(),
+        })
+}
+
+fn reasons(
+    point: &RestorePoint,
+    inventory: &Inventory,
+    every_node: &BTreeSet<String>,
+    now: Timestamp,
+) -> Vec<String> {
+    let mut reasons = Vec::new();
+    for component in VeleroComponent::ALL {
+        match point.velero(component) {
+            None => reasons.push(format!("no {} backup in this run", component.word())),
+            Some(b) if b.phase != "Completed" => {
+                reasons.push(format!("{} backup is {}", component.word(), b.phase))
+            }
+            Some(b) if b.expiration.is_some_and(|e| e <= now) => {
+                reasons.push(format!("{} backup has expired", component.word()))
+            }
+            Some(_) => {}
+        }
+    }
+    match &point.clickhouse {
+        None => reasons.push("no ClickHouse backup within 24h".into()),
+        Some(c) => {
+            let holding = crate::parse::clickhouse::nodes_holding(&inventory.clickhouse, &c.name);
+            let missing: Vec<&String> = every_node.difference(&holding).collect();
+            if !missing.is_empty() {
+                reasons.push(format!(
+                    "ClickHouse backup missing on {}",
+                    missing
+                        .iter()
+                        .map(|n| n.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+        }
+    }
+    if let Some(snapshots) = &inventory.snapshots {
+        match &point.rds_snapshot {
+            None => reasons.push("no RDS snapshot within 60m".into()),
+            Some(s) => {
+                let status = snapshots
+                    .iter()
+                    .find(|x| x.id == s.name)
+                    .map(|x| x.status.as_str())
+                    .unwrap_or("");
+                if status != "available" {
+                    reasons.push(format!("RDS snapshot is {status}"));
+                }
+            }
+        }
+    }
+    reasons
+}
+
+/// The newest complete restore point at or before `at` (or the newest complete one).
+pub fn choose(points: &[RestorePoint], at: Option<Timestamp>) -> Option<&RestorePoint> {
+    points
+        .iter()
+        .find(|p| p.complete && at.is_none_or(|at| p.time <= at))
+}
+
+/// The restore point a Velero backup belongs to.
+pub fn point_of<'a>(points: &'a [RestorePoint], name: &str) -> Option<&'a RestorePoint> {
+    points.iter().find(|p| {
+        VeleroComponent::ALL
+            .iter()
+            .any(|c| p.velero(*c).is_some_and(|b| b.name == name))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_from_names_honour_offsets() {
+        assert_eq!(
+            velero_name_time("arthur-backup-2023-05-11t15.22.37-04.00-messaging")
+                .unwrap()
+                .to_string(),
+            "2023-05-11T19:22:37Z"
+        );
+        assert_eq!(
+            velero_name_time("arthur-backup-2023-05-12t01.00.00+05.30-workflows")
+                .unwrap()
+                .to_string(),
+            "2023-05-11T19:30:00Z"
+        );
+        assert_eq!(
+            clickhouse_name_time("arthur-clickhouse-backup-2023-05-11-00-00-07")
+                .unwrap()
+                .to_string(),
+            "2023-05-11T00:00:07Z"
+        );
+        assert_eq!(velero_name_time("nightly-messaging"), None);
+    }
+}
