@@ -61,9 +61,13 @@ pub fn object_name(value: &str) -> Result<String, String> {
     )
 }
 
-/// A Velero backup name: a Kubernetes object name.
+static VELERO_BACKUP: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"^[a-z0-9]([-a-z0-9.+]*[a-z0-9])?$"));
+
+/// A Velero backup name: a Kubernetes object name; `+` is allowed too, for the positive UTC
+/// offsets in Arthur's names (`…t05.30.00+05.30-messaging`).
 pub fn velero_backup(value: &str) -> Result<String, String> {
-    object_name(value).map_err(|_| {
+    check(value, &VELERO_BACKUP, 253, "").map_err(|_| {
         format!(
             "`{value}` is not a Velero backup name (lower-case letters, digits, '-' and '.', e.g. arthur-backup-2023-05-11t15.22.37-04.00-messaging)"
         )

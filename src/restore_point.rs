@@ -330,4 +330,82 @@ mod tests {
         );
         assert_eq!(velero_name_time("nightly-messaging"), None);
     }
+
+    /// Hundreds of runs, named in three UTC offsets and listed in a shuffled order: every run is
+    /// grouped with exactly its own three backups, and the points come out newest first.
+    #[test]
+    fn hundreds_of_generated_runs_group_correctly() {
+        use crate::parse::clickhouse::ClickhouseBackup;
+        use crate::parse::velero::VeleroBackup;
+
+        let runs = 400;
+        let start: Timestamp = "2022-01-01T00:00:00Z".parse().unwrap();
+        let offsets: [(i64, i64); 3] = [(-4, 0), (0, 0), (5, 30)];
+        let mut velero = Vec::new();
+        let mut clickhouse = Vec::new();
+        for run in 0..runs {
+            // Runs 7h apart, so that runs land on both sides of midnight in every offset.
+            let time = start + SignedDuration::from_hours(7 * run);
+            let (hours, minutes) = offsets[(run % 3) as usize];
+            let offset = jiff::tz::Offset::from_seconds(
+                (hours * 3600 + hours.signum() * minutes * 60) as i32,
+            )
+            .unwrap();
+            for (component, seconds) in [("messaging", 0), ("workflows", 48), ("enrichments", 167)]
+            {
+                let t = time + SignedDuration::from_secs(seconds);
+                let local = offset.to_datetime(t);
+                let sign = if hours < 0 { '-' } else { '+' };
+                let name = format!(
+                    "arthur-backup-{}{sign}{:02}.{:02}-{component}",
+                    local.strftime("%Y-%m-%dt%H.%M.%S"),
+                    hours.abs(),
+                    minutes
+                );
+                velero.push(VeleroBackup {
+                    name,
+                    phase: "Completed".into(),
+                    started: None,
+                    expiration: Some((t + SignedDuration::from_hours(24 * 365 * 10)).to_string()),
+                    storage_location: None,
+                });
+            }
+            for node in 0..3 {
+                clickhouse.push(ClickhouseBackup {
+                    node: format!("chi-olap-installation-arthur-0-{node}"),
+                    name: format!(
+                        "arthur-clickhouse-backup-{}",
+                        time.strftime("%Y-%m-%d-%H-%M-%S")
+                    ),
+                    location: "remote".into(),
+                    broken: false,
+                });
+            }
+        }
+        // A fixed shuffle: listing order must not matter.
+        let mut shuffled = Vec::new();
+        let mut index = 0usize;
+        for _ in 0..velero.len() {
+            index = (index + 7919) % velero.len();
+            while shuffled.iter().any(|(i, _)| *i == index) {
+                index = (index + 1) % velero.len();
+            }
+            shuffled.push((index, velero[index].clone()));
+        }
+        let inventory = Inventory {
+            velero: shuffled.into_iter().map(|(_, b)| b).collect(),
+            clickhouse,
+            snapshots: None,
+        };
+        let (points, unplaced) = restore_points(&inventory, start);
+        assert!(unplaced.is_empty());
+        assert_eq!(points.len(), runs as usize);
+        for (i, point) in points.iter().enumerate() {
+            assert!(point.complete, "{point:?}");
+            assert_eq!(point.spread_seconds, 167);
+            assert_eq!(point.clickhouse.as_ref().unwrap().gap_seconds, 0);
+            let expected = start + SignedDuration::from_hours(7 * (runs - 1 - i as i64));
+            assert_eq!(point.time, expected);
+        }
+    }
 }

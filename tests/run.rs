@@ -529,3 +529,116 @@ fn the_transcript_of_a_complete_restore() {
     settings.add_filter(r"waited \d+[a-z]+ ", "waited [ELAPSED] ");
     settings.bind(|| insta::assert_snapshot!(replay.transcript()));
 }
+
+#[test]
+fn without_backup_names_the_newest_complete_restore_point_is_restored() {
+    let replay = Replay::new();
+    let run_dir = replay.run_dir().display().to_string();
+    let output = replay.run(
+        "happy.session",
+        &[
+            "-n",
+            "arthur",
+            "run",
+            "--yes",
+            "--poll-interval",
+            "1ms",
+            "--timeout",
+            "2s",
+            "--run-dir",
+            &run_dir,
+            "--rds-instance",
+            "arthur-restored-db",
+            "--rds-like",
+            "arthur-prod-db",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    assert_eq!(
+        replay.calls().len(),
+        session_length(&fixtures().join("sessions/happy.session"))
+    );
+    let transcript = replay.transcript();
+    assert!(
+        transcript.contains(
+            "# chosen: the newest complete restore point\n# restore point 2023-05-11T19:22:37Z"
+        ),
+        "{transcript}"
+    );
+    assert!(transcript.contains("# gate restore-point: yes (--yes)"));
+    let state: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(replay.run_dir().join("state.json")).unwrap(),
+    )
+    .unwrap();
+    let backups = &state["options"]["backups"];
+    assert_eq!(
+        backups["messaging"],
+        "arthur-backup-2023-05-11t15.22.37-04.00-messaging"
+    );
+    assert_eq!(
+        backups["workflows"],
+        "arthur-backup-2023-05-11t15.23.25-04.00-workflows"
+    );
+    assert_eq!(
+        backups["clickhouse"],
+        "arthur-clickhouse-backup-2023-05-12-00-00-06"
+    );
+    assert_eq!(
+        state["options"]["rds"]["snapshot"],
+        "arthur-backup-2023-05-11t15-21-50-04-00"
+    );
+    let yaml = std::fs::read_to_string(replay.run_dir().join("clickhouse-restore.yaml")).unwrap();
+    assert_eq!(
+        yaml.matches("arthur-clickhouse-backup-2023-05-12-00-00-06")
+            .count(),
+        2
+    );
+}
+
+#[test]
+fn names_from_different_backup_operations_are_refused_before_any_change() {
+    let replay = Replay::new();
+    let output = run(
+        &replay,
+        "happy.session",
+        &[
+            "--messaging-backup",
+            "arthur-backup-2023-05-12t15.22.31-04.00-messaging",
+        ],
+        true,
+    );
+    assert_eq!(output.status.code(), Some(3), "{}", explain(&output));
+    let message = stderr(&output);
+    assert!(message.contains("different backup operations"), "{message}");
+    assert!(
+        message.contains("Discovery found restore point 2023-05-11T19:22:37Z"),
+        "{message}"
+    );
+    assert!(destructive(&replay.calls()).is_empty());
+    assert_eq!(
+        replay.calls().len(),
+        3,
+        "only discovery ran: {:#?}",
+        replay.calls()
+    );
+}
+
+#[test]
+fn allow_mixed_goes_on_loudly() {
+    let replay = Replay::new();
+    let output = run(
+        &replay,
+        "happy.session",
+        &[
+            "--clickhouse-backup",
+            "arthur-clickhouse-backup-2023-05-13-00-00-06",
+            "--allow-mixed",
+        ],
+        true,
+    );
+    // The ClickHouse backup is 28h from the Velero run named; --allow-mixed goes on, and preflight
+    // then finds it on no node of this cluster.
+    let transcript = replay.transcript();
+    assert!(transcript.contains("# WARNING: --allow-mixed: the ClickHouse backup arthur-clickhouse-backup-2023-05-13-00-00-06"), "{transcript}");
+    assert_eq!(output.status.code(), Some(3), "{}", explain(&output));
+}

@@ -1,0 +1,119 @@
+//! `backups`: restore points of recorded environments (fixtures/environments), text and JSON.
+
+use crate::support::{Replay, explain, fixtures, stdout};
+
+fn backups(environment: &str, extra: &[&str]) -> (String, std::process::Output) {
+    let replay = Replay::new();
+    let session = fixtures()
+        .join("environments")
+        .join(environment)
+        .join("session");
+    let mut args = vec!["-n", "arthur"];
+    args.extend(extra);
+    args.push("backups");
+    let output = replay.run(session.to_str().unwrap(), &args);
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    (stdout(&output), output)
+}
+
+fn points(environment: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["--output", "json"];
+    args.extend(extra);
+    let (text, _) = backups(environment, &args);
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn tidy_daily_runs() {
+    insta::assert_snapshot!(backups("tidy", &[]).0);
+    let json = points("tidy", &[]);
+    let all = json["restore_points"].as_array().unwrap();
+    assert_eq!(all.len(), 3);
+    assert!(all.iter().all(|p| p["complete"] == true));
+    assert_eq!(json["chosen"], "2023-05-13T19:22:37Z");
+}
+
+#[test]
+fn a_run_without_its_workflows_backup_is_incomplete() {
+    insta::assert_snapshot!(backups("missing-workflows", &[]).0);
+    let json = points("missing-workflows", &[]);
+    let newest = &json["restore_points"][0];
+    assert_eq!(newest["complete"], false);
+    assert_eq!(newest["reasons"][0], "no workflows backup in this run");
+    assert_eq!(json["chosen"], "2023-05-12T19:22:37Z");
+}
+
+#[test]
+fn a_clickhouse_backup_missing_on_one_node_makes_the_point_incomplete() {
+    insta::assert_snapshot!(backups("clickhouse-node-missing", &[]).0);
+    let json = points("clickhouse-node-missing", &[]);
+    let newest = &json["restore_points"][0];
+    assert_eq!(
+        newest["clickhouse"]["name"],
+        "arthur-clickhouse-backup-2023-05-14-00-00-06"
+    );
+    assert_eq!(
+        newest["reasons"][0],
+        "ClickHouse backup missing on chi-olap-installation-arthur-0-2"
+    );
+    assert_eq!(json["chosen"], "2023-05-12T19:22:37Z");
+}
+
+#[test]
+fn utc_offsets_are_honoured_where_names_sort_wrong() {
+    insta::assert_snapshot!(backups("offsets-midnight", &[]).0);
+    let json = points("offsets-midnight", &[]);
+    let times: Vec<&str> = json["restore_points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["time"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        times,
+        [
+            "2023-05-13T03:50:00Z",
+            "2023-05-13T01:10:00Z",
+            "2023-05-13T00:00:00Z"
+        ]
+    );
+    assert_eq!(
+        json["restore_points"][0]["messaging"]["name"],
+        "arthur-backup-2023-05-12t23.50.00-04.00-messaging"
+    );
+    assert_eq!(json["chosen"], "2023-05-13T03:50:00Z");
+}
+
+#[test]
+fn at_picks_the_newest_complete_point_at_or_before() {
+    let json = points("tidy", &[]);
+    assert_eq!(json["chosen"], "2023-05-13T19:22:37Z");
+    let mut args = vec!["--output", "json"];
+    args.extend(["backups", "--at", "2023-05-12T20:00:00Z"]);
+    let replay = Replay::new();
+    let session = fixtures().join("environments/tidy/session");
+    let mut full = vec!["-n", "arthur"];
+    full.extend(args);
+    let output = replay.run(session.to_str().unwrap(), &full);
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["chosen"], "2023-05-12T19:22:37Z");
+    let output = replay_at("tidy", "2023-05-10");
+    assert!(
+        output.contains("no complete restore point at or before 2023-05-10T23:59:59.999999999Z"),
+        "{output}"
+    );
+}
+
+fn replay_at(environment: &str, at: &str) -> String {
+    let replay = Replay::new();
+    let session = fixtures()
+        .join("environments")
+        .join(environment)
+        .join("session");
+    let output = replay.run(
+        session.to_str().unwrap(),
+        &["-n", "arthur", "backups", "--at", at],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    stdout(&output)
+}
