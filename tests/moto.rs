@@ -93,13 +93,10 @@ fn aws(moto: &MotoServer, home: &std::path::Path, args: &[&str]) -> serde_json::
     serde_json::from_slice(&output.stdout).unwrap_or(serde_json::Value::Null)
 }
 
-#[test]
-fn rds_restore_copies_the_source_settings() {
-    let moto = MotoServer::start();
-    let replay = Replay::new();
-    let home = replay.dir.path();
+/// The source instance `arthur-prod-db` (port 5433), its groups and the snapshot `arthur-snap`.
+fn create_source(moto: &MotoServer, home: &std::path::Path) -> String {
     let vpc = aws(
-        &moto,
+        moto,
         home,
         &["ec2", "create-vpc", "--cidr-block", "10.0.0.0/16"],
     )["Vpc"]["VpcId"]
@@ -108,7 +105,7 @@ fn rds_restore_copies_the_source_settings() {
         .to_string();
     let subnet = |cidr: &str, zone: &str| {
         aws(
-            &moto,
+            moto,
             home,
             &[
                 "ec2",
@@ -130,7 +127,7 @@ fn rds_restore_copies_the_source_settings() {
         subnet("10.0.2.0/24", "us-east-1b"),
     );
     let group = aws(
-        &moto,
+        moto,
         home,
         &[
             "ec2",
@@ -147,7 +144,7 @@ fn rds_restore_copies_the_source_settings() {
         .unwrap()
         .to_string();
     aws(
-        &moto,
+        moto,
         home,
         &[
             "rds",
@@ -162,7 +159,7 @@ fn rds_restore_copies_the_source_settings() {
         ],
     );
     aws(
-        &moto,
+        moto,
         home,
         &[
             "rds",
@@ -188,7 +185,7 @@ fn rds_restore_copies_the_source_settings() {
         ],
     );
     aws(
-        &moto,
+        moto,
         home,
         &[
             "rds",
@@ -199,6 +196,15 @@ fn rds_restore_copies_the_source_settings() {
             "arthur-snap",
         ],
     );
+    group
+}
+
+#[test]
+fn rds_restore_copies_the_source_settings() {
+    let moto = MotoServer::start();
+    let replay = Replay::new();
+    let home = replay.dir.path();
+    let group = create_source(&moto, home);
 
     let run = |run_dir: &str| {
         let bin = replay.dir.path().join("bin");
@@ -289,4 +295,106 @@ fn rds_restore_copies_the_source_settings() {
     let output = run("second");
     assert_eq!(output.status.code(), Some(3), "{}", explain(&output));
     assert!(String::from_utf8_lossy(&output.stderr).contains("already exists"));
+}
+
+/// An environment where the newest backup operation has no RDS snapshot: `backups --rds-source`
+/// reads the snapshots from moto with the real aws CLI, and the Velero and ClickHouse listings
+/// (made here around the moment moto takes its snapshot) from the replay program.
+#[test]
+fn backups_flags_a_run_without_its_rds_snapshot() {
+    let moto = MotoServer::start();
+    let replay = Replay::new();
+    let home = replay.dir.path();
+    create_source(&moto, home);
+
+    let now = jiff::Timestamp::now();
+    let older = now - jiff::SignedDuration::from_mins(10);
+    let newest = now + jiff::SignedDuration::from_hours(2);
+    let offset = jiff::tz::Offset::from_hours(-4).unwrap();
+    let stamp = |t: jiff::Timestamp| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let mut items = Vec::new();
+    for run in [older, newest] {
+        for (component, seconds) in [("messaging", 0), ("workflows", 48), ("enrichments", 167)] {
+            let t = run + jiff::SignedDuration::from_secs(seconds);
+            let local = offset
+                .to_datetime(t)
+                .strftime("%Y-%m-%dt%H.%M.%S")
+                .to_string();
+            items.push(serde_json::json!({
+                "kind": "Backup", "apiVersion": "velero.io/v1",
+                "metadata": {"name": format!("arthur-backup-{local}-04.00-{component}"), "namespace": "velero"},
+                "spec": {"storageLocation": "default"},
+                "status": {"phase": "Completed", "startTimestamp": stamp(t),
+                           "expiration": stamp(t + jiff::SignedDuration::from_hours(720))}
+            }));
+        }
+    }
+    let velero = serde_json::json!({"kind": "BackupList", "apiVersion": "velero.io/v1", "metadata": {}, "items": items});
+    std::fs::write(
+        home.join("velero.json"),
+        serde_json::to_string_pretty(&velero).unwrap(),
+    )
+    .unwrap();
+    let clickhouse: String = (0..3)
+        .map(|node| {
+            format!(
+                "chi-olap-installation-arthur-0-{node}-arthur-clickhouse-backup-{}   10.33MiB   {}   remote   tar, regular\n",
+                now.strftime("%Y-%m-%d-%H-%M-%S"),
+                now.strftime("%d/%m/%Y %H:%M:%S")
+            )
+        })
+        .collect();
+    std::fs::write(home.join("clickhouse.txt"), clickhouse).unwrap();
+    std::fs::write(
+        home.join("session"),
+        "$ velero backup get -n velero -o json\n#> stdout-file: velero.json\n$ kubectl exec chi-olap-installation-arthur-0-0-0 -n arthur -c backup -- clickhouse-backup list\n#> stdout-file: clickhouse.txt\n",
+    )
+    .unwrap();
+
+    let mut command = Command::new(env!("CARGO_BIN_EXE_arthur-restore"));
+    aws_env(&mut command, home);
+    let output = command
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                home.join("bin").display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
+        .env("ARTHUR_RESTORE_AWS", real_aws())
+        .env("ARTHUR_REPLAY_SESSION", home.join("session"))
+        .env("ARTHUR_REPLAY_STATE", home.join("state"))
+        .env_remove("ARTHUR_RESTORE_NOW")
+        .args([
+            "-n",
+            "arthur",
+            "--aws-endpoint-url",
+            &moto.url,
+            "--aws-region",
+            "us-east-1",
+            "--output",
+            "json",
+        ])
+        .args(["backups", "--rds-source", "arthur-prod-db"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let points = json["restore_points"].as_array().unwrap();
+    assert_eq!(points.len(), 2);
+    assert_eq!(points[0]["complete"], false);
+    assert_eq!(
+        points[0]["reasons"],
+        serde_json::json!(["no RDS snapshot within 60m"])
+    );
+    assert_eq!(points[1]["complete"], true, "{}", points[1]);
+    // moto also takes an automated snapshot when the instance is created; either is the
+    // snapshot nearest to the older run.
+    let snapshot = points[1]["rds_snapshot"]["name"].as_str().unwrap();
+    assert!(
+        snapshot == "arthur-snap" || snapshot.starts_with("rds:arthur-prod-db-"),
+        "{snapshot}"
+    );
+    assert_eq!(json["chosen"], points[1]["time"]);
 }
