@@ -28,7 +28,8 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Steps => steps_command(cli.global.output),
         Command::Completions { shell } => completions(*shell),
         Command::Backups(args) => crate::backups::command(&cli, args),
-        Command::Verify(_) | Command::Audit(_) => Err(Error::usage(
+        Command::Verify(args) => crate::verify::command(&cli, args),
+        Command::Audit(_) => Err(Error::usage(
             "this command is not available in this version of arthur-restore yet",
         )),
     }

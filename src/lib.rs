@@ -22,6 +22,7 @@ pub mod runner;
 pub mod steps;
 pub mod tool;
 pub mod transcript;
+pub mod verify;
 
 use clap::Parser;
 

@@ -137,7 +137,7 @@ fn prepare_run_dir(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create the run directory", dir, e))
 }
 
-fn load_state(dir: &Path) -> Result<RunState> {
+pub fn load_state(dir: &Path) -> Result<RunState> {
     let path = dir.join(STATE_FILE);
     let text = std::fs::read_to_string(&path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {

@@ -8,3 +8,4 @@ mod moto;
 mod plan;
 mod run;
 mod support;
+mod verify;

@@ -286,3 +286,133 @@ mod tests {
         assert!(is_not_found(&sample("kubectl-get-notfound.stderr.txt")));
     }
 }
+
+/// A pod as `kubectl get pods -o json` describes it, reduced to what health needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodHealth {
+    pub name: String,
+    pub phase: String,
+    /// The `Ready` condition is `"True"`.
+    pub ready: bool,
+    /// Containers waiting, with the reason (`CrashLoopBackOff`) and restart count.
+    pub waiting: Vec<(String, String, u64)>,
+    /// The owning Job, for pods of jobs.
+    pub job: Option<String>,
+}
+
+pub fn pods_json(json: &str) -> ParseResult<Vec<PodHealth>> {
+    let value: Value = serde_json::from_str(json).map_err(ParseError::json)?;
+    let items = value
+        .get("items")
+        .and_then(Value::as_array)
+        .ok_or_else(|| ParseError::new("expected a List with items"))?;
+    items
+        .iter()
+        .map(|item| {
+            let text =
+                |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_string();
+            let status = item.get("status").cloned().unwrap_or(Value::Null);
+            let ready = status
+                .get("conditions")
+                .and_then(Value::as_array)
+                .is_some_and(|cs| {
+                    cs.iter().any(|c| {
+                        c.get("type").and_then(Value::as_str) == Some("Ready")
+                            && c.get("status").and_then(Value::as_str) == Some("True")
+                    })
+                });
+            let waiting = status
+                .get("containerStatuses")
+                .and_then(Value::as_array)
+                .map(|cs| {
+                    cs.iter()
+                        .filter_map(|c| {
+                            let reason = c
+                                .get("state")?
+                                .get("waiting")?
+                                .get("reason")
+                                .and_then(Value::as_str)
+                                .unwrap_or("Waiting");
+                            Some((
+                                text(c.get("name")),
+                                reason.to_string(),
+                                c.get("restartCount").and_then(Value::as_u64).unwrap_or(0),
+                            ))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let job = item
+                .get("metadata")
+                .and_then(|m| m.get("ownerReferences"))
+                .and_then(Value::as_array)
+                .and_then(|owners| {
+                    owners
+                        .iter()
+                        .find(|o| o.get("kind").and_then(Value::as_str) == Some("Job"))
+                })
+                .map(|o| text(o.get("name")));
+            Ok(PodHealth {
+                name: text(item.get("metadata").and_then(|m| m.get("name"))),
+                phase: text(status.get("phase")),
+                ready,
+                waiting,
+                job,
+            })
+        })
+        .collect()
+}
+
+/// Every Job of `kubectl get jobs -o json` with where it stands.
+pub fn jobs_json(json: &str) -> ParseResult<Vec<(String, JobOutcome)>> {
+    let value: Value = serde_json::from_str(json).map_err(ParseError::json)?;
+    let items = value
+        .get("items")
+        .and_then(Value::as_array)
+        .ok_or_else(|| ParseError::new("expected a List with items"))?;
+    items
+        .iter()
+        .map(|item| {
+            let name = item
+                .get("metadata")
+                .and_then(|m| m.get("name"))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            let mut object = item.clone();
+            if object.get("kind").is_none() {
+                object["kind"] = Value::from("Job");
+            }
+            Ok((name, job_outcome(&object.to_string())?))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod json_tests {
+    use super::*;
+    use crate::parse::sample;
+
+    #[test]
+    fn pods_from_json() {
+        let pods = pods_json(&sample("kubectl-get-pods.json")).unwrap();
+        assert_eq!(pods.len(), 3);
+        assert!(pods[0].ready);
+        assert_eq!(pods[1].phase, "Succeeded");
+        assert_eq!(pods[1].job.as_deref(), Some("clickhouse-restore"));
+        assert_eq!(pods[2].waiting[0].1, "CrashLoopBackOff");
+    }
+
+    #[test]
+    fn jobs_from_json() {
+        let jobs = jobs_json(&sample("kubectl-get-jobs.json")).unwrap();
+        assert!(matches!(jobs[0].1, JobOutcome::Running { active: 1 }));
+        assert_eq!(
+            jobs[1].1,
+            JobOutcome::Failed {
+                reason: "BackoffLimitExceeded".into()
+            }
+        );
+        assert_eq!(jobs[2].1, JobOutcome::Complete);
+    }
+}

@@ -1,0 +1,133 @@
+//! `verify` on recorded clusters: the summary, one line per problem with a command to look
+//! closer, and the exit status (0 healthy, 4 not, 1 when a command failed).
+
+use crate::support::{Replay, explain, stdout};
+
+fn verify(session: &str, extra: &[&str]) -> (i32, String) {
+    let replay = Replay::new();
+    let mut args = vec!["-n", "arthur"];
+    args.extend(extra);
+    args.extend(["verify", "--poll-interval", "1ms", "--timeout", "2s"]);
+    let output = replay.run(session, &args);
+    (output.status.code().unwrap_or(-1), stdout(&output))
+}
+
+#[test]
+fn healthy() {
+    let (code, text) = verify("verify-healthy.session", &[]);
+    assert_eq!(code, 0, "{text}");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn a_crash_looping_pod_is_a_problem_and_a_finished_jobs_pod_is_not() {
+    let (code, text) = verify("verify-crashloop.session", &[]);
+    assert_eq!(code, 4, "{text}");
+    insta::assert_snapshot!(text);
+    assert!(!text.contains("clickhouse-restore-7xk2p"));
+}
+
+#[test]
+fn a_failed_job_is_named() {
+    let (code, text) = verify("verify-failed-job.session", &[]);
+    assert_eq!(code, 4, "{text}");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn a_degraded_app_is_a_problem() {
+    let (code, text) = verify("verify-degraded.session", &[]);
+    assert_eq!(code, 4, "{text}");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn a_running_job_is_not_yet_and_wait_waits_for_it() {
+    let (code, text) = verify("verify-running.session", &[]);
+    assert_eq!(code, 4, "{text}");
+    insta::assert_snapshot!(text);
+    assert!(text.contains("not yet: job arthurai-database-migration-hhlpc is still running"));
+    assert!(!text.contains("problem"));
+    let replay = Replay::new();
+    let output = replay.run(
+        "verify-running-then-done.session",
+        &[
+            "-n",
+            "arthur",
+            "verify",
+            "--wait",
+            "--poll-interval",
+            "1ms",
+            "--timeout",
+            "5s",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    assert!(stdout(&output).starts_with("verify: healthy"));
+}
+
+#[test]
+fn json_carries_the_same_facts() {
+    let (code, text) = verify("verify-crashloop.session", &["--output", "json"]);
+    assert_eq!(code, 4);
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(json["healthy"], false);
+    assert_eq!(json["problems"], 1);
+    assert_eq!(json["health"]["findings"][0]["severity"], "problem");
+}
+
+#[test]
+fn a_failing_command_exits_1() {
+    // The session expects other commands than verify runs: the fake CLI fails loudly.
+    let replay = Replay::new();
+    let output = replay.run(
+        "hang.session",
+        &["-n", "arthur", "verify", "--command-timeout", "200ms"],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", explain(&output));
+    assert!(
+        crate::support::stderr(&output).contains("`kubectl get pods -n arthur -o json` failed")
+    );
+}
+
+#[test]
+fn the_restores_of_a_run_directory_are_checked() {
+    let replay = Replay::new();
+    let mut args: Vec<String> = [
+        "-n",
+        "arthur",
+        "run",
+        "--yes",
+        "--poll-interval",
+        "1ms",
+        "--timeout",
+        "2s",
+        "--run-dir",
+    ]
+    .map(String::from)
+    .to_vec();
+    args.push(replay.run_dir().display().to_string());
+    args.extend(
+        [
+            "--rds-instance",
+            "arthur-restored-db",
+            "--rds-like",
+            "arthur-prod-db",
+        ]
+        .map(String::from),
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let output = replay.run("happy.session", &args);
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    replay.restart_session();
+    let run_dir = replay.run_dir().display().to_string();
+    let output = replay.run(
+        "verify-after-run.session",
+        &["-n", "arthur", "verify", "--run-dir", &run_dir],
+    );
+    assert_eq!(output.status.code(), Some(4), "{}", explain(&output));
+    let text = stdout(&output);
+    assert!(text.contains("3 Velero restores"), "{text}");
+    assert!(text.contains("problem: Velero restore arthur-backup-2023-05-11t15.23.25-04.00-workflows-20230514102511 ended PartiallyFailed (2 errors)"), "{text}");
+    assert!(text.contains("look: velero restore logs arthur-backup-2023-05-11t15.23.25-04.00-workflows-20230514102511 -n velero"));
+}
