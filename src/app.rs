@@ -29,9 +29,21 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Completions { shell } => completions(*shell),
         Command::Backups(args) => crate::backups::command(&cli, args),
         Command::Verify(args) => crate::verify::command(&cli, args),
-        Command::Audit(_) => Err(Error::usage(
-            "this command is not available in this version of arthur-restore yet",
-        )),
+        Command::Audit(args) => {
+            let report = crate::audit::audit(&args.transcript)?;
+            match cli.global.output {
+                OutputFormat::Text => print(&crate::audit::render(&report))?,
+                OutputFormat::Json => print(&format!(
+                    "{}\n",
+                    serde_json::to_string_pretty(&report).unwrap_or_default()
+                ))?,
+            }
+            Ok(if report.conforms {
+                exit::SUCCESS
+            } else {
+                exit::UNHEALTHY
+            })
+        }
     }
 }
 
@@ -179,8 +191,16 @@ fn steps_command(output: OutputFormat) -> Result<i32> {
                     step.title(),
                     step.summary()
                 ));
-                for cmd in runbook::documented(step, &commands) {
-                    text.push_str(&format!("             $ {}\n", cmd.argv().join(" ")));
+                for documented in runbook::documented(step, &commands) {
+                    let need = match documented.need {
+                        runbook::Need::Required => "",
+                        runbook::Need::OneOf(_) => "   (either of the two listings)",
+                        runbook::Need::Optional => "   (optional)",
+                    };
+                    text.push_str(&format!(
+                        "             $ {}{need}\n",
+                        documented.cmd.argv().join(" ")
+                    ));
                 }
             }
             print(&text)?;
@@ -195,7 +215,7 @@ fn steps_command(output: OutputFormat) -> Result<i32> {
                         "summary": step.summary(),
                         "commands": runbook::documented(step, &commands)
                             .iter()
-                            .map(|cmd| json!({"argv": cmd.argv(), "effect": cmd.effect}))
+                            .map(|d| json!({"argv": d.cmd.argv(), "effect": d.cmd.effect, "need": d.need}))
                             .collect::<Vec<_>>(),
                     })
                 })

@@ -3,6 +3,7 @@
 //! See ARCHITECTURE.md for the map of modules and the invariants.
 
 pub mod app;
+pub mod audit;
 pub mod backups;
 pub mod cli;
 pub mod cmd;

@@ -1,6 +1,7 @@
 //! One integration-test binary, a module per feature. `support` holds the harness: the release
 //! or debug binary of the tool, and the replay program installed as the four CLIs.
 
+mod audit;
 mod backups;
 mod cli;
 mod kubectl_argv;

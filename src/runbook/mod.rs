@@ -183,60 +183,137 @@ pub fn template_commands() -> Commands {
     }
 }
 
-/// The commands a step is documented to run (the runbook's, and for `rds` the AWS
-/// documentation's), in order, as built by the catalogue.
-pub fn documented(step: StepId, commands: &Commands) -> Vec<crate::cmd::Cmd> {
+/// How much the runbook insists on a documented command (for `audit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Need {
+    /// The runbook's section gives it: a log without it misses a step.
+    Required,
+    /// One of a group (ClickHouse backups listed with kubectl exec or with aws s3 ls).
+    OneOf(u8),
+    /// Only when needed (leftover PVs), or from the AWS documentation or SPEC rather than the
+    /// runbook's own text.
+    Optional,
+}
+
+/// One command of a step, as the runbook (or for `rds` the AWS documentation) documents it.
+#[derive(Debug, Clone)]
+pub struct Documented {
+    pub cmd: crate::cmd::Cmd,
+    pub need: Need,
+}
+
+/// The commands a step is documented to run, in order, as built by the catalogue.
+pub fn documented(step: StepId, commands: &Commands) -> Vec<Documented> {
+    use Need::*;
     let settings = commands::RdsSettings {
         port: "PORT".into(),
         security_groups: vec!["SG1".into(), "SG2".into()],
         subnet_group: "GROUP".into(),
         instance_class: "CLASS".into(),
     };
-    match step {
+    let list: Vec<(crate::cmd::Cmd, Need)> = match step {
         StepId::Rds => vec![
-            commands.describe_db_instance("SOURCE"),
-            commands.restore_db_instance("NEW", "SNAPSHOT", &settings),
-            commands.describe_db_instance("NEW"),
+            (commands.describe_db_instance("SOURCE"), Optional),
+            (
+                commands.restore_db_instance("NEW", "SNAPSHOT", &settings),
+                Optional,
+            ),
+            (commands.describe_db_instance("NEW"), Optional),
         ],
         StepId::Platform => vec![
-            commands.kots_get_config(),
-            commands.get_pods(),
-            commands.get_jobs(),
+            (commands.kots_get_config(), Optional),
+            (commands.get_pods(), Required),
+            (commands.get_jobs(), Required),
         ],
         StepId::Clickhouse => vec![
-            commands.clickhouse_backup_list(),
-            commands.s3_list("s3://<s3-bucket-name>/<backup-path>/"),
-            commands.create_restore_job_yaml(),
-            commands.apply(std::path::Path::new(fixed::CLICKHOUSE_YAML)),
+            (commands.clickhouse_backup_list(), OneOf(1)),
+            (
+                commands.s3_list("s3://<s3-bucket-name>/<backup-path>/"),
+                OneOf(1),
+            ),
+            (commands.create_restore_job_yaml(), Required),
+            (
+                commands.apply(std::path::Path::new(fixed::CLICKHOUSE_YAML)),
+                Required,
+            ),
         ],
         StepId::Messaging => vec![
-            commands.get_statefulsets(),
-            commands.delete_statefulset("messaging"),
-            commands.delete_statefulset("messaging-cp-zookeeper"),
-            commands.get_pvcs(),
-            commands.delete_pvcs(&["PVC...".into()]),
-            commands.get_pvs(),
-            commands.delete_pvs(&["PV...".into()]),
-            commands.velero_backup_list(),
-            commands.velero_restore_create("$messaging_backup"),
-            commands.kots_get_apps(),
+            (commands.get_statefulsets(), Required),
+            (commands.delete_statefulset("messaging"), Required),
+            (
+                commands.delete_statefulset("messaging-cp-zookeeper"),
+                Required,
+            ),
+            (commands.get_pvcs(), Required),
+            (commands.delete_pvcs(&["PVC...".into()]), Required),
+            (commands.get_pvs(), Required),
+            (commands.delete_pvs(&["PV...".into()]), Optional),
+            (commands.velero_backup_list(), Required),
+            (
+                commands.velero_restore_create("$messaging_backup"),
+                Required,
+            ),
+            (commands.kots_get_apps(), Required),
         ],
         StepId::Enrichments => vec![
-            commands.velero_backup_list(),
-            commands.velero_restore_create("$enrichments_backup"),
+            (commands.velero_backup_list(), Required),
+            (
+                commands.velero_restore_create("$enrichments_backup"),
+                Required,
+            ),
         ],
         StepId::Workflows => vec![
-            commands.velero_backup_list(),
-            commands.velero_restore_create("$workflows_backup"),
-            commands.port_forward(7899),
-            commands.recover_workflows(7899),
+            (commands.velero_backup_list(), Required),
+            (
+                commands.velero_restore_create("$workflows_backup"),
+                Required,
+            ),
+            (commands.port_forward(7899), Required),
+            (commands.recover_workflows(7899), Required),
         ],
         StepId::Smoke => vec![
-            commands.get_pods(),
-            commands.get_jobs(),
-            commands.kots_get_apps(),
-            commands.get_restore_job_json(),
-            commands.velero_restore_json("$restore_name"),
+            (commands.get_pods(), Optional),
+            (commands.get_jobs(), Optional),
+            (commands.kots_get_apps(), Optional),
+            (commands.get_restore_job_json(), Optional),
+            (commands.velero_restore_json("$restore_name"), Optional),
         ],
-    }
+    };
+    list.into_iter()
+        .map(|(cmd, need)| Documented { cmd, need })
+        .collect()
+}
+
+/// The read-only commands the tool adds to the runbook (preflight, discovery, `-o json` forms of
+/// documented listings, polls, the commands named for looking closer). `audit` recognises them
+/// as the tool's additions, not as deviations.
+pub fn additions(commands: &Commands) -> Vec<crate::cmd::Cmd> {
+    let mut list: Vec<crate::cmd::Cmd> = crate::tool::Tool::ALL
+        .iter()
+        .map(|t| commands.version(*t))
+        .collect();
+    list.extend([
+        commands.kots_version(),
+        commands.current_context(),
+        commands.cluster_identity(),
+        commands.get_namespace("$namespace"),
+        commands.get_restore_cronjob(),
+        commands.get_restore_job_json(),
+        commands.get_pods_json(),
+        commands.get_jobs_json(),
+        commands.velero_backup_json("$backup"),
+        commands.velero_backups_json(),
+        commands.velero_restore_json("$restore_name"),
+        commands.velero_restores_json(),
+        commands.velero_restore_describe("$restore_name"),
+        commands.velero_restore_logs("$restore_name"),
+        commands.describe_db_instance("ID"),
+        commands.describe_db_snapshot("ID"),
+        commands.describe_db_snapshots_of("ID"),
+        commands.s3_list("URI"),
+        commands.describe_pod("POD"),
+        commands.job_logs("JOB"),
+    ]);
+    list
 }

@@ -30,7 +30,7 @@ pub fn perform(cx: &mut Context<'_>) -> Result<()> {
             })?;
             let path = cx.exec.save_artifact(fixed::CLICKHOUSE_YAML, &yaml.text)?;
             cx.note(format!(
-                "saved to {} (the runbook's `> {}`)\nreplaced {} in process (the runbook's sed -i): {} occurrence(s), the env value and the last-applied annotation\nverified (the runbook's grep -C2 \"name: BACKUP_NAME\"):\n{}",
+                "saved to {} (the runbook's `> {}`)\nreplaced {} with {backup} in process (the runbook's sed -i): {} occurrence(s), the env value and the last-applied annotation\nverified (the runbook's grep -C2 \"name: BACKUP_NAME\"):\n{}",
                 path.display(),
                 fixed::CLICKHOUSE_YAML,
                 fixed::BACKUP_NAME_PLACEHOLDER,
