@@ -145,10 +145,14 @@ impl Commands {
         self.kubectl(Effect::Reads, &["get", "namespace", namespace])
     }
 
-    pub fn get_restore_cronjob(&self) -> Cmd {
+    pub fn get_cronjobs(&self) -> Cmd {
+        self.kubectl(Effect::Reads, &["get", "cronjob", "-n", self.ns()])
+    }
+
+    pub fn get_restore_job(&self) -> Cmd {
         self.kubectl(
             Effect::Reads,
-            &["get", "cronjob", fixed::CLICKHOUSE_CRONJOB, "-n", self.ns()],
+            &["get", "job", fixed::CLICKHOUSE_JOB, "-n", self.ns()],
         )
     }
 

@@ -11,45 +11,23 @@ use crate::tool::Tool;
 pub fn preflight(cx: &mut Context<'_>) -> Result<()> {
     cx.exec.section(crate::transcript::PREFLIGHT_TITLE)?;
     let commands = cx.commands.clone();
-    let mut versions: Vec<String> = Vec::new();
-    for tool in Tool::ALL {
-        if let Some(out) = cx.read(&commands.version(tool))? {
-            versions.push(format!("{tool}: {}", first_line(&out)));
-        }
-    }
-    let needs_kots = [StepId::Platform, StepId::Messaging, StepId::Smoke]
-        .iter()
-        .any(|step| cx.options.includes(*step));
-    if needs_kots && let Some(out) = cx.read(&commands.kots_version())? {
-        versions.push(format!("kots: {}", first_line(&out)));
-    }
-    let context = cx
-        .read(&commands.current_context())?
-        .map(|out| first_line(&out));
-    let uid = cx
-        .read(&commands.cluster_identity())?
-        .map(|out| first_line(&out));
-    if let (Some(context), Some(uid)) = (context, uid) {
-        check_same_cluster(cx, &uid)?;
-        cx.note(format!(
-            "identity: kube context {context}, cluster (kube-system namespace UID) {uid}\nversions: {}",
-            versions.join("; ")
-        ))?;
-        cx.facts.kube_context = Some(context);
-        cx.facts.cluster_uid = Some(uid);
-    }
+    record_identity(cx)?;
     for namespace in [&cx.options.namespace, &cx.options.velero_namespace] {
         let cmd = commands.get_namespace(namespace);
         if let Some(out) = cx.exec.probe(&cmd)?
             && !out.success()
         {
-            return Err(if kube::is_not_found(&out.stderr) {
-                Error::refused(format!(
+            if kube::is_not_found(&out.stderr) {
+                return Err(Error::refused(format!(
                     "namespace `{namespace}` does not exist (`{cmd}`); check -n/--velero-namespace and the kube context"
-                ))
-            } else {
-                command_failed(&cmd, &out)
-            });
+                )));
+            }
+            // Reading namespaces may be forbidden to the operator; kubectl itself never checks
+            // them, so the later listings would only look empty. Say so and go on.
+            cx.note(format!(
+                "could not confirm that namespace {namespace} exists ({}); going on",
+                first_line(&out)
+            ))?;
         }
     }
     for component in VeleroComponent::ALL {
@@ -73,9 +51,11 @@ pub fn preflight(cx: &mut Context<'_>) -> Result<()> {
         )?
         .to_string();
         check_clickhouse_backup(cx, &backup)?;
-        let cronjob = commands.get_restore_cronjob();
+        let cronjob = commands.get_cronjobs();
         if let Some(out) = cx.exec.probe(&cronjob)?
-            && !out.success()
+            && !parsed(&cronjob, kube::names(&out.stdout))?
+                .iter()
+                .any(|name| name == fixed::CLICKHOUSE_CRONJOB)
         {
             return Err(Error::refused(format!(
                 "the CronJob `{}` is missing in namespace `{}` (`{cronjob}`); the platform installs it: finish the `platform` step first",
@@ -84,7 +64,7 @@ pub fn preflight(cx: &mut Context<'_>) -> Result<()> {
             )));
         }
         if !cx.facts.clickhouse_job_applied {
-            let job = commands.get_restore_job_json();
+            let job = commands.get_restore_job();
             if let Some(out) = cx.exec.probe(&job)?
                 && out.success()
             {
@@ -100,6 +80,57 @@ pub fn preflight(cx: &mut Context<'_>) -> Result<()> {
         }
     }
     cx.note("preflight passed: nothing has been changed so far")
+}
+
+/// The versions, the kube context and the cluster's identity (SPEC section 5, rule 9). They are
+/// recorded, not required: a CLI that cannot say its version, or a context that cannot be read,
+/// is noted and the preflight goes on.
+fn record_identity(cx: &mut Context<'_>) -> Result<()> {
+    let commands = cx.commands.clone();
+    let mut versions: Vec<String> = Vec::new();
+    let mut answer = |cx: &mut Context<'_>, cmd: crate::cmd::Cmd| -> Result<Option<String>> {
+        Ok(cx.exec.probe(&cmd)?.map(|out| {
+            if out.success() {
+                first_line(&out)
+            } else {
+                format!("unknown (`{cmd}` exited {})", out.status)
+            }
+        }))
+    };
+    for tool in Tool::ALL {
+        if let Some(version) = answer(cx, commands.version(tool))? {
+            versions.push(format!("{tool}: {version}"));
+        }
+    }
+    let needs_kots = [StepId::Platform, StepId::Messaging, StepId::Smoke]
+        .iter()
+        .any(|step| cx.options.includes(*step));
+    if needs_kots && let Some(version) = answer(cx, commands.kots_version())? {
+        versions.push(format!("kots: {version}"));
+    }
+    let context = answer(cx, commands.current_context())?;
+    let uid_cmd = commands.cluster_identity();
+    let uid = match cx.exec.probe(&uid_cmd)? {
+        Some(out) if out.success() && !first_line(&out).is_empty() => Some(Some(first_line(&out))),
+        Some(_) => Some(None),
+        None => None,
+    };
+    let (Some(context), Some(uid)) = (context, uid) else {
+        return Ok(());
+    };
+    if let Some(uid) = &uid {
+        check_same_cluster(cx, uid)?;
+    }
+    cx.note(format!(
+        "identity: kube context {context}, cluster (kube-system namespace UID) {}\nversions: {}",
+        uid.as_deref().unwrap_or("unknown: it could not be read"),
+        versions.join("; ")
+    ))?;
+    cx.facts.kube_context = Some(context);
+    if uid.is_some() {
+        cx.facts.cluster_uid = uid;
+    }
+    Ok(())
 }
 
 fn first_line(out: &crate::executor::Output) -> String {
@@ -163,34 +194,49 @@ fn check_rds(cx: &mut Context<'_>) -> Result<()> {
         StepId::Rds,
     )?
     .to_string();
-    let cmd = cx.commands.describe_db_snapshot(&snapshot);
-    if let Some(out) = cx.exec.probe(&cmd)? {
-        if !out.success() {
-            return Err(if rds::is_not_found(&out.stderr) {
-                Error::refused(format!(
-                    "the RDS snapshot `{snapshot}` does not exist (`{cmd}`)"
-                ))
-            } else {
-                command_failed(&cmd, &out)
-            });
-        }
-        let snapshots = parsed(&cmd, rds::snapshots(&out.stdout))?;
-        match snapshots.first() {
-            Some(s) if s.status == "available" => {}
-            Some(s) => {
-                return Err(Error::refused(format!(
-                    "the RDS snapshot `{snapshot}` is {}, not available",
-                    s.status
-                )));
+    // The source's snapshots are listed (the form discovery uses); a snapshot of another
+    // instance is asked for by its own identifier.
+    let mut found: Option<rds::DbSnapshot> = None;
+    let mut asked = false;
+    if let Some(source) = cx.options.rds.source.clone() {
+        let cmd = cx.commands.describe_db_snapshots_of(&source);
+        match cx.exec.probe(&cmd)? {
+            Some(out) if out.success() => {
+                asked = true;
+                found = parsed(&cmd, rds::snapshots(&out.stdout))?
+                    .into_iter()
+                    .find(|s| s.id == snapshot);
             }
-            None => {
-                return Err(Error::refused(format!(
-                    "`{cmd}` returned no snapshot `{snapshot}`"
-                )));
-            }
+            Some(out) if !rds::is_not_found(&out.stderr) => return Err(command_failed(&cmd, &out)),
+            _ => {}
         }
-    } else {
-        cx.note(format!("requires: snapshot {snapshot} is available"))?;
+    }
+    if found.is_none() {
+        let cmd = cx.commands.describe_db_snapshot(&snapshot);
+        match cx.exec.probe(&cmd)? {
+            Some(out) if out.success() => {
+                asked = true;
+                found = parsed(&cmd, rds::snapshots(&out.stdout))?.into_iter().next();
+            }
+            Some(out) if rds::is_not_found(&out.stderr) => asked = true,
+            Some(out) => return Err(command_failed(&cmd, &out)),
+            None => {}
+        }
+    }
+    match (found, asked) {
+        (Some(s), _) if s.status == "available" => {}
+        (Some(s), _) => {
+            return Err(Error::refused(format!(
+                "the RDS snapshot `{snapshot}` is {}, not available",
+                s.status
+            )));
+        }
+        (None, true) => {
+            return Err(Error::refused(format!(
+                "the RDS snapshot `{snapshot}` does not exist; list the snapshots with `aws rds describe-db-snapshots --db-instance-identifier SOURCE`, or see `arthur-restore backups --rds-source SOURCE`"
+            )));
+        }
+        (None, false) => cx.note(format!("requires: snapshot {snapshot} is available"))?,
     }
     let instance = cx.options.rds.instance.clone().unwrap_or_default();
     let cmd = cx.commands.describe_db_instance(&instance);
