@@ -362,6 +362,13 @@ impl LiveExecutor {
             _ => format!("run {status}"),
         };
         self.write(&transcript::comment(&text))?;
+        if matches!(status, "failed" | "refused") {
+            eprintln!(
+                "arthur-restore: state saved in {}; after fixing the cause, continue with `arthur-restore run --resume {}` (completed steps are not repeated)",
+                self.run_dir.display(),
+                self.run_dir.display()
+            );
+        }
         self.event(
             "run-ended",
             json!({"status": status, "error": error.map(|e| e.to_string()), "exit": error.map(Error::exit_code).unwrap_or(0)}),
@@ -539,6 +546,36 @@ impl LiveExecutor {
         }
     }
 
+    /// Reads one line from the terminal on a helper thread, so that Ctrl-C at the prompt stops
+    /// the run at once (saving state) instead of waiting for Enter.
+    fn read_answer(&self) -> Result<String> {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let read = std::io::stdin().read_line(&mut line).map(|_| line);
+            let _ = sender.send(read);
+        });
+        loop {
+            if self.runner.interrupted() {
+                eprintln!();
+            }
+            self.interrupted()?;
+            match receiver.recv_timeout(Duration::from_millis(50)) {
+                Ok(answer) => {
+                    return answer.map_err(|e| {
+                        Error::io("cannot read the answer from", "standard input", e)
+                    });
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(Error::refused(
+                        "the terminal closed before the question was answered",
+                    ));
+                }
+            }
+        }
+    }
+
     /// Sleeps in small slices so that Ctrl-C is answered at once.
     fn sleep(&self, duration: Duration) -> Result<()> {
         let until = Instant::now() + duration;
@@ -643,12 +680,11 @@ impl Executor for LiveExecutor {
         let answer = if self.yes {
             "yes (--yes)".to_string()
         } else if self.interactive {
+            for detail in &confirmation.details {
+                eprintln!("{detail}");
+            }
             eprint!("{} [y/N] ", confirmation.question);
-            let mut line = String::new();
-            std::io::stdin()
-                .read_line(&mut line)
-                .map_err(|e| Error::io("cannot read the answer from", "standard input", e))?;
-            self.interrupted()?;
+            let line = self.read_answer()?;
             let line = line.trim().to_ascii_lowercase();
             if line == "y" || line == "yes" {
                 "yes (at the prompt)".to_string()

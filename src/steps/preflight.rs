@@ -88,7 +88,7 @@ pub fn preflight(cx: &mut Context<'_>) -> Result<()> {
 fn record_identity(cx: &mut Context<'_>) -> Result<()> {
     let commands = cx.commands.clone();
     let mut versions: Vec<String> = Vec::new();
-    let mut answer = |cx: &mut Context<'_>, cmd: crate::cmd::Cmd| -> Result<Option<String>> {
+    let answer = |cx: &mut Context<'_>, cmd: crate::cmd::Cmd| -> Result<Option<String>> {
         Ok(cx.exec.probe(&cmd)?.map(|out| {
             if out.success() {
                 first_line(&out)
@@ -198,9 +198,11 @@ fn check_rds(cx: &mut Context<'_>) -> Result<()> {
     // instance is asked for by its own identifier.
     let mut found: Option<rds::DbSnapshot> = None;
     let mut asked = false;
+    let mut offline = false;
     if let Some(source) = cx.options.rds.source.clone() {
         let cmd = cx.commands.describe_db_snapshots_of(&source);
         match cx.exec.probe(&cmd)? {
+            None => offline = true,
             Some(out) if out.success() => {
                 asked = true;
                 found = parsed(&cmd, rds::snapshots(&out.stdout))?
@@ -211,12 +213,14 @@ fn check_rds(cx: &mut Context<'_>) -> Result<()> {
             _ => {}
         }
     }
-    if found.is_none() {
+    if found.is_none() && !offline {
         let cmd = cx.commands.describe_db_snapshot(&snapshot);
         match cx.exec.probe(&cmd)? {
             Some(out) if out.success() => {
                 asked = true;
-                found = parsed(&cmd, rds::snapshots(&out.stdout))?.into_iter().next();
+                found = parsed(&cmd, rds::snapshots(&out.stdout))?
+                    .into_iter()
+                    .next();
             }
             Some(out) if rds::is_not_found(&out.stderr) => asked = true,
             Some(out) => return Err(command_failed(&cmd, &out)),
