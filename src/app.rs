@@ -56,15 +56,7 @@ fn print(text: &str) -> Result<()> {
 }
 
 fn plan(cli: &Cli, args: &PlanArgs) -> Result<i32> {
-    let mut options = RestoreOptions::new(
-        &cli.global,
-        &args.point,
-        &args.rds,
-        &args.steps,
-        &args.timing,
-        args.local_port,
-        args.skip_db_pointer_check,
-    )?;
+    let mut options = RestoreOptions::new(&cli.global, &args.restore)?;
     if args.offline {
         options.require_explicit()?;
     }

@@ -241,16 +241,17 @@ fn alias(flag: &str) -> &str {
     }
 }
 
-fn invocation(words: &[String]) -> Invocation {
-    let program = words
+/// The program of a command line, without its folder (`/usr/local/bin/kubectl` is kubectl).
+fn program_name(words: &[String]) -> String {
+    words
         .first()
-        .map(|p| {
-            Path::new(p)
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        })
-        .unwrap_or_default();
+        .and_then(|p| Path::new(p).file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn invocation(words: &[String]) -> Invocation {
+    let program = program_name(words);
     let mut positionals = Vec::new();
     let mut flags: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut i = 1;
@@ -394,16 +395,7 @@ fn cmd_invocation(cmd: &Cmd) -> Invocation {
 /// Words a destructive command starts with, by program.
 fn is_destructive(words: &[String]) -> bool {
     let verb = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
-    match words
-        .first()
-        .map(|p| {
-            Path::new(p)
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        })
-        .as_deref()
-    {
+    match Some(program_name(words)).as_deref() {
         Some("kubectl") => {
             let dry_run = words
                 .iter()

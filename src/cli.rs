@@ -252,8 +252,9 @@ pub struct TimingArgs {
     pub command_timeout: Duration,
 }
 
+/// What a restore is, shared by `plan` and `run`.
 #[derive(Debug, Args)]
-pub struct PlanArgs {
+pub struct RestoreArgs {
     #[command(flatten)]
     pub point: RestorePointArgs,
     #[command(flatten)]
@@ -263,11 +264,7 @@ pub struct PlanArgs {
     #[command(flatten)]
     pub timing: TimingArgs,
 
-    /// Run nothing at all; needs explicit backup names and RDS settings.
-    #[arg(long)]
-    pub offline: bool,
-
-    /// Port-forward port shown in the plan.
+    /// Port-forward port.
     #[arg(long, value_name = "N", default_value = "7899", value_parser = names::local_port)]
     pub local_port: u16,
 
@@ -277,15 +274,19 @@ pub struct PlanArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub restore: RestoreArgs,
+
+    /// Run nothing at all; needs explicit backup names and RDS settings.
+    #[arg(long)]
+    pub offline: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct RunArgs {
     #[command(flatten)]
-    pub point: RestorePointArgs,
-    #[command(flatten)]
-    pub rds: RdsArgs,
-    #[command(flatten)]
-    pub steps: StepArgs,
-    #[command(flatten)]
-    pub timing: TimingArgs,
+    pub restore: RestoreArgs,
 
     /// Answer the confirmation prompts (non-interactive use).
     #[arg(long)]
@@ -299,14 +300,6 @@ pub struct RunArgs {
     /// Continue the run recorded in DIR (its parameters come from DIR/state.json).
     #[arg(long, value_name = "DIR", conflicts_with = "run_dir")]
     pub resume: Option<PathBuf>,
-
-    /// Port-forward port.
-    #[arg(long, value_name = "N", default_value = "7899", value_parser = names::local_port)]
-    pub local_port: u16,
-
-    /// Do not require the KOTS config to name the restored endpoint.
-    #[arg(long)]
-    pub skip_db_pointer_check: bool,
 }
 
 #[derive(Debug, Args)]

@@ -46,15 +46,7 @@ pub fn run_command(cli: &Cli, args: &RunArgs) -> Result<i32> {
     let (mut options, run_dir, mut facts, resuming) = match &args.resume {
         Some(dir) => {
             let state = load_state(dir)?;
-            let given = RestoreOptions::new(
-                &cli.global,
-                &args.point,
-                &args.rds,
-                &args.steps,
-                &args.timing,
-                args.local_port,
-                args.skip_db_pointer_check,
-            );
+            let given = RestoreOptions::new(&cli.global, &args.restore);
             check_resume_agrees(cli, args, given.ok().as_ref(), &state.options)?;
             if state.status == "completed" {
                 return Err(Error::usage(format!(
@@ -65,15 +57,7 @@ pub fn run_command(cli: &Cli, args: &RunArgs) -> Result<i32> {
             (state.options, dir.clone(), state.facts, true)
         }
         None => {
-            let options = RestoreOptions::new(
-                &cli.global,
-                &args.point,
-                &args.rds,
-                &args.steps,
-                &args.timing,
-                args.local_port,
-                args.skip_db_pointer_check,
-            )?;
+            let options = RestoreOptions::new(&cli.global, &args.restore)?;
             options.check_rds()?;
             let run_dir = args.run_dir.clone().unwrap_or_else(default_run_dir);
             prepare_run_dir(&run_dir)?;
@@ -172,52 +156,57 @@ fn check_resume_agrees(
             disagreements.push(format!("{flag} {given} (the run has {recorded})"));
         }
     };
-    check(
-        "--namespace",
-        cli.global.namespace.clone(),
-        recorded.namespace.clone(),
-    );
-    let b = &args.point;
     let opt = |value: &Option<String>| value.clone().unwrap_or_else(|| "(none)".into());
-    check(
-        "--messaging-backup",
-        b.messaging_backup.clone(),
-        opt(&recorded.backups.messaging),
-    );
-    check(
-        "--enrichments-backup",
-        b.enrichments_backup.clone(),
-        opt(&recorded.backups.enrichments),
-    );
-    check(
-        "--workflows-backup",
-        b.workflows_backup.clone(),
-        opt(&recorded.backups.workflows),
-    );
-    check(
-        "--clickhouse-backup",
-        b.clickhouse_backup.clone(),
-        opt(&recorded.backups.clickhouse),
-    );
-    check(
-        "--clickhouse-s3-uri",
-        b.clickhouse_s3_uri.clone(),
-        opt(&recorded.clickhouse_s3_uri),
-    );
-    let r = &args.rds;
-    check(
-        "--rds-snapshot",
-        r.rds_snapshot.clone(),
-        opt(&recorded.rds.snapshot),
-    );
-    check(
-        "--rds-instance",
-        r.rds_instance.clone(),
-        opt(&recorded.rds.instance),
-    );
-    check("--rds-like", r.rds_like.clone(), opt(&recorded.rds.like));
+    let (point, rds) = (&args.restore.point, &args.restore.rds);
+    let pairs: [(&str, &Option<String>, String); 9] = [
+        (
+            "--namespace",
+            &cli.global.namespace,
+            recorded.namespace.clone(),
+        ),
+        (
+            "--messaging-backup",
+            &point.messaging_backup,
+            opt(&recorded.backups.messaging),
+        ),
+        (
+            "--enrichments-backup",
+            &point.enrichments_backup,
+            opt(&recorded.backups.enrichments),
+        ),
+        (
+            "--workflows-backup",
+            &point.workflows_backup,
+            opt(&recorded.backups.workflows),
+        ),
+        (
+            "--clickhouse-backup",
+            &point.clickhouse_backup,
+            opt(&recorded.backups.clickhouse),
+        ),
+        (
+            "--clickhouse-s3-uri",
+            &point.clickhouse_s3_uri,
+            opt(&recorded.clickhouse_s3_uri),
+        ),
+        (
+            "--rds-snapshot",
+            &rds.rds_snapshot,
+            opt(&recorded.rds.snapshot),
+        ),
+        (
+            "--rds-instance",
+            &rds.rds_instance,
+            opt(&recorded.rds.instance),
+        ),
+        ("--rds-like", &rds.rds_like, opt(&recorded.rds.like)),
+    ];
+    for (flag, given, recorded) in pairs {
+        check(flag, given.clone(), recorded);
+    }
     if let Some(given) = given {
-        if (!args.steps.only.is_empty() || !args.steps.skip.is_empty() || args.steps.from.is_some())
+        let steps = &args.restore.steps;
+        if (!steps.only.is_empty() || !steps.skip.is_empty() || steps.from.is_some())
             && given.steps != recorded.steps
         {
             disagreements.push("--only/--skip/--from select other steps than the run's".into());
@@ -413,17 +402,7 @@ impl LiveExecutor {
     }
 
     fn show(&mut self, cmd: &Cmd, out: &RunOutput) -> Result<()> {
-        self.write(
-            &Entry::Command {
-                line: cmd.to_string(),
-                argv: cmd.argv(),
-                effect: cmd.effect,
-                ran: true,
-                output: Some(out.combined.clone()),
-                status: Some(out.output.status),
-            }
-            .render(),
-        )?;
+        self.write(&Entry::ran(cmd, &out.combined, out.output.status).render())?;
         self.record_command(cmd, out)
     }
 

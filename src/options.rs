@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::cli::{GlobalArgs, RdsArgs, RestorePointArgs, StepArgs, TimingArgs};
+use crate::cli::{GlobalArgs, RdsArgs, RestoreArgs, StepArgs, TimingArgs};
 use crate::error::{Error, Result};
 use crate::runbook::commands::Connection;
 use crate::runbook::{Commands, StepId, VeleroComponent};
@@ -129,16 +129,15 @@ pub struct RestoreOptions {
 }
 
 impl RestoreOptions {
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        global: &GlobalArgs,
-        point: &RestorePointArgs,
-        rds: &RdsArgs,
-        steps: &StepArgs,
-        timing: &TimingArgs,
-        local_port: u16,
-        skip_db_pointer_check: bool,
-    ) -> Result<RestoreOptions> {
+    pub fn new(global: &GlobalArgs, args: &RestoreArgs) -> Result<RestoreOptions> {
+        let RestoreArgs {
+            point,
+            rds,
+            steps,
+            timing,
+            local_port,
+            skip_db_pointer_check,
+        } = args;
         let namespace = require_namespace(global)?;
         if let Some(at) = &point.at {
             parse_at(at)?;
@@ -160,8 +159,8 @@ impl RestoreOptions {
             rds: RdsOptions::from_args(rds),
             steps: select_steps(steps)?,
             timing: Timing::from_args(timing),
-            local_port,
-            skip_db_pointer_check,
+            local_port: *local_port,
+            skip_db_pointer_check: *skip_db_pointer_check,
         })
     }
 

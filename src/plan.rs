@@ -47,14 +47,8 @@ impl PlanExecutor {
             return Ok(None);
         };
         let out = runner.run(cmd)?;
-        self.entries.push(Entry::Command {
-            line: cmd.to_string(),
-            argv: cmd.argv(),
-            effect: cmd.effect,
-            ran: true,
-            output: Some(out.combined.clone()),
-            status: Some(out.output.status),
-        });
+        self.entries
+            .push(Entry::ran(cmd, &out.combined, out.output.status));
         Ok(Some(out.output))
     }
 

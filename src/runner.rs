@@ -66,26 +66,28 @@ impl Runner {
         self.interrupted.clone()
     }
 
-    fn expression(&self, cmd: &Cmd) -> duct::Expression {
-        duct::cmd(self.program(cmd.tool), &cmd.args)
-            .stdin_null()
-            .unchecked()
-    }
-
-    /// Runs a command to its end, or kills it at the time limit or on an interruption.
-    pub fn run(&mut self, cmd: &Cmd) -> Result<RunOutput> {
-        let started = Instant::now();
+    /// Starts the command: the one place a `Cmd` becomes a process. stdin is closed; stdout and
+    /// stderr come back through pipes, as chunks in the order they arrive.
+    fn start(&self, cmd: &Cmd) -> Result<(duct::Handle, mpsc::Receiver<Chunk>)> {
         let (out_read, out_write) = std::io::pipe().map_err(|e| spawn_error(cmd, e))?;
         let (err_read, err_write) = std::io::pipe().map_err(|e| spawn_error(cmd, e))?;
-        let handle = self
-            .expression(cmd)
+        let handle = duct::cmd(self.program(cmd.tool), &cmd.args)
+            .stdin_null()
             .stdout_file(out_write)
             .stderr_file(err_write)
+            .unchecked()
             .start()
             .map_err(|e| spawn_error(cmd, e))?;
         let (sender, receiver) = mpsc::channel::<Chunk>();
         pump(out_read, sender.clone(), Chunk::Out);
         pump(err_read, sender, Chunk::Err);
+        Ok((handle, receiver))
+    }
+
+    /// Runs a command to its end, or kills it at the time limit or on an interruption.
+    pub fn run(&mut self, cmd: &Cmd) -> Result<RunOutput> {
+        let started = Instant::now();
+        let (handle, receiver) = self.start(cmd)?;
         let deadline = started + self.command_timeout;
         let status = loop {
             match handle.try_wait() {
@@ -149,21 +151,11 @@ impl Runner {
         ready_text: &str,
         limit: Duration,
     ) -> Result<BackgroundChild> {
-        let (out_read, out_write) = std::io::pipe().map_err(|e| spawn_error(cmd, e))?;
-        let err_write = out_write.try_clone().map_err(|e| spawn_error(cmd, e))?;
-        let handle = self
-            .expression(cmd)
-            .stdout_file(out_write)
-            .stderr_file(err_write)
-            .start()
-            .map_err(|e| spawn_error(cmd, e))?;
-        let (sender, receiver) = mpsc::channel::<Chunk>();
-        pump(out_read, sender, Chunk::Out);
-        let child = BackgroundChild {
+        let (handle, receiver) = self.start(cmd)?;
+        let mut child = BackgroundChild {
             handle: Some(handle),
             seen: String::new(),
         };
-        let mut child = child;
         let deadline = Instant::now() + limit;
         loop {
             if let Ok(Chunk::Out(bytes)) | Ok(Chunk::Err(bytes)) =

@@ -45,6 +45,18 @@ impl Entry {
         }
     }
 
+    /// A command that ran: its output (stdout and stderr as they came) and exit status.
+    pub fn ran(cmd: &Cmd, output: &str, status: i32) -> Entry {
+        Entry::Command {
+            line: cmd.to_string(),
+            argv: cmd.argv(),
+            effect: cmd.effect,
+            ran: true,
+            output: Some(output.to_string()),
+            status: Some(status),
+        }
+    }
+
     /// The entry's lines in transcript form, each ending in a newline.
     pub fn render(&self) -> String {
         match self {

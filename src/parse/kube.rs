@@ -287,6 +287,15 @@ mod tests {
     }
 }
 
+/// The items of a `-o json` list (always a `List`, even with 0 or 1 items).
+fn list_items(json: &str) -> ParseResult<Vec<Value>> {
+    let value: Value = serde_json::from_str(json).map_err(ParseError::json)?;
+    match value.get("items").and_then(Value::as_array) {
+        Some(items) => Ok(items.clone()),
+        None => Err(ParseError::new("expected a List with items")),
+    }
+}
+
 /// A pod as `kubectl get pods -o json` describes it, reduced to what health needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PodHealth {
@@ -301,12 +310,7 @@ pub struct PodHealth {
 }
 
 pub fn pods_json(json: &str) -> ParseResult<Vec<PodHealth>> {
-    let value: Value = serde_json::from_str(json).map_err(ParseError::json)?;
-    let items = value
-        .get("items")
-        .and_then(Value::as_array)
-        .ok_or_else(|| ParseError::new("expected a List with items"))?;
-    items
+    list_items(json)?
         .iter()
         .map(|item| {
             let text =
@@ -365,12 +369,7 @@ pub fn pods_json(json: &str) -> ParseResult<Vec<PodHealth>> {
 
 /// Every Job of `kubectl get jobs -o json` with where it stands.
 pub fn jobs_json(json: &str) -> ParseResult<Vec<(String, JobOutcome)>> {
-    let value: Value = serde_json::from_str(json).map_err(ParseError::json)?;
-    let items = value
-        .get("items")
-        .and_then(Value::as_array)
-        .ok_or_else(|| ParseError::new("expected a List with items"))?;
-    items
+    list_items(json)?
         .iter()
         .map(|item| {
             let name = item
