@@ -88,12 +88,14 @@ fn plan(cli: &Cli, args: &PlanArgs) -> Result<i32> {
         ),
     });
     let mut facts = Facts::default();
-    let outcome = if args.offline {
-        Ok(())
-    } else {
-        crate::discovery::resolve(&mut options, &mut exec, true)
-    };
-    let outcome = outcome.and_then(|()| perform_all(&options, &mut exec, &mut facts, false));
+    let outcome = restore(
+        &mut options,
+        &mut exec,
+        &mut facts,
+        Start::Plan {
+            offline: args.offline,
+        },
+    );
     if let Err(error) = &outcome {
         exec.push(Entry::Note {
             text: format!("plan stopped: {error}"),
@@ -108,6 +110,38 @@ fn plan(cli: &Cli, args: &PlanArgs) -> Result<i32> {
         ))?,
     }
     outcome.map(|()| exit::SUCCESS)
+}
+
+/// How a restore begins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    Plan { offline: bool },
+    Run,
+    Resume,
+}
+
+/// The whole sequence of a plan or a run: identity, the choice of backups (not on resume, whose
+/// names are fixed, nor offline), the preflight, then every selected step.
+pub fn restore(
+    options: &mut RestoreOptions,
+    exec: &mut dyn Executor,
+    facts: &mut Facts,
+    start: Start,
+) -> Result<()> {
+    {
+        let mut cx = Context {
+            options,
+            commands: options.commands(),
+            exec: &mut *exec,
+            facts: &mut *facts,
+            resuming: start == Start::Resume,
+        };
+        steps::identify(&mut cx)?;
+    }
+    if matches!(start, Start::Run | Start::Plan { offline: false }) {
+        crate::discovery::resolve(options, exec, true)?;
+    }
+    perform_all(options, exec, facts, start == Start::Resume)
 }
 
 /// Preflight, then every selected step, in order.

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::app::{VERSION, perform_all};
+use crate::app::{Start, VERSION, restore};
 use crate::cli::{Cli, RunArgs};
 use crate::cmd::Cmd;
 use crate::error::{Error, Result, exit};
@@ -81,12 +81,8 @@ pub fn run_command(cli: &Cli, args: &RunArgs) -> Result<i32> {
     exec.header(resuming)?;
     exec.checkpoint(&facts)?;
 
-    let outcome = if resuming {
-        Ok(())
-    } else {
-        crate::discovery::resolve(&mut options, &mut exec, true)
-    };
-    let outcome = outcome.and_then(|()| perform_all(&options, &mut exec, &mut facts, resuming));
+    let start = if resuming { Start::Resume } else { Start::Run };
+    let outcome = restore(&mut options, &mut exec, &mut facts, start);
     let outcome = match outcome {
         Err(_) if interrupted.load(Ordering::SeqCst) => Err(Error::Interrupted {
             run_dir: run_dir.clone(),

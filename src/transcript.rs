@@ -94,6 +94,9 @@ pub fn render_all(entries: &[Entry]) -> String {
     entries.iter().map(Entry::render).collect()
 }
 
+/// The section title of the versions, kube context and cluster identity.
+pub const IDENTITY_TITLE: &str = "Identity (arthur-restore: which programs, which cluster)";
+
 /// The section title of the checks made before any step.
 pub const PREFLIGHT_TITLE: &str = "Preflight (arthur-restore: checks before any change)";
 

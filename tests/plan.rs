@@ -127,6 +127,7 @@ fn from_and_skip() {
     assert_eq!(
         sections,
         [
+            "## Identity (arthur-restore: which programs, which cluster)",
             "## Preflight (arthur-restore: checks before any change)",
             "## Restore Messaging Infrastructure",
             "## Restore Enrichments Workflows",
@@ -206,8 +207,8 @@ fn json_plan_carries_argv_arrays() {
     let plan: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(plan["offline"], true);
     let sections = plan["sections"].as_array().unwrap();
-    assert_eq!(sections[1]["step"], "messaging");
-    let deletes: Vec<&serde_json::Value> = sections[1]["entries"]
+    assert_eq!(sections[2]["step"], "messaging");
+    let deletes: Vec<&serde_json::Value> = sections[2]["entries"]
         .as_array()
         .unwrap()
         .iter()

@@ -20,7 +20,7 @@ use crate::options::RestoreOptions;
 use crate::parse::ParseResult;
 use crate::runbook::{Commands, StepId};
 
-pub use preflight::preflight;
+pub use preflight::{identify, preflight};
 
 /// What every step works with.
 pub struct Context<'a> {

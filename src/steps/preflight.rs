@@ -8,10 +8,16 @@ use crate::parse::{clickhouse, kube, rds, velero};
 use crate::runbook::{StepId, VeleroComponent, fixed};
 use crate::tool::Tool;
 
+/// The first section of every plan and run: which programs, which cluster (SPEC section 5,
+/// rule 9). It reads only, and only records: nothing here refuses but another cluster on resume.
+pub fn identify(cx: &mut Context<'_>) -> Result<()> {
+    cx.exec.section(crate::transcript::IDENTITY_TITLE)?;
+    record_identity(cx)
+}
+
 pub fn preflight(cx: &mut Context<'_>) -> Result<()> {
     cx.exec.section(crate::transcript::PREFLIGHT_TITLE)?;
     let commands = cx.commands.clone();
-    record_identity(cx)?;
     for namespace in [&cx.options.namespace, &cx.options.velero_namespace] {
         let cmd = commands.get_namespace(namespace);
         if let Some(out) = cx.exec.probe(&cmd)?
