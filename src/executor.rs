@@ -34,6 +34,12 @@ pub enum Poll {
         progress: String,
         pending: Vec<String>,
     },
+    /// Waiting longer cannot help (a PV whose reclaim policy keeps it): stop now, as if the
+    /// time had run out.
+    Stop {
+        progress: String,
+        pending: Vec<String>,
+    },
 }
 
 /// Reads one answer of a wait's probe.

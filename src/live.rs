@@ -474,6 +474,30 @@ impl LiveExecutor {
                     }
                     return Ok(WaitEnd::Ready);
                 }
+                Ok(Poll::Stop {
+                    progress: line,
+                    pending,
+                }) => {
+                    progress.finish_and_clear();
+                    self.event(
+                        "wait-stopped",
+                        json!({"what": what, "polls": polls, "reason": line, "pending": pending}),
+                    )?;
+                    if timeout_is_error {
+                        let still = pending
+                            .iter()
+                            .map(|p| format!("  {p}"))
+                            .collect::<Vec<_>>()
+                            .join("\n");
+                        return Err(Error::Timeout {
+                            what,
+                            waited: format!("{elapsed} ({line})"),
+                            still,
+                        });
+                    }
+                    self.write(&transcript::comment(&format!("stopped waiting: {line}")))?;
+                    return Ok(WaitEnd::TimedOut { pending });
+                }
                 Ok(Poll::NotYet {
                     progress: line,
                     pending,

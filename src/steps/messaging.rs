@@ -265,8 +265,7 @@ fn wait_for_volumes(cx: &mut Context<'_>, deletions: Option<&MessagingDeletions>
         WaitEnd::TimedOut { pending } => {
             let leftovers: Vec<String> = pvs.iter().filter(|pv| pending.iter().any(|p| p.starts_with(&format!("PV {pv} ")))).cloned().collect();
             cx.note(format!(
-                "PVs still present after {} (their reclaim policy keeps them): {}; deleting them by hand, as the runbook says",
-                format_duration(grace),
+                "PVs left after their claims were deleted: {}; deleting them by hand, as the runbook says (\"if the PersistentVolumes still do not get deleted automatically\"), selected by claim",
                 leftovers.join(" ")
             ))?;
             let cmd = cx.commands.delete_pvs(&leftovers);
@@ -296,8 +295,25 @@ fn volumes_gone<'a>(cx: &Context<'_>, pvs: &'a [String], timeout: Duration) -> W
                 .into_iter()
                 .filter(|v| pvs.contains(&v.name))
                 .collect();
+            let pending: Vec<String> = present
+                .iter()
+                .map(|v| {
+                    format!(
+                        "PV {} {} (reclaim policy {})",
+                        v.name, v.status, v.reclaim_policy
+                    )
+                })
+                .collect();
             Ok(if present.is_empty() {
                 Poll::Ready("0 of the selected PVs remain".into())
+            } else if present.iter().all(|v| v.reclaim_policy == "Retain") {
+                Poll::Stop {
+                    progress: format!(
+                        "{} PV(s) with reclaim policy Retain, which Kubernetes never deletes by itself",
+                        present.len()
+                    ),
+                    pending,
+                }
             } else {
                 Poll::NotYet {
                     progress: format!("{} of {} PVs remain", present.len(), pvs.len()),

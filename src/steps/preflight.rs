@@ -71,7 +71,17 @@ pub fn preflight(cx: &mut Context<'_>) -> Result<()> {
         }
         if !cx.facts.clickhouse_job_applied {
             let job = commands.get_restore_job();
-            if let Some(out) = cx.exec.probe(&job)?
+            let out = cx.exec.probe(&job)?;
+            if out
+                .as_ref()
+                .is_some_and(|o| !o.success() && kube::is_not_found(&o.stderr))
+            {
+                cx.note(format!(
+                    "as required: no Job {} exists yet",
+                    fixed::CLICKHOUSE_JOB
+                ))?;
+            }
+            if let Some(out) = out
                 && out.success()
             {
                 return Err(Error::refused(format!(
@@ -258,6 +268,9 @@ fn check_rds(cx: &mut Context<'_>) -> Result<()> {
         }
         if !out.success() && !rds::is_not_found(&out.stderr) {
             return Err(command_failed(&cmd, &out));
+        }
+        if !out.success() {
+            cx.note(format!("as required: no instance {instance} exists yet"))?;
         }
     } else {
         cx.note(format!(

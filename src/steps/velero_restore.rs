@@ -122,6 +122,13 @@ pub(super) fn wait_for_restore(cx: &mut Context<'_>, restore: &str) -> Result<()
         timeout: cx.options.timing.timeout,
         check: Box::new(move |out| {
             if !out.success() {
+                // Right after `restore create` the object may not be listed yet.
+                if velero::is_not_found(&out.stderr) {
+                    return Ok(Poll::NotYet {
+                        progress: format!("{name} not listed yet"),
+                        pending: vec![format!("restore {name}: not listed yet")],
+                    });
+                }
                 return Err(super::command_failed(&for_errors, out));
             }
             let restores = parsed(&for_errors, velero::restores(&out.stdout))?;
