@@ -169,6 +169,7 @@ pub fn perform_all(
         if cx.exec.is_live() {
             cx.facts.completed_steps.push(*step);
             cx.exec.checkpoint(cx.facts)?;
+            cx.exec.note(&format!("step {step} completed"))?;
         }
     }
     Ok(())

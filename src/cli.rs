@@ -47,6 +47,30 @@ Exit status:
   4    verify found the platform unhealthy, or audit found deviations
   130  interrupted (state saved; continue with `run --resume DIR`)";
 
+const RUN_EXAMPLES: &str = "\
+Examples:
+  The newest complete restore point, restoring RDS next to the current instance:
+    arthur-restore -n arthur run --rds-like arthur-prod-db --rds-instance arthur-restored-db
+  Explicit backups of one backup operation:
+    arthur-restore -n arthur run --rds-like arthur-prod-db --rds-instance arthur-restored-db \\
+      --rds-snapshot arthur-backup-2023-05-11t15-21-50-04-00 \\
+      --clickhouse-backup arthur-clickhouse-backup-2023-05-11-00-00-07 \\
+      --messaging-backup arthur-backup-2023-05-11t15.22.37-04.00-messaging \\
+      --enrichments-backup arthur-backup-2023-05-11t15.25.24-04.00-enrichments \\
+      --workflows-backup arthur-backup-2023-05-11t15.23.25-04.00-workflows
+  The database was restored and the platform installed already:
+    arthur-restore -n arthur run --from clickhouse --at 2023-05-11
+  Continue after Ctrl-C, a timeout or a refusal whose cause was fixed:
+    arthur-restore run --resume arthur-restore-runs/20261125T180000Z";
+
+const PLAN_EXAMPLES: &str = "\
+Examples:
+  What run would do, reading the cluster but changing nothing:
+    arthur-restore -n arthur plan --rds-like arthur-prod-db --rds-instance arthur-restored-db
+  Without a cluster (every name given):
+    arthur-restore -n arthur plan --offline --only messaging \\
+      --messaging-backup arthur-backup-2023-05-11t15.22.37-04.00-messaging";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "arthur-restore",
@@ -109,6 +133,7 @@ pub struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Print every command the restore would run, in order, as a transcript; changes nothing.
+    #[command(after_help = PLAN_EXAMPLES)]
     ///
     /// Without --offline, the read-only commands (listings, describes) run so that the plan shows
     /// what `run` would select and change; with --offline nothing runs at all and explicit backup
@@ -117,8 +142,12 @@ pub enum Command {
 
     /// Perform the restore.
     ///
-    /// Runs the preflight, then each step; writes transcript.log, events.jsonl, state.json and
-    /// artefacts into the run directory. Interrupted runs continue with --resume DIR.
+    /// Records which programs and which cluster, chooses (or checks) the backups of one backup
+    /// operation, runs the preflight, then each step; writes transcript.log, events.jsonl,
+    /// state.json and artefacts into the run directory. Two gates ask on the terminal: the Admin
+    /// Console changes after the RDS restore, and the exact list of messaging objects before they
+    /// are deleted (--yes answers them). Interrupted or refused runs continue with --resume DIR.
+    #[command(after_help = RUN_EXAMPLES)]
     Run(Box<RunArgs>),
 
     /// List restore points: velero backups grouped by time, with the matching ClickHouse backup.
@@ -264,12 +293,13 @@ pub struct RestoreArgs {
     #[command(flatten)]
     pub timing: TimingArgs,
 
-    /// Port-forward port.
-    #[arg(long, value_name = "N", default_value = "7899", value_parser = names::local_port)]
+    /// Local port of the port-forward to the dataset service.
+    #[arg(long, value_name = "N", default_value = "7899", value_parser = names::local_port, help_heading = "Steps")]
     pub local_port: u16,
 
-    /// Do not require the KOTS config to name the restored endpoint.
-    #[arg(long)]
+    /// Do not require the KOTS config to name the restored endpoint (only when the database
+    /// pointer was checked another way).
+    #[arg(long, help_heading = "Steps")]
     pub skip_db_pointer_check: bool,
 }
 
@@ -279,7 +309,7 @@ pub struct PlanArgs {
     pub restore: RestoreArgs,
 
     /// Run nothing at all; needs explicit backup names and RDS settings.
-    #[arg(long)]
+    #[arg(long, help_heading = "Plan")]
     pub offline: bool,
 }
 
@@ -289,16 +319,21 @@ pub struct RunArgs {
     pub restore: RestoreArgs,
 
     /// Answer the confirmation prompts (non-interactive use).
-    #[arg(long)]
+    #[arg(long, help_heading = "Run")]
     pub yes: bool,
 
     /// Where transcript.log, events.jsonl, state.json and artefacts go
     /// [default: ./arthur-restore-runs/<UTC timestamp>].
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", help_heading = "Run")]
     pub run_dir: Option<PathBuf>,
 
     /// Continue the run recorded in DIR (its parameters come from DIR/state.json).
-    #[arg(long, value_name = "DIR", conflicts_with = "run_dir")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        conflicts_with = "run_dir",
+        help_heading = "Run"
+    )]
     pub resume: Option<PathBuf>,
 }
 

@@ -124,7 +124,15 @@ fn record_identity(cx: &mut Context<'_>) -> Result<()> {
     if needs_kots && let Some(version) = answer(cx, commands.kots_version())? {
         versions.push(format!("kots: {version}"));
     }
-    let context = answer(cx, commands.current_context())?;
+    // `kubectl config current-context` names the kubeconfig's context; --context overrides it.
+    let context = answer(cx, commands.current_context())?.map(|current| {
+        match &cx.options.connection.context {
+            Some(given) => {
+                format!("{given} (--context; the kubeconfig's current context is {current})")
+            }
+            None => current,
+        }
+    });
     let uid_cmd = commands.cluster_identity();
     let uid = match cx.exec.probe(&uid_cmd)? {
         Some(out) if out.success() && !first_line(&out).is_empty() => Some(Some(first_line(&out))),
