@@ -98,28 +98,9 @@ fn json_carries_steps_and_findings() {
     assert_eq!(rds["status"], "not evidenced");
 }
 
-const RUN: &[&str] = &[
-    "-n",
-    "arthur",
-    "run",
-    "--yes",
-    "--poll-interval",
-    "1ms",
-    "--timeout",
-    "2s",
-    "--rds-instance",
-    "arthur-restored-db",
-    "--rds-like",
-    "arthur-prod-db",
-];
-
 fn run_and_audit(session: &str, extra: &[&str]) -> (Replay, i32, String) {
     let replay = Replay::new();
-    let run_dir = replay.run_dir().display().to_string();
-    let mut args: Vec<&str> = RUN.to_vec();
-    args.extend(["--run-dir", &run_dir]);
-    args.extend(extra);
-    let output = replay.run(session, &args);
+    let output = replay.restore(session, extra);
     assert!(output.status.success(), "{}", explain(&output));
     let (code, text) = audit(&replay.run_dir().join("transcript.log"), false);
     (replay, code, text)

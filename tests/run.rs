@@ -533,26 +533,7 @@ fn the_transcript_of_a_complete_restore() {
 #[test]
 fn without_backup_names_the_newest_complete_restore_point_is_restored() {
     let replay = Replay::new();
-    let run_dir = replay.run_dir().display().to_string();
-    let output = replay.run(
-        "happy.session",
-        &[
-            "-n",
-            "arthur",
-            "run",
-            "--yes",
-            "--poll-interval",
-            "1ms",
-            "--timeout",
-            "2s",
-            "--run-dir",
-            &run_dir,
-            "--rds-instance",
-            "arthur-restored-db",
-            "--rds-like",
-            "arthur-prod-db",
-        ],
-    );
+    let output = replay.restore("happy.session", &[]);
     assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
     assert_eq!(
         replay.calls().len(),

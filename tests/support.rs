@@ -67,6 +67,30 @@ impl Replay {
         output
     }
 
+    /// `run --yes` with fast polls, into this fake's run directory, restoring RDS next to
+    /// arthur-prod-db and choosing the backups by discovery unless `extra` names them.
+    pub fn restore(&self, session: &str, extra: &[&str]) -> Output {
+        let run_dir = self.run_dir().display().to_string();
+        let mut args = vec![
+            "-n",
+            "arthur",
+            "run",
+            "--yes",
+            "--poll-interval",
+            "1ms",
+            "--timeout",
+            "2s",
+            "--run-dir",
+            &run_dir,
+            "--rds-instance",
+            "arthur-restored-db",
+            "--rds-like",
+            "arthur-prod-db",
+        ];
+        args.extend(extra);
+        self.run(session, &args)
+    }
+
     /// Every command the fake CLIs received, in order.
     pub fn calls(&self) -> Vec<String> {
         std::fs::read_to_string(self.dir.path().join("state/calls.log"))

@@ -93,31 +93,7 @@ fn a_failing_command_exits_1() {
 #[test]
 fn the_restores_of_a_run_directory_are_checked() {
     let replay = Replay::new();
-    let mut args: Vec<String> = [
-        "-n",
-        "arthur",
-        "run",
-        "--yes",
-        "--poll-interval",
-        "1ms",
-        "--timeout",
-        "2s",
-        "--run-dir",
-    ]
-    .map(String::from)
-    .to_vec();
-    args.push(replay.run_dir().display().to_string());
-    args.extend(
-        [
-            "--rds-instance",
-            "arthur-restored-db",
-            "--rds-like",
-            "arthur-prod-db",
-        ]
-        .map(String::from),
-    );
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let output = replay.run("happy.session", &args);
+    let output = replay.restore("happy.session", &[]);
     assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
     replay.restart_session();
     let run_dir = replay.run_dir().display().to_string();
