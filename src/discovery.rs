@@ -246,8 +246,7 @@ pub fn resolve(
         let time = snapshots
             .iter()
             .find(|s| &s.id == name)
-            .and_then(|s| s.created.as_deref())
-            .and_then(|c| c.parse::<Timestamp>().ok());
+            .and_then(restore_point::snapshot_time);
         match time {
             Some(time) if time.duration_since(point.time).abs() <= restore_point::RDS_LIMIT => {
                 coinciding.push(format!(

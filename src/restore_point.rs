@@ -6,7 +6,8 @@
 //!   within `VELERO_RUN_WINDOW` (30 minutes) of the run's first backup, one of each component. A
 //!   backup's time is the one in its name (`…2023-05-11t15.22.37-04.00-messaging`, offset
 //!   honoured), else its `status.startTimestamp`. The spread is the last start minus the first.
-//! - **Coincides**: the RDS snapshot (`SnapshotCreateTime`) nearest to the run's first backup
+//! - **Coincides**: the RDS snapshot (time from its name, `…t15-21-50-04-00`, else its
+//!   `SnapshotCreateTime`) nearest to the run's first backup
 //!   within `RDS_LIMIT` (60 minutes): Arthur's backup operation snapshots the database with the
 //!   Velero backups. The ClickHouse backup (time from its name, which the pod writes in UTC)
 //!   nearest to it within `CLICKHOUSE_LIMIT` (24 hours): ClickHouse is backed up by its own daily
@@ -36,6 +37,12 @@ static VELERO_NAME_TIME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"([0-9]{4}-[0-9]{2}-[0-9]{2})t([0-9]{2})\.([0-9]{2})\.([0-9]{2})([+-][0-9]{2})\.([0-9]{2})-(messaging|enrichments|workflows)$")
         .expect("valid")
 });
+static SNAPSHOT_NAME_TIME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"([0-9]{4}-[0-9]{2}-[0-9]{2})t([0-9]{2})-([0-9]{2})-([0-9]{2})-([0-9]{2})-([0-9]{2})$",
+    )
+    .expect("valid")
+});
 static CLICKHOUSE_NAME_TIME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"([0-9]{4}-[0-9]{2}-[0-9]{2})-([0-9]{2})-([0-9]{2})-([0-9]{2})$").expect("valid")
 });
@@ -52,6 +59,25 @@ pub fn velero_name_time(name: &str) -> Option<Timestamp> {
     format!("{}T{}:{}:{}{}:{}", &c[1], &c[2], &c[3], &c[4], &c[5], &c[6])
         .parse()
         .ok()
+}
+
+/// `arthur-backup-2023-05-11t15-21-50-04-00` → 2023-05-11T19:21:50Z. Snapshot identifiers cannot
+/// hold `.` or `+`, so Arthur writes the offset with `-`: it is read as a negative offset (or
+/// UTC for `-00-00`).
+pub fn snapshot_name_time(name: &str) -> Option<Timestamp> {
+    let c = SNAPSHOT_NAME_TIME.captures(name)?;
+    format!(
+        "{}T{}:{}:{}-{}:{}",
+        &c[1], &c[2], &c[3], &c[4], &c[5], &c[6]
+    )
+    .parse()
+    .ok()
+}
+
+/// A snapshot's time: the backup operation's, from its name, else `SnapshotCreateTime`.
+pub fn snapshot_time(snapshot: &DbSnapshot) -> Option<Timestamp> {
+    snapshot_name_time(&snapshot.id)
+        .or_else(|| snapshot.created.as_deref().and_then(|c| c.parse().ok()))
 }
 
 /// `arthur-clickhouse-backup-2023-05-11-00-00-07` → 2023-05-11T00:00:07Z.
@@ -203,12 +229,9 @@ pub fn restore_points(inventory: &Inventory, now: Timestamp) -> (Vec<RestorePoin
             point.rds_snapshot = nearest(
                 point.time,
                 RDS_LIMIT,
-                snapshots.iter().filter_map(|s| {
-                    s.created
-                        .as_deref()
-                        .and_then(|c| c.parse().ok())
-                        .map(|t| (s.id.as_str(), t))
-                }),
+                snapshots
+                    .iter()
+                    .filter_map(|s| snapshot_time(s).map(|t| (s.id.as_str(), t))),
             );
         }
         point.reasons = reasons(point, inventory, &every_node, now);
@@ -329,6 +352,16 @@ mod tests {
             "2023-05-11T00:00:07Z"
         );
         assert_eq!(velero_name_time("nightly-messaging"), None);
+        assert_eq!(
+            snapshot_name_time("arthur-backup-2023-05-11t15-21-50-04-00")
+                .unwrap()
+                .to_string(),
+            "2023-05-11T19:21:50Z"
+        );
+        assert_eq!(
+            snapshot_name_time("rds:arthur-prod-db-2023-05-11-03-05"),
+            None
+        );
     }
 
     /// Hundreds of runs, named in three UTC offsets and listed in a shuffled order: every run is

@@ -30,16 +30,29 @@ pub fn apps(stdout: &str) -> ParseResult<Vec<KotsApp>> {
         .collect())
 }
 
-/// Whether the KOTS config names the host anywhere as a whole value (the Meta Database host).
-/// The config's item names vary between Arthur versions, so the value is looked for, not a key.
+/// Whether the KOTS config names the host in a value: as the whole value, or as a whole
+/// hostname inside one (`postgres://arthur@HOST:5432/arthurai`). The config's item names vary
+/// between Arthur versions, so the value is looked for, not a key. A longer hostname that merely
+/// starts or ends with the host (`HOST.evil.example`, `old-HOST`) does not count.
 pub fn config_names_host(config_yaml: &str, host: &str) -> bool {
+    if host.is_empty() {
+        return false;
+    }
+    let hostname_char = |c: char| c.is_ascii_alphanumeric() || c == '.' || c == '-';
     config_yaml.lines().any(|line| {
-        let value = line
-            .trim()
+        let trimmed = line.trim();
+        let Some(value) = trimmed
             .strip_prefix("value:")
-            .or_else(|| line.trim().strip_prefix("default:"))
-            .map(|v| v.trim().trim_matches('"').trim_matches('\''));
-        value == Some(host)
+            .or_else(|| trimmed.strip_prefix("default:"))
+        else {
+            return false;
+        };
+        let value = value.trim().trim_matches('"').trim_matches('\'');
+        value.match_indices(host).any(|(at, _)| {
+            let before = value[..at].chars().next_back();
+            let after = value[at + host.len()..].chars().next();
+            before.is_none_or(|c| !hostname_char(c)) && after.is_none_or(|c| !hostname_char(c))
+        })
     })
 }
 
@@ -75,5 +88,17 @@ mod tests {
             "arthur-prod-db.c9xkq2abcd12.us-east-1.rds.amazonaws.com"
         ));
         assert!(!config_names_host(&config, "arthur-restored-db"));
+        let host = "db.example.com";
+        assert!(config_names_host(
+            "    value: postgres://arthur@db.example.com:5432/arthurai",
+            host
+        ));
+        assert!(config_names_host("    value: \"db.example.com\"", host));
+        assert!(!config_names_host(
+            "    value: db.example.com.evil.example",
+            host
+        ));
+        assert!(!config_names_host("    value: old-db.example.com", host));
+        assert!(!config_names_host("    title: db.example.com", host));
     }
 }
