@@ -130,22 +130,41 @@ pub fn resolve(
         return Ok(());
     }
     exec.section(RESTORE_POINT_TITLE)?;
-    let rds_source = if needs_snapshot {
+    let missing_velero: Vec<VeleroComponent> = velero_needed
+        .iter()
+        .copied()
+        .filter(|c| options.backups.velero(*c).is_none())
+        .collect();
+    let missing_clickhouse = needs_clickhouse && options.backups.clickhouse.is_none();
+    let missing_snapshot = needs_snapshot && options.rds.snapshot.is_none();
+    let missing_any = !missing_velero.is_empty() || missing_clickhouse || missing_snapshot;
+    // A restore point is complete only when all its stores are: to choose one, every store is
+    // read, also those of steps left out of this run.
+    let rds_source = if needs_snapshot || missing_any {
         options.rds.source.clone()
     } else {
         None
     };
     let commands = options.commands();
     let s3_uri = options.clickhouse_s3_uri.clone();
-    let Some(inventory) = discover(
+    let listed = discover(
         exec,
         &commands,
         s3_uri.as_deref(),
-        needs_clickhouse,
+        needs_clickhouse || missing_any,
         rds_source.as_deref(),
-    )?
-    else {
-        return Ok(());
+    );
+    let inventory = match listed {
+        Ok(Some(inventory)) => inventory,
+        Ok(None) => return Ok(()),
+        // With every name given, discovery only checks them, and the preflight checks each one
+        // on its own: a listing that fails is said, not fatal. Without it nothing can be chosen.
+        Err(error) if !missing_any => {
+            return exec.note(&format!(
+                "WARNING: the names given could not be checked against discovery ({error}); the preflight checks each of them"
+            ));
+        }
+        Err(error) => return Err(error),
     };
     let (points, _) = restore_point::restore_points(&inventory, now());
     let at = options
@@ -186,15 +205,6 @@ pub fn resolve(
                 .join(", ")
         ));
     }
-
-    let missing_velero: Vec<VeleroComponent> = velero_needed
-        .iter()
-        .copied()
-        .filter(|c| options.backups.velero(*c).is_none())
-        .collect();
-    let missing_clickhouse = needs_clickhouse && options.backups.clickhouse.is_none();
-    let missing_snapshot = needs_snapshot && options.rds.snapshot.is_none();
-    let missing_any = !missing_velero.is_empty() || missing_clickhouse || missing_snapshot;
 
     // The Velero run the restore uses: the one of the names given, else (when something must be
     // filled in) the chosen one. With neither, there is nothing to check the other names against.

@@ -220,3 +220,40 @@ fn json_plan_carries_argv_arrays() {
     );
     assert_eq!(deletes[0]["ran"], false);
 }
+
+#[test]
+fn plan_chooses_the_snapshot_of_the_newest_complete_restore_point() {
+    let replay = crate::support::Replay::new();
+    let output = replay.run(
+        "plan-rds-discovered.session",
+        &[
+            "-n",
+            "arthur",
+            "plan",
+            "--only",
+            "rds",
+            "--rds-like",
+            "arthur-prod-db",
+            "--rds-instance",
+            "arthur-restored-db",
+        ],
+    );
+    assert!(output.status.success(), "{}", explain(&output));
+    let plan = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        plan.contains(
+            "# chosen: the newest complete restore point\n# restore point 2023-05-11T19:22:37Z"
+        ),
+        "{plan}"
+    );
+    assert!(plan.contains(
+        "$ aws rds restore-db-instance-from-db-snapshot --db-instance-identifier arthur-restored-db --db-snapshot-identifier arthur-backup-2023-05-11t15-21-50-04-00 --db-instance-class db.m5.large --port 5432"
+    ), "{plan}");
+    assert!(
+        replay
+            .calls()
+            .iter()
+            .all(|c| !c.contains("restore-db-instance-from-db-snapshot")),
+        "a plan never restores"
+    );
+}
