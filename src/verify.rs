@@ -259,14 +259,25 @@ fn check(exec: &mut PlanExecutor, commands: &Commands, restore_names: &[String])
 }
 
 pub fn command(cli: &Cli, args: &VerifyArgs) -> Result<i32> {
-    let namespace = require_namespace(&cli.global)?;
     let mut velero_namespace = cli.global.velero_namespace.clone();
     let mut restore_names: Vec<String> = Vec::new();
+    let mut recorded_namespace = None;
     if let Some(dir) = &args.run_dir {
         let state = crate::live::load_state(dir)?;
         restore_names = state.facts.restores.values().cloned().collect();
         velero_namespace = state.options.velero_namespace;
+        recorded_namespace = Some(state.options.namespace);
     }
+    // The run directory knows its namespace; -n, when given, must agree with it.
+    let namespace = match (&cli.global.namespace, recorded_namespace) {
+        (Some(given), Some(recorded)) if *given != recorded => {
+            return Err(Error::usage(format!(
+                "-n {given} disagrees with the run directory, whose namespace is {recorded}"
+            )));
+        }
+        (_, Some(recorded)) => recorded,
+        (_, None) => require_namespace(&cli.global)?,
+    };
     let commands = Commands {
         namespace,
         velero_namespace,

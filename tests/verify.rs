@@ -99,7 +99,7 @@ fn the_restores_of_a_run_directory_are_checked() {
     let run_dir = replay.run_dir().display().to_string();
     let output = replay.run(
         "verify-after-run.session",
-        &["-n", "arthur", "verify", "--run-dir", &run_dir],
+        &["verify", "--run-dir", &run_dir],
     );
     assert_eq!(output.status.code(), Some(4), "{}", explain(&output));
     let text = stdout(&output);
