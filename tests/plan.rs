@@ -257,3 +257,42 @@ fn plan_chooses_the_snapshot_of_the_newest_complete_restore_point() {
         "a plan never restores"
     );
 }
+
+/// scripts/record-session turns a read-only plan into a session that replays the same plan.
+#[test]
+fn a_recorded_session_replays() {
+    let replay = crate::support::Replay::new();
+    let recorded = replay.dir.path().join("recorded.session");
+    let path = format!("{}:/usr/bin:/bin", replay.dir.path().join("bin").display());
+    let args = [
+        "--only",
+        "messaging",
+        "--messaging-backup",
+        "arthur-backup-2023-05-11t15.22.37-04.00-messaging",
+    ];
+    let output =
+        std::process::Command::new(crate::support::fixtures().join("../scripts/record-session"))
+            .arg(&recorded)
+            .args(["-n", "arthur", "--"])
+            .args(args)
+            .env("PATH", &path)
+            .env("ARTHUR_RESTORE_BIN", env!("CARGO_BIN_EXE_arthur-restore"))
+            .env(
+                "ARTHUR_REPLAY_SESSION",
+                crate::support::fixtures().join("sessions/plan-messaging.session"),
+            )
+            .env("ARTHUR_REPLAY_STATE", replay.dir.path().join("state"))
+            .env("ARTHUR_RESTORE_NOW", "2023-05-14T14:05:00Z")
+            .output()
+            .unwrap();
+    assert!(output.status.success(), "{}", explain(&output));
+    let second = crate::support::Replay::new();
+    let mut full = vec!["-n", "arthur", "plan"];
+    full.extend(args);
+    let output = second.run(recorded.to_str().unwrap(), &full);
+    assert!(output.status.success(), "{}", explain(&output));
+    assert_eq!(
+        second.calls().len(),
+        crate::support::session_length(&recorded)
+    );
+}
