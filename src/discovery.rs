@@ -23,6 +23,39 @@ pub fn now() -> Timestamp {
         .unwrap_or_else(Timestamp::now)
 }
 
+/// Lists the ClickHouse backups of every node: `clickhouse-backup list` in the pod, or `aws s3 ls`
+/// of the bucket. `aws s3 ls` of a prefix that holds nothing exits 1 with no output at all: that
+/// is an empty listing, not a failure. `None` when the executor runs nothing.
+pub fn clickhouse_backups(
+    exec: &mut dyn Executor,
+    commands: &Commands,
+    s3_uri: Option<&str>,
+) -> Result<Option<(crate::cmd::Cmd, Vec<clickhouse::ClickhouseBackup>)>> {
+    let cmd = match s3_uri {
+        Some(uri) => commands.s3_list(uri),
+        None => commands.clickhouse_backup_list(),
+    };
+    let Some(out) = exec.probe(&cmd)? else {
+        return Ok(None);
+    };
+    let empty_prefix = s3_uri.is_some()
+        && out.status == 1
+        && out.stdout.trim().is_empty()
+        && out.stderr.trim().is_empty();
+    if empty_prefix {
+        return Ok(Some((cmd, Vec::new())));
+    }
+    if !out.success() {
+        return Err(crate::steps::command_failed(&cmd, &out));
+    }
+    let parsed = match s3_uri {
+        Some(_) => clickhouse::parse_s3_listing(&out.stdout),
+        None => clickhouse::parse_list(&out.stdout),
+    };
+    let backups = parsed.map_err(|e| e.for_command(&cmd))?;
+    Ok(Some((cmd, backups)))
+}
+
 /// Reads the Velero backups, the ClickHouse backups and (with a source) the RDS snapshots.
 /// `None` when the executor runs nothing.
 pub fn discover(
@@ -38,19 +71,10 @@ pub fn discover(
     };
     let velero = velero::backups(&out.stdout).map_err(|e| e.for_command(&cmd))?;
     let clickhouse = if with_clickhouse {
-        let (cmd, from_s3) = match clickhouse_s3_uri {
-            Some(uri) => (commands.s3_list(uri), true),
-            None => (commands.clickhouse_backup_list(), false),
-        };
-        let Some(out) = exec.read(&cmd)? else {
-            return Ok(None);
-        };
-        let parsed = if from_s3 {
-            clickhouse::parse_s3_listing(&out.stdout)
-        } else {
-            clickhouse::parse_list(&out.stdout)
-        };
-        parsed.map_err(|e| e.for_command(&cmd))?
+        match clickhouse_backups(exec, commands, clickhouse_s3_uri)? {
+            Some((_, backups)) => backups,
+            None => return Ok(None),
+        }
     } else {
         Vec::new()
     };

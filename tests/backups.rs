@@ -117,3 +117,28 @@ fn replay_at(environment: &str, at: &str) -> String {
     assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
     stdout(&output)
 }
+
+#[test]
+fn an_empty_s3_prefix_is_an_empty_listing_not_a_failure() {
+    let replay = Replay::new();
+    let output = replay.run(
+        "backups-s3-empty.session",
+        &[
+            "--output",
+            "json",
+            "backups",
+            "--clickhouse-s3-uri",
+            "s3://arthur-prod-backups/clickhouse",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let points = json["restore_points"].as_array().unwrap();
+    assert_eq!(points.len(), 3);
+    assert!(
+        points
+            .iter()
+            .all(|p| p["reasons"] == serde_json::json!(["no ClickHouse backup within 24h"]))
+    );
+    assert_eq!(json["chosen"], serde_json::Value::Null);
+}

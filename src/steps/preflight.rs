@@ -304,19 +304,12 @@ fn check_rds(cx: &mut Context<'_>) -> Result<()> {
 
 /// Lists the ClickHouse backups (exec or S3) and checks the chosen one is on every node.
 pub(super) fn check_clickhouse_backup(cx: &mut Context<'_>, backup: &str) -> Result<()> {
-    let (cmd, from_s3) = match &cx.options.clickhouse_s3_uri {
-        Some(uri) => (cx.commands.s3_list(uri), true),
-        None => (cx.commands.clickhouse_backup_list(), false),
-    };
-    let Some(out) = cx.read(&cmd)? else {
+    let s3_uri = cx.options.clickhouse_s3_uri.clone();
+    let listed = crate::discovery::clickhouse_backups(cx.exec, &cx.commands, s3_uri.as_deref())?;
+    let Some((cmd, backups)) = listed else {
         return cx.note(format!(
             "requires: every ClickHouse node listed has a backup named <node>-{backup}"
         ));
-    };
-    let backups = if from_s3 {
-        parsed(&cmd, clickhouse::parse_s3_listing(&out.stdout))?
-    } else {
-        parsed(&cmd, clickhouse::parse_list(&out.stdout))?
     };
     let nodes = clickhouse::all_nodes(&backups);
     if nodes.is_empty() {
