@@ -79,16 +79,68 @@ fn name(value: &Value) -> ParseResult<String> {
         .ok_or_else(|| ParseError::new("an item has no metadata.name"))
 }
 
+/// The fields of a Backup the tool reads. Deserialized directly (unknown fields, such as
+/// `managedFields`, are skipped without being built), because a cluster can hold thousands.
+#[derive(serde::Deserialize)]
+struct BackupDocument {
+    kind: Option<String>,
+    #[serde(default)]
+    metadata: Metadata,
+    #[serde(default)]
+    spec: BackupSpec,
+    #[serde(default)]
+    status: BackupStatus,
+    #[serde(default)]
+    items: Option<Vec<BackupDocument>>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct Metadata {
+    name: Option<String>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct BackupSpec {
+    #[serde(rename = "storageLocation")]
+    storage_location: Option<String>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct BackupStatus {
+    phase: Option<String>,
+    #[serde(rename = "startTimestamp")]
+    start: Option<String>,
+    expiration: Option<String>,
+}
+
 pub fn backups(json: &str) -> ParseResult<Vec<VeleroBackup>> {
-    objects(json, "Backup")?
-        .iter()
+    let document: BackupDocument = serde_json::from_str(json).map_err(ParseError::json)?;
+    let items = match document.kind.as_deref() {
+        Some("Backup") => vec![document],
+        Some("BackupList") => document.items.unwrap_or_default(),
+        other => {
+            return Err(ParseError::new(format!(
+                "expected a velero Backup or BackupList, found kind {}",
+                other.unwrap_or("(none)")
+            )));
+        }
+    };
+    items
+        .into_iter()
         .map(|item| {
             Ok(VeleroBackup {
-                name: name(item)?,
-                phase: text(item, &["status", "phase"]).unwrap_or_else(|| "New".to_string()),
-                started: text(item, &["status", "startTimestamp"]),
-                expiration: text(item, &["status", "expiration"]),
-                storage_location: text(item, &["spec", "storageLocation"]),
+                name: item
+                    .metadata
+                    .name
+                    .ok_or_else(|| ParseError::new("an item has no metadata.name"))?,
+                phase: item
+                    .status
+                    .phase
+                    .filter(|p| !p.is_empty())
+                    .unwrap_or_else(|| "New".to_string()),
+                started: item.status.start,
+                expiration: item.status.expiration,
+                storage_location: item.spec.storage_location,
             })
         })
         .collect()
