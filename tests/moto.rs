@@ -199,6 +199,34 @@ fn create_source(moto: &MotoServer, home: &std::path::Path) -> String {
     group
 }
 
+/// The tool with the real aws CLI pointed at moto, and the replay program (this fake's `bin`) as
+/// kubectl, velero and curl answering from `session`.
+fn tool_with_moto(moto: &MotoServer, home: &std::path::Path, session: &std::path::Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_arthur-restore"));
+    aws_env(&mut command, home);
+    let path = format!(
+        "{}:{}",
+        home.join("bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    command
+        .env("PATH", path)
+        .env("ARTHUR_RESTORE_AWS", real_aws())
+        .env("ARTHUR_REPLAY_SESSION", session)
+        .env("ARTHUR_REPLAY_STATE", home.join("state"))
+        .env_remove("ARTHUR_NAMESPACE")
+        .env_remove("ARTHUR_RESTORE_NOW")
+        .args([
+            "-n",
+            "arthur",
+            "--aws-endpoint-url",
+            &moto.url,
+            "--aws-region",
+            "us-east-1",
+        ]);
+    command
+}
+
 #[test]
 fn rds_restore_copies_the_source_settings() {
     let moto = MotoServer::start();
@@ -207,34 +235,8 @@ fn rds_restore_copies_the_source_settings() {
     let group = create_source(&moto, home);
 
     let run = |run_dir: &str| {
-        let bin = replay.dir.path().join("bin");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_arthur-restore"));
-        aws_env(&mut command, home);
-        command
-            .env(
-                "PATH",
-                format!(
-                    "{}:{}",
-                    bin.display(),
-                    std::env::var("PATH").unwrap_or_default()
-                ),
-            )
-            .env("ARTHUR_RESTORE_AWS", real_aws())
-            .env(
-                "ARTHUR_REPLAY_SESSION",
-                fixtures().join("sessions/rds-moto.session"),
-            )
-            .env("ARTHUR_REPLAY_STATE", replay.dir.path().join("state"))
-            .env_remove("ARTHUR_NAMESPACE")
+        tool_with_moto(&moto, home, &fixtures().join("sessions/rds-moto.session"))
             .env("ARTHUR_RESTORE_NOW", "2023-05-14T14:05:00Z")
-            .args([
-                "-n",
-                "arthur",
-                "--aws-endpoint-url",
-                &moto.url,
-                "--aws-region",
-                "us-east-1",
-            ])
             .args([
                 "run",
                 "--only",
@@ -351,31 +353,8 @@ fn backups_flags_a_run_without_its_rds_snapshot() {
     )
     .unwrap();
 
-    let mut command = Command::new(env!("CARGO_BIN_EXE_arthur-restore"));
-    aws_env(&mut command, home);
-    let output = command
-        .env(
-            "PATH",
-            format!(
-                "{}:{}",
-                home.join("bin").display(),
-                std::env::var("PATH").unwrap_or_default()
-            ),
-        )
-        .env("ARTHUR_RESTORE_AWS", real_aws())
-        .env("ARTHUR_REPLAY_SESSION", home.join("session"))
-        .env("ARTHUR_REPLAY_STATE", home.join("state"))
-        .env_remove("ARTHUR_RESTORE_NOW")
-        .args([
-            "-n",
-            "arthur",
-            "--aws-endpoint-url",
-            &moto.url,
-            "--aws-region",
-            "us-east-1",
-            "--output",
-            "json",
-        ])
+    let output = tool_with_moto(&moto, home, &home.join("session"))
+        .args(["--output", "json"])
         .args(["backups", "--rds-source", "arthur-prod-db"])
         .output()
         .unwrap();
