@@ -374,7 +374,11 @@ pub(super) fn wait_for_app_ready(cx: &mut Context<'_>) -> Result<()> {
         timeout: cx.options.timing.timeout,
         check: Box::new(move |out| {
             let apps = parsed(&for_errors, kots::apps(&out.stdout))?;
-            let app = apps.iter().find(|a| a.slug == fixed::KOTS_APP_SLUG);
+            // Arthur's slug, or the only app installed (a renamed install).
+            let app = apps
+                .iter()
+                .find(|a| a.slug == fixed::KOTS_APP_SLUG)
+                .or(if apps.len() == 1 { apps.first() } else { None });
             Ok(match app {
                 Some(app) if app.status == "ready" => {
                     Poll::Ready(format!("{} is ready ({})", app.slug, app.version))
