@@ -113,6 +113,43 @@ pub fn snapshots(json: &str) -> ParseResult<Vec<DbSnapshot>> {
         .collect())
 }
 
+/// Settings of an instance that a restore does not copy (SPEC copies port, security groups,
+/// subnet group and class): the operator checks these by hand ("any other configuration which
+/// might be overridden"). Default groups are left out.
+pub fn other_settings(json: &str) -> ParseResult<Vec<String>> {
+    let value: Value = serde_json::from_str(json).map_err(ParseError::json)?;
+    let Some(item) = array(&value, "DBInstances")?.first() else {
+        return Ok(Vec::new());
+    };
+    let mut settings = Vec::new();
+    let first_name = |list: &str, key: &str| {
+        item.get(list)
+            .and_then(Value::as_array)
+            .and_then(|a| a.first())
+            .map(|g| string(g, key))
+            .filter(|name| !name.is_empty() && !name.starts_with("default"))
+    };
+    if let Some(group) = first_name("DBParameterGroups", "DBParameterGroupName") {
+        settings.push(format!("parameter group {group}"));
+    }
+    if let Some(group) = first_name("OptionGroupMemberships", "OptionGroupName") {
+        settings.push(format!("option group {group}"));
+    }
+    for (key, what) in [
+        ("MultiAZ", "Multi-AZ"),
+        ("PubliclyAccessible", "publicly accessible"),
+    ] {
+        if let Some(flag) = item.get(key).and_then(Value::as_bool) {
+            settings.push(format!("{what} {flag}"));
+        }
+    }
+    let storage = string(item, "StorageType");
+    if !storage.is_empty() {
+        settings.push(format!("storage type {storage}"));
+    }
+    Ok(settings)
+}
+
 /// States `aws rds wait db-instance-available` treats as final failures, and a few more that
 /// cannot become available without someone acting.
 pub fn is_failed_status(status: &str) -> bool {
@@ -186,6 +223,20 @@ mod tests {
             "arthur-restored-db.c9xkq2abcd12.us-east-1.rds.amazonaws.com"
         );
         assert!(differences(&restored.settings, &source.settings).is_empty());
+    }
+
+    #[test]
+    fn settings_that_are_not_copied() {
+        let others = other_settings(&sample("aws-rds-describe-db-instances.json")).unwrap();
+        assert_eq!(
+            others,
+            [
+                "parameter group arthur-postgres13",
+                "Multi-AZ false",
+                "publicly accessible false",
+                "storage type gp2"
+            ]
+        );
     }
 
     #[test]

@@ -80,12 +80,14 @@ fn source_settings(cx: &mut Context<'_>) -> Result<RdsSettings> {
         match cx.read(&cmd)? {
             Some(out) => {
                 settings = parsed(&cmd, rds::instance(&out.stdout))?.settings;
+                let others = parsed(&cmd, rds::other_settings(&out.stdout))?;
                 cx.note(format!(
-                    "copied from {like}: port {}, security groups {}, subnet group {}, class {}",
+                    "copied from {like}: port {}, security groups {}, subnet group {}, class {}\nnot copied, check them on the restored instance (the runbook: \"any other configuration which might be overridden\"): {}",
                     settings.port,
                     settings.security_groups.join(" "),
                     settings.subnet_group,
-                    settings.instance_class
+                    settings.instance_class,
+                    if others.is_empty() { "none".to_string() } else { others.join(", ") }
                 ))?;
             }
             None => {
