@@ -145,7 +145,7 @@ pub fn restore(
 }
 
 /// Preflight, then every selected step, in order.
-pub fn perform_all(
+fn perform_all(
     options: &RestoreOptions,
     exec: &mut dyn Executor,
     facts: &mut Facts,

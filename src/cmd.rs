@@ -64,10 +64,6 @@ impl Cmd {
             .chain(self.args.iter().cloned())
             .collect()
     }
-
-    pub fn is_destructive(&self) -> bool {
-        self.effect == Effect::Changes
-    }
 }
 
 impl fmt::Display for Cmd {

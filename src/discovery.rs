@@ -46,7 +46,7 @@ pub fn clickhouse_backups(
         return Ok(Some((cmd, Vec::new())));
     }
     if !out.success() {
-        return Err(crate::steps::command_failed(&cmd, &out));
+        return Err(Error::command_failed(&cmd, &out));
     }
     let parsed = match s3_uri {
         Some(_) => clickhouse::parse_s3_listing(&out.stdout),

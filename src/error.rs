@@ -63,10 +63,6 @@ pub enum Error {
     #[error("interrupted; state saved in {}: continue with `arthur-restore run --resume {}`", run_dir.display(), run_dir.display())]
     Interrupted { run_dir: PathBuf },
 
-    /// `verify` or `audit` found problems (already printed).
-    #[error("{0}")]
-    Findings(String),
-
     #[error("{what} {}: {source}", path.display())]
     Io {
         what: &'static str,
@@ -78,6 +74,18 @@ pub enum Error {
 impl Error {
     pub fn usage(message: impl Into<String>) -> Error {
         Error::Usage(message.into())
+    }
+
+    /// A command that exited non-zero: its status and what it said (stderr, else stdout).
+    pub fn command_failed(cmd: &Cmd, out: &crate::executor::Output) -> Error {
+        let said = [out.stderr.trim(), out.stdout.trim()]
+            .into_iter()
+            .find(|text| !text.is_empty())
+            .unwrap_or("(no output)");
+        Error::CommandFailed {
+            cmd: Box::new(cmd.clone()),
+            reason: format!("exit status {}: {said}", out.status),
+        }
     }
 
     pub fn refused(message: impl Into<String>) -> Error {
@@ -97,7 +105,6 @@ impl Error {
         match self {
             Error::Usage(_) => exit::USAGE,
             Error::Refused(_) => exit::REFUSED,
-            Error::Findings(_) => exit::UNHEALTHY,
             Error::Interrupted { .. } => exit::INTERRUPTED,
             Error::ToolNotFound { .. }
             | Error::CommandFailed { .. }

@@ -651,7 +651,7 @@ impl Executor for LiveExecutor {
     fn read(&mut self, cmd: &Cmd) -> Result<Option<Output>> {
         let out = self.execute(cmd)?;
         if !out.success() {
-            return Err(crate::steps::command_failed(cmd, &out));
+            return Err(Error::command_failed(cmd, &out));
         }
         Ok(Some(out))
     }

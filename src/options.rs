@@ -181,11 +181,6 @@ impl RestoreOptions {
     /// plan runs nothing, so nothing can be discovered). The error names the missing flag and
     /// the way out.
     pub fn require_explicit(&self) -> Result<()> {
-        self.require_explicit_names("--offline runs nothing, so it cannot discover backups")
-    }
-
-    /// The same check, with the reason discovery is not possible.
-    pub fn require_explicit_names(&self, why: &str) -> Result<()> {
         let mut missing: Vec<String> = Vec::new();
         let mut need = |step: StepId, flag: &str, present: bool| {
             if self.includes(step) && !present {
@@ -209,7 +204,7 @@ impl RestoreOptions {
             Ok(())
         } else {
             Err(Error::usage(format!(
-                "{why}; missing: {}. Give the names, or leave the steps out with --skip",
+                "--offline runs nothing, so it cannot discover backups; missing: {}. Give the names, or leave the steps out with --skip",
                 missing.join(", ")
             )))
         }

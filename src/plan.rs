@@ -91,10 +91,7 @@ impl Executor for PlanExecutor {
         if let Some(out) = &out
             && !out.success()
         {
-            return Err(Error::CommandFailed {
-                cmd: Box::new(cmd.clone()),
-                reason: format!("exit status {}: {}", out.status, out.stderr.trim()),
-            });
+            return Err(Error::command_failed(cmd, out));
         }
         Ok(out)
     }

@@ -62,10 +62,6 @@ impl Runner {
         self.interrupted.load(Ordering::SeqCst)
     }
 
-    pub fn interrupt_flag(&self) -> InterruptFlag {
-        self.interrupted.clone()
-    }
-
     /// Starts the command: the one place a `Cmd` becomes a process. stdin is closed; stdout and
     /// stderr come back through pipes, as chunks in the order they arrive.
     fn start(&self, cmd: &Cmd) -> Result<(duct::Handle, mpsc::Receiver<Chunk>)> {

@@ -17,10 +17,6 @@ impl PodState {
     pub fn is_healthy(&self) -> bool {
         self.status == "Completed" || (self.status == "Running" && all_ready(&self.ready))
     }
-
-    pub fn is_finished(&self) -> bool {
-        self.status == "Completed"
-    }
 }
 
 fn all_ready(ready: &str) -> bool {

@@ -220,7 +220,7 @@ fn delete(cx: &mut Context<'_>, deletions: Option<&MessagingDeletions>) -> Resul
                     "StatefulSet {name} is already gone (deleted before the interruption)"
                 ))?;
             } else {
-                return Err(super::command_failed(&cmd, &out));
+                return Err(Error::command_failed(&cmd, &out));
             }
         }
     }
@@ -233,7 +233,7 @@ fn delete(cx: &mut Context<'_>, deletions: Option<&MessagingDeletions>) -> Resul
                 if only_not_found(&out) {
                     cx.note("some PVCs were already gone (NotFound); the others were deleted")?;
                 } else {
-                    return Err(super::command_failed(&cmd, &out));
+                    return Err(Error::command_failed(&cmd, &out));
                 }
             }
         }
@@ -273,7 +273,7 @@ fn wait_for_volumes(cx: &mut Context<'_>, deletions: Option<&MessagingDeletions>
                 && !out.success()
                 && !only_not_found(&out)
             {
-                return Err(super::command_failed(&cmd, &out));
+                return Err(Error::command_failed(&cmd, &out));
             }
             let timeout = cx.options.timing.timeout;
             cx.exec.wait(volumes_gone(cx, &leftovers, timeout))?;

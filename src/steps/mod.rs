@@ -85,18 +85,7 @@ fn expect_success(cmd: &Cmd, out: &Output) -> Result<()> {
     if out.success() {
         Ok(())
     } else {
-        Err(command_failed(cmd, out))
-    }
-}
-
-pub fn command_failed(cmd: &Cmd, out: &Output) -> Error {
-    let said = [out.stderr.trim(), out.stdout.trim()]
-        .into_iter()
-        .find(|text| !text.is_empty())
-        .unwrap_or("(no output)");
-    Error::CommandFailed {
-        cmd: Box::new(cmd.clone()),
-        reason: format!("exit status {}: {said}", out.status),
+        Err(Error::command_failed(cmd, out))
     }
 }
 

@@ -2,7 +2,7 @@
 //! the RDS snapshot, the ClickHouse backup on every node, the restore CronJob. Any failure here
 //! refuses (exit 3) before anything is changed.
 
-use super::{Context, command_failed, parsed, required};
+use super::{Context, parsed, required};
 use crate::error::{Error, Result};
 use crate::parse::{clickhouse, kube, rds, velero};
 use crate::runbook::{StepId, VeleroComponent, fixed};
@@ -194,7 +194,7 @@ fn check_velero_backup(cx: &mut Context<'_>, backup: &str) -> Result<()> {
                 cx.commands.velero_backup_list()
             ))
         } else {
-            command_failed(&cmd, &out)
+            Error::command_failed(&cmd, &out)
         });
     }
     let backups = parsed(&cmd, velero::backups(&out.stdout))?;
@@ -233,7 +233,9 @@ fn check_rds(cx: &mut Context<'_>) -> Result<()> {
                     .into_iter()
                     .find(|s| s.id == snapshot);
             }
-            Some(out) if !rds::is_not_found(&out.stderr) => return Err(command_failed(&cmd, &out)),
+            Some(out) if !rds::is_not_found(&out.stderr) => {
+                return Err(Error::command_failed(&cmd, &out));
+            }
             _ => {}
         }
     }
@@ -247,7 +249,7 @@ fn check_rds(cx: &mut Context<'_>) -> Result<()> {
                     .next();
             }
             Some(out) if rds::is_not_found(&out.stderr) => asked = true,
-            Some(out) => return Err(command_failed(&cmd, &out)),
+            Some(out) => return Err(Error::command_failed(&cmd, &out)),
             None => {}
         }
     }
@@ -275,7 +277,7 @@ fn check_rds(cx: &mut Context<'_>) -> Result<()> {
             )));
         }
         if !out.success() && !rds::is_not_found(&out.stderr) {
-            return Err(command_failed(&cmd, &out));
+            return Err(Error::command_failed(&cmd, &out));
         }
         if !out.success() {
             cx.note(format!("as required: no instance {instance} exists yet"))?;
@@ -295,7 +297,7 @@ fn check_rds(cx: &mut Context<'_>) -> Result<()> {
                     "the --rds-like instance `{like}` does not exist; give the settings with --rds-port, --rds-security-group, --rds-subnet-group and --rds-instance-class instead"
                 ))
             } else {
-                command_failed(&cmd, &out)
+                Error::command_failed(&cmd, &out)
             });
         }
     }

@@ -137,10 +137,7 @@ fn wait_available(cx: &mut Context<'_>, instance: &str) -> Result<Option<rds::Db
                         pending: vec![format!("{instance}: not found yet")],
                     });
                 }
-                return Err(Error::CommandFailed {
-                    cmd: Box::new(probe_for_errors.clone()),
-                    reason: format!("exit status {}: {}", out.status, out.stderr.trim()),
-                });
+                return Err(Error::command_failed(&probe_for_errors, out));
             }
             let found = parsed(&probe_for_errors, rds::instance(&out.stdout))?;
             let status = found.status.clone();

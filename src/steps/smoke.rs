@@ -53,7 +53,7 @@ fn wait_for_clickhouse_job(cx: &mut Context<'_>) -> Result<()> {
         timeout: cx.options.timing.timeout,
         check: Box::new(move |out| {
             if !out.success() {
-                return Err(super::command_failed(&for_errors, out));
+                return Err(Error::command_failed(&for_errors, out));
             }
             match parsed(&for_errors, kube::job_outcome(&out.stdout))? {
                 JobOutcome::Complete => {

@@ -129,7 +129,7 @@ pub(super) fn wait_for_restore(cx: &mut Context<'_>, restore: &str) -> Result<()
                         pending: vec![format!("restore {name}: not listed yet")],
                     });
                 }
-                return Err(super::command_failed(&for_errors, out));
+                return Err(Error::command_failed(&for_errors, out));
             }
             let restores = parsed(&for_errors, velero::restores(&out.stdout))?;
             let restore = restores.iter().find(|r| r.name == name).ok_or_else(|| {
