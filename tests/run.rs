@@ -67,6 +67,22 @@ fn destructive(calls: &[String]) -> Vec<&String> {
         .collect()
 }
 
+/// Runs the session, which must end in a refusal (exit 3) whose message says `because`, with no
+/// destructive command received by the fake CLIs. Returns the fake for further checks.
+fn assert_refused(session: &str, extra: &[&str], yes: bool, because: &str) -> Replay {
+    let replay = Replay::new();
+    let output = run(&replay, session, extra, yes);
+    assert_eq!(output.status.code(), Some(3), "{}", explain(&output));
+    let message = stderr(&output);
+    assert!(
+        message.contains(because),
+        "expected `{because}` in:\n{message}"
+    );
+    let calls = replay.calls();
+    assert!(destructive(&calls).is_empty(), "{calls:#?}");
+    replay
+}
+
 #[test]
 fn a_complete_restore() {
     let replay = Replay::new();
@@ -135,34 +151,22 @@ fn a_complete_restore() {
 
 #[test]
 fn three_messaging_statefulsets_are_refused_before_any_delete() {
-    let replay = Replay::new();
-    let output = run(
-        &replay,
+    assert_refused(
         "refuse-three-statefulsets.session",
         &["--only", "messaging"],
         true,
-    );
-    assert_eq!(output.status.code(), Some(3), "{}", explain(&output));
-    assert!(stderr(&output).contains("exactly two messaging StatefulSets"));
-    assert!(
-        destructive(&replay.calls()).is_empty(),
-        "{:#?}",
-        replay.calls()
+        "exactly two messaging StatefulSets",
     );
 }
 
 #[test]
 fn without_a_terminal_or_yes_the_deletion_gate_refuses() {
-    let replay = Replay::new();
-    let output = run(
-        &replay,
+    let replay = assert_refused(
         "refuse-no-answer.session",
         &["--only", "messaging"],
         false,
+        "--yes",
     );
-    assert_eq!(output.status.code(), Some(3), "{}", explain(&output));
-    assert!(stderr(&output).contains("--yes"));
-    assert!(destructive(&replay.calls()).is_empty());
     assert!(
         replay
             .transcript()
@@ -173,9 +177,7 @@ fn without_a_terminal_or_yes_the_deletion_gate_refuses() {
 
 #[test]
 fn a_clickhouse_backup_missing_on_a_node_is_refused_in_preflight() {
-    let replay = Replay::new();
-    let output = run(
-        &replay,
+    assert_refused(
         "refuse-clickhouse-node.session",
         &[
             "--only",
@@ -184,17 +186,13 @@ fn a_clickhouse_backup_missing_on_a_node_is_refused_in_preflight() {
             "arthur-clickhouse-backup-2023-05-12-00-00-06",
         ],
         true,
+        "chi-olap-installation-arthur-0-2",
     );
-    assert_eq!(output.status.code(), Some(3), "{}", explain(&output));
-    assert!(stderr(&output).contains("chi-olap-installation-arthur-0-2"));
-    assert!(destructive(&replay.calls()).is_empty());
 }
 
 #[test]
 fn a_backup_that_is_not_completed_is_refused_in_preflight() {
-    let replay = Replay::new();
-    let output = run(
-        &replay,
+    assert_refused(
         "refuse-backup-not-completed.session",
         &[
             "--only",
@@ -203,10 +201,8 @@ fn a_backup_that_is_not_completed_is_refused_in_preflight() {
             "arthur-backup-2023-05-12t15.22.31-04.00-messaging",
         ],
         true,
+        "PartiallyFailed",
     );
-    assert_eq!(output.status.code(), Some(3), "{}", explain(&output));
-    assert!(stderr(&output).contains("PartiallyFailed"));
-    assert!(destructive(&replay.calls()).is_empty());
 }
 
 #[test]
@@ -228,16 +224,12 @@ fn the_database_pointer_gate_refuses_a_config_naming_another_database() {
 
 #[test]
 fn an_existing_target_instance_is_refused_in_preflight() {
-    let replay = Replay::new();
-    let output = run(
-        &replay,
+    assert_refused(
         "refuse-rds-exists.session",
         &["--only", "rds"],
         true,
+        "already exists",
     );
-    assert_eq!(output.status.code(), Some(3), "{}", explain(&output));
-    assert!(stderr(&output).contains("already exists"));
-    assert!(destructive(&replay.calls()).is_empty());
 }
 
 #[test]
