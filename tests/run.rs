@@ -128,10 +128,7 @@ fn a_complete_restore() {
     );
     assert!(!yaml.contains("insert-backup-name-here"));
 
-    let state: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(replay.run_dir().join("state.json")).unwrap(),
-    )
-    .unwrap();
+    let state = replay.state();
     assert_eq!(state["status"], "completed");
     assert_eq!(
         state["facts"]["completed_steps"].as_array().unwrap().len(),
@@ -291,10 +288,7 @@ fn an_interrupted_run_resumes_without_repeating_destructive_commands() {
     assert_eq!(output.status.code(), Some(130), "{}", explain(&output));
     let first = replay.calls();
     assert_eq!(destructive(&first).len(), 4, "{first:#?}");
-    let state: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(replay.run_dir().join("state.json")).unwrap(),
-    )
-    .unwrap();
+    let state = replay.state();
     assert_eq!(state["status"], "interrupted");
 
     replay.restart_session();
@@ -399,10 +393,7 @@ fn sigterm_during_a_wait_saves_state_and_exits_130() {
     );
     assert_eq!(output.status.code(), Some(130), "{}", explain(&output));
     assert!(stderr(&output).contains("--resume"));
-    let state: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(replay.run_dir().join("state.json")).unwrap(),
-    )
-    .unwrap();
+    let state = replay.state();
     assert_eq!(state["status"], "interrupted");
     assert_eq!(state["facts"]["admin_console_confirmed"], true);
 }
@@ -495,10 +486,7 @@ fn a_restored_instance_unlike_its_source_is_refused() {
         "{}",
         stderr(&output)
     );
-    let state: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(replay.run_dir().join("state.json")).unwrap(),
-    )
-    .unwrap();
+    let state = replay.state();
     assert_eq!(
         state["facts"]["restored_endpoint"],
         serde_json::Value::Null,
@@ -539,10 +527,7 @@ fn without_backup_names_the_newest_complete_restore_point_is_restored() {
         "{transcript}"
     );
     assert!(transcript.contains("# gate restore-point: yes (--yes)"));
-    let state: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(replay.run_dir().join("state.json")).unwrap(),
-    )
-    .unwrap();
+    let state = replay.state();
     let backups = &state["options"]["backups"];
     assert_eq!(
         backups["messaging"],

@@ -106,6 +106,12 @@ impl Replay {
         let _ = std::fs::remove_file(self.dir.path().join("state/calls.log"));
     }
 
+    /// The run directory's state.json.
+    pub fn state(&self) -> serde_json::Value {
+        let text = std::fs::read_to_string(self.run_dir().join("state.json")).expect("state.json");
+        serde_json::from_str(&text).expect("state.json is JSON")
+    }
+
     pub fn transcript(&self) -> String {
         std::fs::read_to_string(self.run_dir().join("transcript.log")).unwrap_or_default()
     }
