@@ -1,8 +1,10 @@
 //! The one error type of the library, and the exit status each error maps to (SPEC section 3).
+//!
+//! This is the lowest layer: it knows no other module of the crate. Errors that concern a
+//! command carry the command's transcript form (its `$ ` line without the `$ `), made by the
+//! layer that ran it (`process`).
 
 use std::path::PathBuf;
-
-use crate::cmd::Cmd;
 
 /// Exit statuses of SPEC section 3.
 pub mod exit {
@@ -31,13 +33,13 @@ pub enum Error {
     },
 
     /// A command ran and failed.
-    #[error("`{cmd}` failed: {reason}")]
-    CommandFailed { cmd: Box<Cmd>, reason: String },
+    #[error("`{command}` failed: {reason}")]
+    CommandFailed { command: String, reason: String },
 
     /// A command's output could not be read.
-    #[error("could not read the output of `{cmd}`: {problem}{}", line.as_ref().map(|l| format!("\n  at line: {l}")).unwrap_or_default())]
+    #[error("could not read the output of `{command}`: {problem}{}", line.as_ref().map(|l| format!("\n  at line: {l}")).unwrap_or_default())]
     Parse {
-        cmd: Box<Cmd>,
+        command: String,
         problem: String,
         line: Option<String>,
     },
@@ -59,9 +61,10 @@ pub enum Error {
         still: String,
     },
 
-    /// Ctrl-C or SIGTERM.
-    #[error("interrupted; state saved in {}: continue with `arthur-restore run --resume {}`", run_dir.display(), run_dir.display())]
-    Interrupted { run_dir: PathBuf },
+    /// Ctrl-C or SIGTERM. Raised where it is noticed (the runner, a wait, a prompt); the run
+    /// command adds the run directory to continue from.
+    #[error("{}", interrupted_message(run_dir.as_deref()))]
+    Interrupted { run_dir: Option<PathBuf> },
 
     #[error("{what} {}: {source}", path.display())]
     Io {
@@ -71,25 +74,42 @@ pub enum Error {
     },
 }
 
+fn interrupted_message(run_dir: Option<&std::path::Path>) -> String {
+    match run_dir {
+        Some(dir) => format!(
+            "interrupted; state saved in {}: continue with `arthur-restore run --resume {}`",
+            dir.display(),
+            dir.display()
+        ),
+        None => "interrupted".to_string(),
+    }
+}
+
 impl Error {
     pub fn usage(message: impl Into<String>) -> Error {
         Error::Usage(message.into())
     }
 
-    /// A command that exited non-zero: its status and what it said (stderr, else stdout).
-    pub fn command_failed(cmd: &Cmd, out: &crate::executor::Output) -> Error {
-        let said = [out.stderr.trim(), out.stdout.trim()]
-            .into_iter()
-            .find(|text| !text.is_empty())
-            .unwrap_or("(no output)");
-        Error::CommandFailed {
-            cmd: Box::new(cmd.clone()),
-            reason: format!("exit status {}: {said}", out.status),
-        }
-    }
-
     pub fn refused(message: impl Into<String>) -> Error {
         Error::Refused(message.into())
+    }
+
+    pub fn interrupted() -> Error {
+        Error::Interrupted { run_dir: None }
+    }
+
+    pub fn is_interrupted(&self) -> bool {
+        matches!(self, Error::Interrupted { .. })
+    }
+
+    /// An interruption of a run names the run directory to resume; other errors stay as they are.
+    pub fn in_run_dir(self, dir: &std::path::Path) -> Error {
+        match self {
+            Error::Interrupted { .. } => Error::Interrupted {
+                run_dir: Some(dir.to_path_buf()),
+            },
+            other => other,
+        }
     }
 
     pub fn io(what: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Error {
@@ -117,3 +137,38 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_error_has_the_exit_status_of_spec_section_3() {
+        let cases: Vec<(Error, i32)> = vec![
+            (Error::usage("x"), exit::USAGE),
+            (Error::refused("x"), exit::REFUSED),
+            (Error::interrupted(), exit::INTERRUPTED),
+            (Error::StepFailed("x".into()), exit::FAILED),
+            (
+                Error::CommandFailed {
+                    command: "kubectl get pods".into(),
+                    reason: "exit status 1".into(),
+                },
+                exit::FAILED,
+            ),
+        ];
+        for (error, code) in cases {
+            assert_eq!(error.exit_code(), code, "{error}");
+        }
+    }
+
+    #[test]
+    fn an_interruption_of_a_run_names_the_directory_to_resume() {
+        let error = Error::interrupted().in_run_dir(std::path::Path::new("runs/x"));
+        assert_eq!(
+            error.to_string(),
+            "interrupted; state saved in runs/x: continue with `arthur-restore run --resume runs/x`"
+        );
+        assert_eq!(Error::interrupted().to_string(), "interrupted");
+    }
+}

@@ -2,28 +2,20 @@
 //! kubectl, velero, aws and curl as subprocesses, and writes a transcript in the runbook's style.
 //! See ARCHITECTURE.md for the map of modules and the invariants.
 
-pub mod app;
+// The layers, lowest first; each imports only from those above it in this list.
 pub mod audit;
-pub mod backups;
 pub mod cli;
-pub mod cmd;
-pub mod discovery;
+pub mod commands;
 pub mod error;
-pub mod executor;
-pub mod facts;
-pub mod live;
+pub mod health;
+pub mod model;
 pub mod names;
-pub mod options;
 pub mod parse;
-pub mod plan;
-pub mod redact;
+pub mod process;
+pub mod record;
+pub mod restore;
 pub mod restore_point;
 pub mod runbook;
-pub mod runner;
-pub mod steps;
-pub mod tool;
-pub mod transcript;
-pub mod verify;
 
 use clap::Parser;
 
@@ -53,7 +45,7 @@ where
             };
         }
     };
-    match app::run(cli) {
+    match commands::run(cli) {
         Ok(code) => code,
         Err(error) => {
             eprintln!("arthur-restore: error: {error}");

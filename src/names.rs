@@ -241,6 +241,24 @@ pub fn duration(value: &str) -> Result<Duration, String> {
     Ok(Duration::from_millis(millis))
 }
 
+/// `--at`: RFC 3339, or a date (the end of that day, UTC).
+pub fn at_time(text: &str) -> Result<jiff::Timestamp, String> {
+    if let Ok(timestamp) = text.parse::<jiff::Timestamp>() {
+        return Ok(timestamp);
+    }
+    if let Ok(date) = text.parse::<jiff::civil::Date>()
+        && text.len() == 10
+    {
+        let end_of_day = date.at(23, 59, 59, 999_999_999);
+        if let Ok(timestamp) = jiff::tz::TimeZone::UTC.to_timestamp(end_of_day) {
+            return Ok(timestamp);
+        }
+    }
+    Err(format!(
+        "--at `{text}` is not a time: give RFC 3339 (2023-05-11T15:30:00-04:00) or a date (2023-05-11)"
+    ))
+}
+
 /// Shows a duration the way it is written on the command line.
 pub fn format_duration(duration: Duration) -> String {
     let ms = duration.as_millis();
@@ -258,6 +276,20 @@ pub fn format_duration(duration: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn at_accepts_rfc3339_and_dates() {
+        assert_eq!(
+            at_time("2023-05-11T15:30:00-04:00").unwrap().to_string(),
+            "2023-05-11T19:30:00Z"
+        );
+        assert_eq!(
+            at_time("2023-05-11").unwrap().to_string(),
+            "2023-05-11T23:59:59.999999999Z"
+        );
+        assert!(at_time("yesterday").is_err());
+        assert!(at_time("2023-5-1").is_err());
+    }
 
     #[test]
     fn namespaces() {

@@ -318,13 +318,51 @@ pub fn choose(points: &[RestorePoint], at: Option<Timestamp>) -> Option<&Restore
         .find(|p| p.complete && at.is_none_or(|at| p.time <= at))
 }
 
-/// The restore point a Velero backup belongs to.
-pub fn point_of<'a>(points: &'a [RestorePoint], name: &str) -> Option<&'a RestorePoint> {
-    points.iter().find(|p| {
+/// The index of the restore point a Velero backup belongs to.
+pub fn index_of(points: &[RestorePoint], name: &str) -> Option<usize> {
+    points.iter().position(|p| {
         VeleroComponent::ALL
             .iter()
             .any(|c| p.velero(*c).is_some_and(|b| b.name == name))
     })
+}
+
+/// `+4h37m`, `-44s`: how far a backup is from the Velero run.
+pub fn gap(seconds: i64) -> String {
+    let sign = if seconds < 0 { '-' } else { '+' };
+    let s = seconds.unsigned_abs();
+    match s {
+        0..60 => format!("{sign}{s}s"),
+        60..3600 => format!("{sign}{}m{}s", s / 60, s % 60),
+        _ => format!("{sign}{}h{}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
+pub fn describe(point: &RestorePoint) -> String {
+    let name = |b: Option<&DatedBackup>| b.map(|b| b.name.clone()).unwrap_or_else(|| "-".into());
+    let mut text = format!(
+        "restore point {} (Velero backups spread over {}):\n  messaging    {}\n  enrichments  {}\n  workflows    {}",
+        point.time,
+        gap(point.spread_seconds).trim_start_matches('+'),
+        name(point.messaging.as_ref()),
+        name(point.enrichments.as_ref()),
+        name(point.workflows.as_ref()),
+    );
+    if let Some(c) = &point.clickhouse {
+        text.push_str(&format!(
+            "\n  clickhouse   {} ({})",
+            c.name,
+            gap(c.gap_seconds)
+        ));
+    }
+    if let Some(s) = &point.rds_snapshot {
+        text.push_str(&format!(
+            "\n  rds snapshot {} ({})",
+            s.name,
+            gap(s.gap_seconds)
+        ));
+    }
+    text
 }
 
 #[cfg(test)]

@@ -135,13 +135,13 @@ fn a_complete_restore() {
         7
     );
     let events = std::fs::read_to_string(replay.run_dir().join("events.jsonl")).unwrap();
-    assert!(arthur_restore::live::verify_chain(&events).is_ok());
+    assert!(arthur_restore::record::events::verify_chain(&events).is_ok());
     let mut tampered = events.replacen("\"exit\":0", "\"exit\":1", 1);
     if tampered == events {
         tampered = events.replacen("arthur", "arthuR", 1);
     }
     assert!(
-        arthur_restore::live::verify_chain(&tampered).is_err(),
+        arthur_restore::record::events::verify_chain(&tampered).is_err(),
         "an edited log is detected"
     );
 }

@@ -23,7 +23,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use arthur_restore::cmd::shell_quote;
+use arthur_restore::process::shell_quote;
 
 #[derive(Debug, Default, Clone)]
 struct Entry {

@@ -35,9 +35,9 @@ impl ParseError {
     }
 
     /// Attaches the command whose output this was.
-    pub fn for_command(self, cmd: &crate::cmd::Cmd) -> crate::error::Error {
+    pub fn for_command(self, cmd: &crate::process::Cmd) -> crate::error::Error {
         crate::error::Error::Parse {
-            cmd: Box::new(cmd.clone()),
+            command: cmd.to_string(),
             problem: self.problem,
             line: self.line,
         }

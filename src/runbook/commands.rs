@@ -11,8 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::fixed;
-use crate::cmd::{Cmd, Effect};
-use crate::tool::Tool;
+use crate::process::{Cmd, Effect, Tool};
 
 /// How the CLIs reach the cluster and the cloud account (the global options).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -457,6 +456,58 @@ impl Commands {
             &["logs", &format!("job/{job}"), "-n", self.ns()],
         )
     }
+
+    // Named for the operator to look closer or to act; never run by the tool. They carry the
+    // connection flags like every other command, so that pasting one reaches the same cluster.
+
+    pub fn describe_job(&self, job: &str) -> Cmd {
+        self.kubectl(Effect::Reads, &["describe", "job", job, "-n", self.ns()])
+    }
+
+    pub fn get_job(&self, job: &str) -> Cmd {
+        self.kubectl(Effect::Reads, &["get", "job", job, "-n", self.ns()])
+    }
+
+    pub fn pod_logs(&self, pod: &str) -> Cmd {
+        self.kubectl(Effect::Reads, &["logs", pod, "-n", self.ns()])
+    }
+
+    /// The logs of a container's previous run (a container in CrashLoopBackOff).
+    pub fn previous_container_logs(&self, pod: &str, container: &str) -> Cmd {
+        self.kubectl(
+            Effect::Reads,
+            &["logs", pod, "-n", self.ns(), "-c", container, "--previous"],
+        )
+    }
+
+    pub fn service_logs(&self, service: &str) -> Cmd {
+        self.kubectl(Effect::Reads, &["logs", service, "-n", self.ns()])
+    }
+
+    pub fn get_statefulsets_and_pvcs(&self) -> Cmd {
+        self.kubectl(Effect::Reads, &["get", "sts,pvc", "-n", self.ns()])
+    }
+
+    pub fn delete_restore_job(&self) -> Cmd {
+        self.kubectl(
+            Effect::Changes,
+            &["delete", "job", fixed::CLICKHOUSE_JOB, "-n", self.ns()],
+        )
+    }
+
+    pub fn describe_rds_events(&self, instance: &str) -> Cmd {
+        self.aws(
+            Effect::Reads,
+            &[
+                "rds",
+                "describe-events",
+                "--source-identifier",
+                instance,
+                "--source-type",
+                "db-instance",
+            ],
+        )
+    }
 }
 
 #[cfg(test)]
@@ -524,6 +575,31 @@ mod tests {
             commands(everything()).recover_workflows(7899).to_string(),
             "curl -k -XPOST http://localhost:7899/api/v1/workflows/batch/recover"
         );
+    }
+
+    #[test]
+    fn commands_named_for_the_operator_carry_the_connection_flags() {
+        let commands = commands(everything());
+        for cmd in [
+            commands.describe_job("j"),
+            commands.get_job("j"),
+            commands.pod_logs("p"),
+            commands.previous_container_logs("p", "c"),
+            commands.service_logs("svc/s"),
+            commands.get_statefulsets_and_pvcs(),
+            commands.delete_restore_job(),
+            commands.describe_pod("p"),
+            commands.job_logs("j"),
+            commands.velero_restore_logs("r"),
+            commands.velero_restore_describe("r"),
+            commands.describe_rds_events("db"),
+        ] {
+            let line = cmd.to_string();
+            let connected = line.contains("--context prod")
+                || line.contains("--kubecontext prod")
+                || line.contains("--profile arthur-prod");
+            assert!(connected, "{line}");
+        }
     }
 
     #[test]

@@ -10,19 +10,7 @@ use serde::{Deserialize, Serialize};
 pub use commands::Commands;
 
 /// A step of the runbook (SPEC section 2), in runbook order.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum StepId {
     Rds,
@@ -199,7 +187,7 @@ pub enum Need {
 /// One command of a step, as the runbook (or for `rds` the AWS documentation) documents it.
 #[derive(Debug, Clone)]
 pub struct Documented {
-    pub cmd: crate::cmd::Cmd,
+    pub cmd: crate::process::Cmd,
     pub need: Need,
 }
 
@@ -212,7 +200,7 @@ pub fn documented(step: StepId, commands: &Commands) -> Vec<Documented> {
         subnet_group: "GROUP".into(),
         instance_class: "CLASS".into(),
     };
-    let list: Vec<(crate::cmd::Cmd, Need)> = match step {
+    let list: Vec<(crate::process::Cmd, Need)> = match step {
         StepId::Rds => vec![
             (commands.describe_db_instance("SOURCE"), Optional),
             (
@@ -288,8 +276,8 @@ pub fn documented(step: StepId, commands: &Commands) -> Vec<Documented> {
 /// The read-only commands the tool adds to the runbook (preflight, discovery, `-o json` forms of
 /// documented listings, polls, the commands named for looking closer). `audit` recognises them
 /// as the tool's additions, not as deviations.
-pub fn additions(commands: &Commands) -> Vec<crate::cmd::Cmd> {
-    let mut list: Vec<crate::cmd::Cmd> = crate::tool::Tool::ALL
+pub fn additions(commands: &Commands) -> Vec<crate::process::Cmd> {
+    let mut list: Vec<crate::process::Cmd> = crate::process::Tool::ALL
         .iter()
         .map(|t| commands.version(*t))
         .collect();
@@ -315,6 +303,13 @@ pub fn additions(commands: &Commands) -> Vec<crate::cmd::Cmd> {
         commands.s3_list("URI"),
         commands.describe_pod("POD"),
         commands.job_logs("JOB"),
+        commands.describe_job("JOB"),
+        commands.get_job("JOB"),
+        commands.pod_logs("POD"),
+        commands.previous_container_logs("POD", "CONTAINER"),
+        commands.service_logs("SERVICE"),
+        commands.get_statefulsets_and_pvcs(),
+        commands.describe_rds_events("ID"),
     ]);
     list
 }

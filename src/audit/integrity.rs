@@ -1,0 +1,76 @@
+//! A tool transcript has events.jsonl beside it: its hash chain must hold, and every command of
+//! the transcript must be among its events, in order.
+
+use std::path::Path;
+
+use super::log::Logged;
+use super::report::{AuditFinding, FindingKind};
+use crate::error::Result;
+use crate::process::shell_quote;
+use crate::record::{Event, RunDir, events};
+
+/// The commands of an event log, as the transcript shows them.
+fn logged_commands(text: &str) -> Vec<String> {
+    events::read(text)
+        .into_iter()
+        .filter_map(|record| match record.ok()?.1.event {
+            Event::Command { argv, .. } | Event::BackgroundStarted { argv, .. } => Some(argv),
+            _ => None,
+        })
+        .map(|argv| {
+            argv.iter()
+                .map(|w| shell_quote(w).into_owned())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
+}
+
+/// What the events.jsonl beside the transcript says (`None` when there is none), with the
+/// findings it gives.
+pub fn check_events(
+    transcript: &Path,
+    logged: &[Logged],
+    findings: &mut Vec<AuditFinding>,
+) -> Result<Option<String>> {
+    let Some(dir) = RunDir::of_transcript(transcript) else {
+        return Ok(None);
+    };
+    let Some(text) = dir.read_events()? else {
+        return Ok(None);
+    };
+    let events_path = dir.events_path();
+    let count = match events::verify_chain(&text) {
+        Ok(count) => count,
+        Err(line) => {
+            findings.push(AuditFinding::nowhere(
+                FindingKind::Tampered,
+                format!(
+                    "{} was edited: its hash chain breaks at line {line}",
+                    events_path.display()
+                ),
+            ));
+            return Ok(Some(format!("hash chain broken at line {line}")));
+        }
+    };
+    let commands = logged_commands(&text);
+    let mut at = 0;
+    for command in logged {
+        match commands[at..].iter().position(|c| *c == command.text) {
+            Some(offset) => at += offset + 1,
+            None => {
+                findings.push(AuditFinding::at(
+                    FindingKind::Tampered,
+                    command.line,
+                    format!(
+                        "`{}` is in the transcript but not, in this order, in {}",
+                        command.text,
+                        events_path.display()
+                    ),
+                ));
+                break;
+            }
+        }
+    }
+    Ok(Some(format!("hash chain intact ({count} events)")))
+}

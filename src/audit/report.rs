@@ -1,0 +1,150 @@
+//! What `audit` found: per step a status, a list of findings, and how the event log checked out;
+//! rendered as text or serialized as JSON.
+
+use serde::Serialize;
+
+use crate::runbook::StepId;
+
+/// The kinds of deviation, as the report names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FindingKind {
+    DestructiveNotInRunbook,
+    Failed,
+    Inconsistent,
+    Missing,
+    NotInRunbook,
+    OutOfOrder,
+    Tampered,
+}
+
+impl FindingKind {
+    pub fn word(self) -> &'static str {
+        match self {
+            FindingKind::DestructiveNotInRunbook => "destructive-not-in-runbook",
+            FindingKind::Failed => "failed",
+            FindingKind::Inconsistent => "inconsistent",
+            FindingKind::Missing => "missing",
+            FindingKind::NotInRunbook => "not-in-runbook",
+            FindingKind::OutOfOrder => "out-of-order",
+            FindingKind::Tampered => "tampered",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditFinding {
+    pub kind: FindingKind,
+    /// The line of the log it is about; none for something missing.
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl AuditFinding {
+    pub fn at(kind: FindingKind, line: usize, message: impl Into<String>) -> AuditFinding {
+        AuditFinding {
+            kind,
+            line: Some(line),
+            message: message.into(),
+        }
+    }
+
+    pub fn nowhere(kind: FindingKind, message: impl Into<String>) -> AuditFinding {
+        AuditFinding {
+            kind,
+            line: None,
+            message: message.into(),
+        }
+    }
+}
+
+/// How much of a step the log shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum StepStatus {
+    #[serde(rename = "done")]
+    Done,
+    #[serde(rename = "partly done")]
+    PartlyDone,
+    #[serde(rename = "not done")]
+    NotDone,
+    /// A step whose commands the runbook leaves to other documentation (RDS) or to the operator.
+    #[serde(rename = "not evidenced")]
+    NotEvidenced,
+    /// A tool transcript of a run with --only/--skip/--from that left the step out.
+    #[serde(rename = "not in this run")]
+    NotInThisRun,
+}
+
+impl StepStatus {
+    pub fn word(self) -> &'static str {
+        match self {
+            StepStatus::Done => "done",
+            StepStatus::PartlyDone => "partly done",
+            StepStatus::NotDone => "not done",
+            StepStatus::NotEvidenced => "not evidenced",
+            StepStatus::NotInThisRun => "not in this run",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StepReport {
+    pub id: StepId,
+    pub title: &'static str,
+    pub status: StepStatus,
+    pub commands_found: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub transcript: String,
+    pub conforms: bool,
+    pub steps: Vec<StepReport>,
+    pub findings: Vec<AuditFinding>,
+    pub commands: usize,
+    /// What the events.jsonl beside a tool transcript says, if there is one.
+    pub events: Option<String>,
+}
+
+pub fn render(report: &Report) -> String {
+    let mut text = format!(
+        "audit {}: {}\n",
+        report.transcript,
+        if report.conforms {
+            "conforms to the runbook".to_string()
+        } else {
+            format!(
+                "{} finding{}",
+                report.findings.len(),
+                if report.findings.len() == 1 { "" } else { "s" }
+            )
+        }
+    );
+    if let Some(events) = &report.events {
+        text.push_str(&format!("events.jsonl: {events}\n"));
+    }
+    text.push_str("\nsteps:\n");
+    for step in &report.steps {
+        text.push_str(&format!(
+            "  {:<12} {:<14} {}\n",
+            step.id.id(),
+            step.status.word(),
+            step.title
+        ));
+    }
+    if !report.findings.is_empty() {
+        text.push_str("\nfindings:\n");
+        for finding in &report.findings {
+            let at = finding
+                .line
+                .map(|l| format!("line {l}"))
+                .unwrap_or_else(|| "-".into());
+            text.push_str(&format!(
+                "  {at:<9} {:<27} {}\n",
+                finding.kind.word(),
+                finding.message
+            ));
+        }
+    }
+    text
+}

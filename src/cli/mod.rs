@@ -1,0 +1,391 @@
+//! The command line as clap parses it: raw flags, validated one by one (`names`). `settings`
+//! turns them into what the engine uses (`RestoreOptions`), checking how the flags go together:
+//! two stages, parsing and meaning apart. Clap's types stop here.
+
+pub mod settings;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::names;
+use crate::runbook::StepId;
+
+const ABOUT: &str = "Performs the vendor runbook \"Restoring the Arthur Platform\" with kubectl, velero, aws and curl, and writes a transcript an auditor can hold against the runbook.";
+
+const LONG_ABOUT: &str = "\
+Performs the vendor runbook \"Restoring the Arthur Platform\" with kubectl, velero, aws and curl,
+and writes a transcript an auditor can hold against the runbook.
+
+The runbook's steps, in order (see `arthur-restore steps`):
+  rds          restore the RDS snapshot into a new instance, wait until available
+  platform     gate: point the Admin Console at the restored database; wait for pods and jobs
+  clickhouse   create and apply the ClickHouse restore Job for the chosen backup
+  messaging    delete the messaging StatefulSets and volumes, restore them with Velero
+  enrichments  restore the enrichments infrastructure with Velero
+  workflows    restore the workflows with Velero, call the batch-recover endpoint
+  smoke        check pods, jobs, the KOTS app, the ClickHouse job and the restores
+
+Nothing is changed before every check that can be made has passed (the preflight), deletions are
+exact and confirmed, and an interrupted run continues with `run --resume DIR`.";
+
+const AFTER_HELP: &str = "\
+Examples:
+  Print the whole restore without a cluster:
+    arthur-restore -n arthur plan --offline \\
+      --messaging-backup arthur-backup-2023-05-11t15.22.37-04.00-messaging \\
+      --enrichments-backup arthur-backup-2023-05-11t15.25.24-04.00-enrichments \\
+      --workflows-backup arthur-backup-2023-05-11t15.23.25-04.00-workflows \\
+      --clickhouse-backup arthur-clickhouse-backup-2023-05-11-00-00-07 \\
+      --rds-snapshot arthur-snap --rds-instance arthur-restored --rds-like arthur-prod
+  List the runbook's steps and commands:
+    arthur-restore steps
+
+Exit status:
+  0    success
+  1    a command or step failed
+  2    usage error
+  3    a safety check refused to go on (nothing destructive ran after it)
+  4    verify found the platform unhealthy, or audit found deviations
+  130  interrupted (state saved; continue with `run --resume DIR`)";
+
+const RUN_EXAMPLES: &str = "\
+Examples:
+  The newest complete restore point, restoring RDS next to the current instance:
+    arthur-restore -n arthur run --rds-like arthur-prod-db --rds-instance arthur-restored-db
+  Explicit backups of one backup operation:
+    arthur-restore -n arthur run --rds-like arthur-prod-db --rds-instance arthur-restored-db \\
+      --rds-snapshot arthur-backup-2023-05-11t15-21-50-04-00 \\
+      --clickhouse-backup arthur-clickhouse-backup-2023-05-11-00-00-07 \\
+      --messaging-backup arthur-backup-2023-05-11t15.22.37-04.00-messaging \\
+      --enrichments-backup arthur-backup-2023-05-11t15.25.24-04.00-enrichments \\
+      --workflows-backup arthur-backup-2023-05-11t15.23.25-04.00-workflows
+  The database was restored and the platform installed already:
+    arthur-restore -n arthur run --from clickhouse --at 2023-05-11
+  Continue after Ctrl-C, a timeout or a refusal whose cause was fixed:
+    arthur-restore run --resume arthur-restore-runs/20261125T180000Z";
+
+const PLAN_EXAMPLES: &str = "\
+Examples:
+  What run would do, reading the cluster but changing nothing:
+    arthur-restore -n arthur plan --rds-like arthur-prod-db --rds-instance arthur-restored-db
+  Without a cluster (every name given):
+    arthur-restore -n arthur plan --offline --only messaging \\
+      --messaging-backup arthur-backup-2023-05-11t15.22.37-04.00-messaging";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "arthur-restore",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    after_help = AFTER_HELP,
+    propagate_version = true,
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
+pub struct GlobalArgs {
+    /// Arthur namespace.
+    #[arg(short = 'n', long, global = true, env = "ARTHUR_NAMESPACE", value_name = "NS", value_parser = names::namespace)]
+    pub namespace: Option<String>,
+
+    /// Velero namespace (Velero's own, where its Backup and Restore objects live).
+    #[arg(long, global = true, env = "VELERO_NAMESPACE", value_name = "NS", default_value = "velero", value_parser = names::namespace)]
+    pub velero_namespace: String,
+
+    /// Passed to kubectl (--kubeconfig) and velero (--kubeconfig).
+    #[arg(long, global = true, value_name = "PATH", value_parser = names::cli_path)]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// Passed to kubectl (--context) and velero (--kubecontext).
+    #[arg(long, global = true, value_name = "NAME", value_parser = names::kube_context)]
+    pub context: Option<String>,
+
+    /// Passed to aws (--profile).
+    #[arg(long, global = true, env = "AWS_PROFILE", value_name = "NAME", value_parser = names::aws_profile)]
+    pub aws_profile: Option<String>,
+
+    /// Passed to aws (--region).
+    #[arg(long, global = true, env = "AWS_REGION", value_name = "NAME", value_parser = names::aws_region)]
+    pub aws_region: Option<String>,
+
+    /// Passed to aws (--endpoint-url), for S3-compatible stores and tests.
+    #[arg(long, global = true, value_name = "URL", value_parser = names::endpoint_url)]
+    pub aws_endpoint_url: Option<String>,
+
+    /// Output format of plan, backups, verify, audit and steps.
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print every command the restore would run, in order, as a transcript; changes nothing.
+    #[command(after_help = PLAN_EXAMPLES)]
+    ///
+    /// Without --offline, the read-only commands (listings, describes) run so that the plan shows
+    /// what `run` would select and change; with --offline nothing runs at all and explicit backup
+    /// names are needed.
+    Plan(Box<PlanArgs>),
+
+    /// Perform the restore.
+    ///
+    /// Records which programs and which cluster, chooses (or checks) the backups of one backup
+    /// operation, runs the preflight, then each step; writes transcript.log, events.jsonl,
+    /// state.json and artefacts into the run directory. Two gates ask on the terminal: the Admin
+    /// Console changes after the RDS restore, and the exact list of messaging objects before they
+    /// are deleted (--yes answers them). Interrupted or refused runs continue with --resume DIR.
+    #[command(after_help = RUN_EXAMPLES)]
+    Run(Box<RunArgs>),
+
+    /// List restore points: velero backups grouped by time, with the matching ClickHouse backup.
+    Backups(BackupsArgs),
+
+    /// Check platform health (the smoke step on its own).
+    Verify(VerifyArgs),
+
+    /// Compare a transcript file with the runbook.
+    Audit(AuditArgs),
+
+    /// List the runbook steps and their documented commands.
+    Steps,
+
+    /// Print a completion script (bash, zsh, fish).
+    Completions {
+        #[arg(value_enum)]
+        shell: CompletionShell,
+    },
+}
+
+/// Step ids as values of --only, --skip and --from (the runbook model knows nothing of clap).
+impl ValueEnum for StepId {
+    fn value_variants<'a>() -> &'a [Self] {
+        &StepId::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.id()))
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Restore point")]
+pub struct RestorePointArgs {
+    /// Newest complete restore point at or before TIME (RFC 3339 or YYYY-MM-DD).
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+
+    /// Velero backup of Kafka and ZooKeeper (overrides the restore point).
+    #[arg(long, value_name = "NAME", value_parser = names::velero_backup)]
+    pub messaging_backup: Option<String>,
+
+    /// Velero backup of the enrichments infrastructure.
+    #[arg(long, value_name = "NAME", value_parser = names::velero_backup)]
+    pub enrichments_backup: Option<String>,
+
+    /// Velero backup of the enrichments workflows.
+    #[arg(long, value_name = "NAME", value_parser = names::velero_backup)]
+    pub workflows_backup: Option<String>,
+
+    /// Arthur ClickHouse backup name without the node prefix
+    /// (e.g. arthur-clickhouse-backup-2023-05-11-00-00-07).
+    #[arg(long, value_name = "NAME", value_parser = names::clickhouse_backup)]
+    pub clickhouse_backup: Option<String>,
+
+    /// ClickHouse pod whose backup container lists the backups.
+    #[arg(long, value_name = "NAME", default_value = crate::runbook::fixed::DEFAULT_CLICKHOUSE_POD, value_parser = names::object_name)]
+    pub clickhouse_pod: String,
+
+    /// List ClickHouse backups with `aws s3 ls URI` instead of kubectl exec.
+    #[arg(long, value_name = "URI", value_parser = names::s3_uri)]
+    pub clickhouse_s3_uri: Option<String>,
+
+    /// Accept explicit names from different backup operations (said loudly in the transcript).
+    #[arg(long)]
+    pub allow_mixed: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "RDS")]
+pub struct RdsArgs {
+    /// Snapshot to restore.
+    #[arg(long, value_name = "ID", value_parser = names::rds_snapshot)]
+    pub rds_snapshot: Option<String>,
+
+    /// Identifier of the new instance.
+    #[arg(long, value_name = "ID", value_parser = names::rds_instance)]
+    pub rds_instance: Option<String>,
+
+    /// Copy port, security groups, subnet group and class from this instance.
+    #[arg(long, value_name = "ID", value_parser = names::rds_instance)]
+    pub rds_like: Option<String>,
+
+    /// The instance whose snapshots belong to the restore points [default: the --rds-like instance].
+    #[arg(long, value_name = "ID", value_parser = names::rds_instance)]
+    pub rds_source: Option<String>,
+
+    /// Port of the new instance (overrides --rds-like).
+    #[arg(long, value_name = "N", value_parser = names::rds_port)]
+    pub rds_port: Option<u16>,
+
+    /// VPC security group of the new instance; repeat for several (overrides --rds-like).
+    #[arg(long = "rds-security-group", value_name = "ID", value_parser = names::security_group)]
+    pub rds_security_groups: Vec<String>,
+
+    /// DB subnet group of the new instance (overrides --rds-like).
+    #[arg(long, value_name = "NAME", value_parser = names::subnet_group)]
+    pub rds_subnet_group: Option<String>,
+
+    /// Instance class of the new instance (overrides --rds-like).
+    #[arg(long, value_name = "CLASS", value_parser = names::instance_class)]
+    pub rds_instance_class: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Steps")]
+pub struct StepArgs {
+    /// Run only these steps (comma-separated step ids).
+    #[arg(long, value_name = "STEP[,STEP]", value_enum, value_delimiter = ',')]
+    pub only: Vec<StepId>,
+
+    /// Leave out these steps (comma-separated step ids).
+    #[arg(long, value_name = "STEP[,STEP]", value_enum, value_delimiter = ',')]
+    pub skip: Vec<StepId>,
+
+    /// Start at this step; the ones before it are left out.
+    #[arg(long, value_name = "STEP", value_enum)]
+    pub from: Option<StepId>,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Waiting")]
+pub struct TimingArgs {
+    /// Limit of each wait.
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = names::duration)]
+    pub timeout: Duration,
+
+    /// Time between two polls of a wait.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = names::duration)]
+    pub poll_interval: Duration,
+
+    /// Limit of any one subprocess.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = names::duration)]
+    pub command_timeout: Duration,
+}
+
+/// What a restore is, shared by `plan` and `run`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    #[command(flatten)]
+    pub point: RestorePointArgs,
+    #[command(flatten)]
+    pub rds: RdsArgs,
+    #[command(flatten)]
+    pub steps: StepArgs,
+    #[command(flatten)]
+    pub timing: TimingArgs,
+
+    /// Local port of the port-forward to the dataset service.
+    #[arg(long, value_name = "N", default_value = "7899", value_parser = names::local_port, help_heading = "Steps")]
+    pub local_port: u16,
+
+    /// Do not require the KOTS config to name the restored endpoint (only when the database
+    /// pointer was checked another way).
+    #[arg(long, help_heading = "Steps")]
+    pub skip_db_pointer_check: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub restore: RestoreArgs,
+
+    /// Run nothing at all; needs explicit backup names and RDS settings.
+    #[arg(long, help_heading = "Plan")]
+    pub offline: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub restore: RestoreArgs,
+
+    /// Answer the confirmation prompts (non-interactive use).
+    #[arg(long, help_heading = "Run")]
+    pub yes: bool,
+
+    /// Where transcript.log, events.jsonl, state.json and artefacts go
+    /// [default: ./arthur-restore-runs/<UTC timestamp>].
+    #[arg(long, value_name = "DIR", help_heading = "Run")]
+    pub run_dir: Option<PathBuf>,
+
+    /// Continue the run recorded in DIR (its parameters come from DIR/state.json).
+    #[arg(
+        long,
+        value_name = "DIR",
+        conflicts_with = "run_dir",
+        help_heading = "Run"
+    )]
+    pub resume: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupsArgs {
+    #[command(flatten)]
+    pub point: RestorePointArgs,
+
+    /// The instance whose snapshots belong to the restore points.
+    #[arg(long, value_name = "ID", value_parser = names::rds_instance)]
+    pub rds_source: Option<String>,
+
+    /// Same as --rds-source, for symmetry with plan and run.
+    #[arg(long, value_name = "ID", value_parser = names::rds_instance)]
+    pub rds_like: Option<String>,
+
+    /// Limit of any one subprocess.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = names::duration)]
+    pub command_timeout: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Also check the Velero restores recorded in this run directory.
+    #[arg(long, value_name = "DIR")]
+    pub run_dir: Option<PathBuf>,
+
+    /// Wait for jobs still running, up to --timeout.
+    #[arg(long)]
+    pub wait: bool,
+
+    #[command(flatten)]
+    pub timing: TimingArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// A transcript of this tool, or a terminal log in the same `$ command` style.
+    #[arg(value_name = "TRANSCRIPT")]
+    pub transcript: PathBuf,
+}

@@ -1,0 +1,152 @@
+//! The second stage of the command line: raw flags (`cli`) become the engine's settings
+//! (`RestoreOptions`, `Commands`), with the checks of how flags go together.
+
+use super::{GlobalArgs, RdsArgs, RestoreArgs, StepArgs, TimingArgs};
+use crate::error::{Error, Result};
+use crate::model::{BackupNames, RdsOptions, RestoreOptions, Timing};
+use crate::runbook::commands::Connection;
+use crate::runbook::{Commands, StepId};
+
+/// Everything a plan or a run is asked to do, checked.
+pub fn restore_options(global: &GlobalArgs, args: &RestoreArgs) -> Result<RestoreOptions> {
+    let RestoreArgs {
+        point,
+        rds,
+        steps,
+        timing,
+        local_port,
+        skip_db_pointer_check,
+    } = args;
+    let namespace = require_namespace(global)?;
+    if let Some(at) = &point.at {
+        crate::names::at_time(at).map_err(Error::usage)?;
+    }
+    Ok(RestoreOptions {
+        namespace,
+        velero_namespace: global.velero_namespace.clone(),
+        connection: connection(global),
+        clickhouse_pod: point.clickhouse_pod.clone(),
+        clickhouse_s3_uri: point.clickhouse_s3_uri.clone(),
+        backups: BackupNames {
+            messaging: point.messaging_backup.clone(),
+            enrichments: point.enrichments_backup.clone(),
+            workflows: point.workflows_backup.clone(),
+            clickhouse: point.clickhouse_backup.clone(),
+        },
+        at: point.at.clone(),
+        allow_mixed: point.allow_mixed,
+        rds: rds_options(rds),
+        steps: select_steps(steps)?,
+        timing: timing_of(timing),
+        local_port: *local_port,
+        skip_db_pointer_check: *skip_db_pointer_check,
+    })
+}
+
+fn rds_options(args: &RdsArgs) -> RdsOptions {
+    RdsOptions {
+        snapshot: args.rds_snapshot.clone(),
+        instance: args.rds_instance.clone(),
+        like: args.rds_like.clone(),
+        source: args.rds_source.clone().or_else(|| args.rds_like.clone()),
+        port: args.rds_port,
+        security_groups: args.rds_security_groups.clone(),
+        subnet_group: args.rds_subnet_group.clone(),
+        instance_class: args.rds_instance_class.clone(),
+    }
+}
+
+pub fn timing_of(args: &TimingArgs) -> Timing {
+    Timing {
+        timeout: args.timeout,
+        poll_interval: args.poll_interval,
+        command_timeout: args.command_timeout,
+    }
+}
+
+pub fn connection(global: &GlobalArgs) -> Connection {
+    Connection {
+        kubeconfig: global.kubeconfig.clone(),
+        context: global.context.clone(),
+        aws_profile: global.aws_profile.clone(),
+        aws_region: global.aws_region.clone(),
+        aws_endpoint_url: global.aws_endpoint_url.clone(),
+    }
+}
+
+pub fn require_namespace(global: &GlobalArgs) -> Result<String> {
+    global.namespace.clone().ok_or_else(|| {
+        Error::usage(
+            "the Arthur namespace is needed: give -n/--namespace NS before the command (or set ARTHUR_NAMESPACE)",
+        )
+    })
+}
+
+/// The command catalogue of a command that is not a restore (`backups`, `verify`).
+pub fn commands(
+    global: &GlobalArgs,
+    namespace: String,
+    velero_namespace: String,
+    clickhouse_pod: &str,
+) -> Commands {
+    Commands {
+        namespace,
+        velero_namespace,
+        clickhouse_pod: clickhouse_pod.to_string(),
+        connection: connection(global),
+    }
+}
+
+/// `--only`, `--skip` and `--from` together: the steps kept, in runbook order.
+pub fn select_steps(args: &StepArgs) -> Result<Vec<StepId>> {
+    let steps: Vec<StepId> = StepId::ALL
+        .into_iter()
+        .filter(|step| args.only.is_empty() || args.only.contains(step))
+        .filter(|step| !args.skip.contains(step))
+        .filter(|step| args.from.is_none_or(|from| *step >= from))
+        .collect();
+    if steps.is_empty() {
+        return Err(Error::usage(
+            "--only, --skip and --from leave no step to perform; see `arthur-restore steps`",
+        ));
+    }
+    Ok(steps)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn steps(only: &[StepId], skip: &[StepId], from: Option<StepId>) -> Result<Vec<StepId>> {
+        select_steps(&StepArgs {
+            only: only.to_vec(),
+            skip: skip.to_vec(),
+            from,
+        })
+    }
+
+    #[test]
+    fn step_selection() {
+        assert_eq!(steps(&[], &[], None).unwrap(), StepId::ALL.to_vec());
+        assert_eq!(
+            steps(&[StepId::Smoke, StepId::Messaging], &[], None).unwrap(),
+            vec![StepId::Messaging, StepId::Smoke]
+        );
+        assert_eq!(
+            steps(
+                &[],
+                &[StepId::Rds, StepId::Platform],
+                Some(StepId::Platform)
+            )
+            .unwrap(),
+            vec![
+                StepId::Clickhouse,
+                StepId::Messaging,
+                StepId::Enrichments,
+                StepId::Workflows,
+                StepId::Smoke
+            ]
+        );
+        assert!(steps(&[StepId::Rds], &[StepId::Rds], None).is_err());
+    }
+}

@@ -1,0 +1,131 @@
+//! `verify`: platform health at a glance (the smoke step on its own). Reads the listings with the
+//! read-only executor and judges them (`health`); `--wait` polls while something is only not yet
+//! ready. Exit 0 healthy, 4 unhealthy, 130 interrupted.
+
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::cli::{GlobalArgs, OutputFormat, VerifyArgs, settings};
+use crate::error::{Error, Result, exit};
+use crate::health::{self, Health};
+use crate::names::format_duration;
+use crate::parse::{kots, kube, velero};
+use crate::process::{Cmd, Interrupt, Runner};
+use crate::record::RunDir;
+use crate::restore::ReadOnlyExecutor;
+use crate::restore::executor::Executor;
+use crate::runbook::{Commands, fixed};
+
+pub fn verify(global: &GlobalArgs, args: &VerifyArgs) -> Result<i32> {
+    let (commands, restore_names) = what_to_check(global, args)?;
+    let interrupt = Interrupt::on_signals();
+    let runner = Runner::locate(args.timing.command_timeout, interrupt.clone())?;
+    let mut exec = ReadOnlyExecutor::reading(args.timing.poll_interval, runner);
+    let health = check_until_settled(&mut exec, &commands, &restore_names, args, &interrupt)?;
+    match global.output {
+        OutputFormat::Json => super::print_json(&json!({
+            "healthy": health.healthy(),
+            "problems": health.problems(),
+            "not_yet": health.not_yet(),
+            "health": health,
+        }))?,
+        OutputFormat::Text => super::print(&health::render(
+            &health,
+            args.wait.then_some(args.timing.timeout),
+        ))?,
+    }
+    Ok(if health.healthy() {
+        exit::SUCCESS
+    } else {
+        exit::UNHEALTHY
+    })
+}
+
+/// The namespaces and the restores to check: a run directory knows its namespaces and restores;
+/// -n, when given, must agree with it.
+fn what_to_check(global: &GlobalArgs, args: &VerifyArgs) -> Result<(Commands, Vec<String>)> {
+    let Some(dir) = &args.run_dir else {
+        let namespace = settings::require_namespace(global)?;
+        let commands = settings::commands(
+            global,
+            namespace,
+            global.velero_namespace.clone(),
+            fixed::DEFAULT_CLICKHOUSE_POD,
+        );
+        return Ok((commands, Vec::new()));
+    };
+    let state = RunDir::existing(dir).load_state()?;
+    let recorded = state.options.namespace;
+    if let Some(given) = &global.namespace
+        && *given != recorded
+    {
+        return Err(Error::usage(format!(
+            "-n {given} disagrees with the run directory, whose namespace is {recorded}"
+        )));
+    }
+    let restores = state.facts.restores.values().cloned().collect();
+    let commands = settings::commands(
+        global,
+        recorded,
+        state.options.velero_namespace,
+        fixed::DEFAULT_CLICKHOUSE_POD,
+    );
+    Ok((commands, restores))
+}
+
+/// Checks once; with --wait, again every poll interval while nothing is broken and something is
+/// still on its way, up to --timeout.
+fn check_until_settled(
+    exec: &mut ReadOnlyExecutor,
+    commands: &Commands,
+    restore_names: &[String],
+    args: &VerifyArgs,
+    interrupt: &Interrupt,
+) -> Result<Health> {
+    let started = Instant::now();
+    let mut health = check(exec, commands, restore_names)?;
+    while args.wait
+        && health.problems() == 0
+        && health.not_yet() > 0
+        && started.elapsed() < args.timing.timeout
+    {
+        if std::io::stderr().is_terminal() {
+            eprint!(
+                "\rverify: waiting for {} not yet ready ({} elapsed) ",
+                health.not_yet(),
+                format_duration(Duration::from_secs(started.elapsed().as_secs().max(1)))
+            );
+        }
+        interrupt.sleep(args.timing.poll_interval)?;
+        health = check(exec, commands, restore_names)?;
+    }
+    Ok(health)
+}
+
+/// The standard output of a listing (empty when the executor runs nothing).
+fn read(exec: &mut ReadOnlyExecutor, cmd: &Cmd) -> Result<String> {
+    Ok(exec.read(cmd)?.map(|o| o.stdout).unwrap_or_default())
+}
+
+/// Reads the listings once and judges them.
+fn check(
+    exec: &mut ReadOnlyExecutor,
+    commands: &Commands,
+    restore_names: &[String],
+) -> Result<Health> {
+    let cmd = commands.get_pods_json();
+    let pods = kube::pods_json(&read(exec, &cmd)?).map_err(|e| e.for_command(&cmd))?;
+    let cmd = commands.get_jobs_json();
+    let jobs = kube::jobs_json(&read(exec, &cmd)?).map_err(|e| e.for_command(&cmd))?;
+    let cmd = commands.kots_get_apps();
+    let apps = kots::apps(&read(exec, &cmd)?).map_err(|e| e.for_command(&cmd))?;
+    let mut restores = Vec::new();
+    for name in restore_names {
+        let cmd = commands.velero_restore_json(name);
+        let found = velero::restores(&read(exec, &cmd)?).map_err(|e| e.for_command(&cmd))?;
+        restores.extend(found.into_iter().filter(|r| &r.name == name));
+    }
+    Ok(health::assess(commands, &pods, &jobs, &apps, &restores))
+}

@@ -1,0 +1,15 @@
+//! Running programs: a command as a value (`Cmd`), the four CLIs (`Tool`), what a finished
+//! command printed (`Output`), the runner (the only place a process is spawned) and the
+//! interruption flag. This layer knows nothing of Arthur or the runbook.
+
+mod cmd;
+mod interrupt;
+mod output;
+mod runner;
+mod tool;
+
+pub use cmd::{Cmd, Effect, shell_quote};
+pub use interrupt::Interrupt;
+pub use output::{Output, RunOutput, command_failed};
+pub use runner::{BackgroundChild, Runner};
+pub use tool::Tool;

@@ -1,0 +1,243 @@
+//! The only place processes are spawned. A `Cmd` becomes a duct expression in `expression`;
+//! stdin is closed, stdout and stderr are captured separately (parsers need them apart) and also
+//! merged in arrival order (the transcript shows them as they came), and every child has a time
+//! limit after which it is killed.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use super::cmd::Cmd;
+use super::interrupt::Interrupt;
+use super::output::{Output, RunOutput};
+use super::tool::Tool;
+use crate::error::{Error, Result};
+use crate::names::format_duration;
+
+pub struct Runner {
+    programs: BTreeMap<Tool, PathBuf>,
+    command_timeout: Duration,
+    interrupt: Interrupt,
+}
+
+enum Chunk {
+    Out(Vec<u8>),
+    Err(Vec<u8>),
+}
+
+impl Runner {
+    /// Finds every program up front (`which`, or the ARTHUR_RESTORE_* variables), so that a
+    /// missing one is reported before anything runs.
+    pub fn locate(command_timeout: Duration, interrupt: Interrupt) -> Result<Runner> {
+        let mut programs = BTreeMap::new();
+        for tool in Tool::ALL {
+            programs.insert(tool, tool.locate()?);
+        }
+        Ok(Runner {
+            programs,
+            command_timeout,
+            interrupt,
+        })
+    }
+
+    pub fn program(&self, tool: Tool) -> &PathBuf {
+        &self.programs[&tool]
+    }
+
+    /// The flag this runner stops at; waits and prompts check the same one.
+    pub fn interrupt(&self) -> &Interrupt {
+        &self.interrupt
+    }
+
+    /// Starts the command: the one place a `Cmd` becomes a process. stdin is closed; stdout and
+    /// stderr come back through pipes, as chunks in the order they arrive.
+    fn start(&self, cmd: &Cmd) -> Result<(duct::Handle, mpsc::Receiver<Chunk>)> {
+        let (out_read, out_write) = std::io::pipe().map_err(|e| spawn_error(cmd, e))?;
+        let (err_read, err_write) = std::io::pipe().map_err(|e| spawn_error(cmd, e))?;
+        let handle = duct::cmd(self.program(cmd.tool), &cmd.args)
+            .stdin_null()
+            .stdout_file(out_write)
+            .stderr_file(err_write)
+            .unchecked()
+            .start()
+            .map_err(|e| spawn_error(cmd, e))?;
+        let (sender, receiver) = mpsc::channel::<Chunk>();
+        pump(out_read, sender.clone(), Chunk::Out);
+        pump(err_read, sender, Chunk::Err);
+        Ok((handle, receiver))
+    }
+
+    /// Runs a command to its end, or kills it at the time limit or on an interruption.
+    pub fn run(&mut self, cmd: &Cmd) -> Result<RunOutput> {
+        let started = Instant::now();
+        let (handle, receiver) = self.start(cmd)?;
+        let deadline = started + self.command_timeout;
+        let status = loop {
+            match handle.try_wait() {
+                Ok(Some(output)) => break output.status,
+                Ok(None) => {}
+                Err(e) => return Err(spawn_error(cmd, e)),
+            }
+            if self.interrupt.is_set() {
+                let _ = handle.kill();
+                return Err(Error::interrupted());
+            }
+            if Instant::now() >= deadline {
+                let _ = handle.kill();
+                return Err(Error::CommandFailed {
+                    command: cmd.to_string(),
+                    reason: format!(
+                        "no answer within {} (--command-timeout); the process was killed. Check that the cluster or AWS endpoint answers, or raise --command-timeout",
+                        format_duration(self.command_timeout)
+                    ),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        // Ctrl-C reaches the whole foreground process group: a child may end of the same signal
+        // before the loop above saw the flag. Its exit status is then the signal's, not an answer.
+        self.interrupt.check()?;
+        let (mut stdout, mut stderr, mut combined) = (Vec::new(), Vec::new(), Vec::new());
+        // A grandchild can keep a pipe open after the child has gone; do not wait for it long.
+        let drain_until = Instant::now() + Duration::from_secs(2);
+        while let Ok(chunk) =
+            receiver.recv_timeout(drain_until.saturating_duration_since(Instant::now()))
+        {
+            match chunk {
+                Chunk::Out(bytes) => {
+                    stdout.extend_from_slice(&bytes);
+                    combined.extend_from_slice(&bytes);
+                }
+                Chunk::Err(bytes) => {
+                    stderr.extend_from_slice(&bytes);
+                    combined.extend_from_slice(&bytes);
+                }
+            }
+        }
+        let code = status.code().unwrap_or_else(|| {
+            use std::os::unix::process::ExitStatusExt;
+            128 + status.signal().unwrap_or(0)
+        });
+        Ok(RunOutput {
+            output: Output {
+                stdout: String::from_utf8_lossy(&stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&stderr).into_owned(),
+                status: code,
+            },
+            combined: String::from_utf8_lossy(&combined).into_owned(),
+            duration: started.elapsed(),
+        })
+    }
+
+    /// Starts a long-running command (the port-forward) and waits for `ready_text` in its
+    /// output. The returned child is killed when dropped.
+    pub fn start_background(
+        &mut self,
+        cmd: &Cmd,
+        ready_text: &str,
+        limit: Duration,
+    ) -> Result<BackgroundChild> {
+        let (handle, receiver) = self.start(cmd)?;
+        let mut child = BackgroundChild {
+            handle: Some(handle),
+            seen: String::new(),
+        };
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Ok(Chunk::Out(bytes)) | Ok(Chunk::Err(bytes)) =
+                receiver.recv_timeout(Duration::from_millis(20))
+            {
+                child.seen.push_str(&String::from_utf8_lossy(&bytes));
+                if child.seen.contains(ready_text) {
+                    return Ok(child);
+                }
+            }
+            let exited = child
+                .handle
+                .as_ref()
+                .and_then(|h| h.try_wait().ok().flatten())
+                .is_some();
+            if exited {
+                // Let the last words arrive.
+                while let Ok(Chunk::Out(bytes)) | Ok(Chunk::Err(bytes)) =
+                    receiver.recv_timeout(Duration::from_millis(100))
+                {
+                    child.seen.push_str(&String::from_utf8_lossy(&bytes));
+                }
+                let said = child.seen.trim().to_string();
+                let hint = if said.contains("address already in use")
+                    || said.contains("unable to listen")
+                {
+                    " The local port is taken: choose another with --local-port."
+                } else {
+                    ""
+                };
+                return Err(Error::CommandFailed {
+                    command: cmd.to_string(),
+                    reason: format!("it ended before forwarding: {said}.{hint}"),
+                });
+            }
+            self.interrupt.check()?;
+            if Instant::now() >= deadline {
+                return Err(Error::CommandFailed {
+                    command: cmd.to_string(),
+                    reason: format!(
+                        "it did not say `{ready_text}` within {}; it was stopped",
+                        format_duration(limit)
+                    ),
+                });
+            }
+        }
+    }
+}
+
+fn spawn_error(cmd: &Cmd, error: std::io::Error) -> Error {
+    Error::CommandFailed {
+        command: cmd.to_string(),
+        reason: format!("could not be started: {error}"),
+    }
+}
+
+fn pump(mut pipe: std::io::PipeReader, sender: mpsc::Sender<Chunk>, wrap: fn(Vec<u8>) -> Chunk) {
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 8192];
+        loop {
+            match pipe.read(&mut buffer) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if sender.send(wrap(buffer[..n].to_vec())).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// A child left running; killed (and reaped) when stopped or dropped, on every path.
+pub struct BackgroundChild {
+    handle: Option<duct::Handle>,
+    /// What it printed until it was ready.
+    pub seen: String,
+}
+
+impl BackgroundChild {
+    pub fn stop(mut self) -> Result<()> {
+        self.kill();
+        Ok(())
+    }
+
+    fn kill(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.kill();
+        }
+    }
+}
+
+impl Drop for BackgroundChild {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

@@ -1,0 +1,318 @@
+//! events.jsonl: one JSON object per line, hash-chained (SPEC section 5, rule 9). Every event is
+//! a variant of `Event`, serialized here and nowhere else; each line carries its number, its time
+//! and the SHA-256 of the line before it (`prev`), so that an edited line breaks the chain.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::redact::redact;
+use super::state::RunStatus;
+use crate::error::{Error, Result};
+use crate::model::{BackupNames, RestoreOptions};
+use crate::process::Effect;
+
+/// The `prev` of the first event.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// What happened. The field names are the file format: runs written by earlier releases are read
+/// with the same types.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum Event {
+    RunStarted(RunIdentity),
+    RunResumed(RunIdentity),
+    Section {
+        title: String,
+    },
+    Note {
+        text: String,
+    },
+    Command {
+        argv: Vec<String>,
+        effect: Effect,
+        exit: i32,
+        duration_ms: u64,
+        stdout_bytes: usize,
+        stderr_bytes: usize,
+    },
+    BackgroundStarted {
+        argv: Vec<String>,
+        ok: bool,
+        duration_ms: u64,
+    },
+    WaitStarted {
+        what: String,
+        probe: Vec<String>,
+        timeout_ms: u64,
+    },
+    Poll {
+        what: String,
+        progress: String,
+        pending: Vec<String>,
+    },
+    WaitEnded {
+        what: String,
+        polls: u64,
+        result: String,
+    },
+    WaitStopped {
+        what: String,
+        polls: u64,
+        reason: String,
+        pending: Vec<String>,
+    },
+    WaitTimedOut {
+        what: String,
+        polls: u64,
+        pending: Vec<String>,
+    },
+    WaitFailed {
+        what: String,
+        polls: u64,
+        error: String,
+    },
+    Gate {
+        gate: String,
+        answer: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        details: Option<Vec<String>>,
+    },
+    Artifact {
+        path: PathBuf,
+        bytes: usize,
+    },
+    OptionsResolved {
+        backups: BackupNames,
+        rds_snapshot: Option<String>,
+    },
+    RunEnded {
+        status: RunStatus,
+        error: Option<String>,
+        exit: i32,
+    },
+}
+
+/// Who ran the tool, where, with which programs and parameters: the first event of a run and of
+/// each resumption.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunIdentity {
+    pub version: String,
+    pub user: String,
+    pub host: String,
+    pub run_dir: PathBuf,
+    pub options: RestoreOptions,
+    pub programs: Vec<String>,
+}
+
+/// One line of events.jsonl: the event and its place in the chain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventRecord {
+    pub seq: u64,
+    pub time: String,
+    pub prev: String,
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+/// The SHA-256 of a line, as the next line's `prev` holds it.
+pub fn line_hash(line: &str) -> String {
+    Sha256::digest(line.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The open events.jsonl of a run: appends, continuing the chain of what is already there.
+pub struct EventLog {
+    path: PathBuf,
+    file: File,
+    last_hash: String,
+    sequence: u64,
+}
+
+impl EventLog {
+    pub fn open(path: &Path) -> Result<EventLog> {
+        let (last_hash, sequence) = last_event(path)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| Error::io("cannot open", path, e))?;
+        Ok(EventLog {
+            path: path.to_path_buf(),
+            file,
+            last_hash,
+            sequence,
+        })
+    }
+
+    /// Appends one event, chained to the one before by its SHA-256.
+    pub fn append(&mut self, event: Event) -> Result<()> {
+        let record = EventRecord {
+            seq: self.sequence + 1,
+            time: jiff::Timestamp::now().to_string(),
+            prev: self.last_hash.clone(),
+            event,
+        };
+        let line = serde_json::to_string(&record).map_err(|e| {
+            Error::io(
+                "cannot serialize an event for",
+                &self.path,
+                std::io::Error::other(e),
+            )
+        })?;
+        let line = redact(&line);
+        writeln!(self.file, "{line}").map_err(|e| Error::io("cannot write", &self.path, e))?;
+        self.sequence += 1;
+        self.last_hash = line_hash(&line);
+        Ok(())
+    }
+
+    /// The hash of the last line written: the anchor of the chain so far.
+    pub fn last_hash(&self) -> &str {
+        &self.last_hash
+    }
+}
+
+/// The hash and number of the last event already in the file (a resumed run continues the chain).
+fn last_event(path: &Path) -> Result<(String, u64)> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((GENESIS.into(), 0)),
+        Err(e) => return Err(Error::io("cannot read", path, e)),
+    };
+    let Some(last) = text.lines().rfind(|l| !l.trim().is_empty()) else {
+        return Ok((GENESIS.into(), 0));
+    };
+    let sequence = serde_json::from_str::<serde_json::Value>(last)
+        .ok()
+        .and_then(|v| v.get("seq").and_then(serde_json::Value::as_u64))
+        .unwrap_or(0);
+    Ok((line_hash(last), sequence))
+}
+
+/// Checks the hash chain of an events.jsonl: the number of events, or the number of the first
+/// line that breaks it.
+pub fn verify_chain(text: &str) -> std::result::Result<usize, usize> {
+    let mut previous = GENESIS.to_string();
+    let mut count = 0;
+    for (index, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let value: serde_json::Value = serde_json::from_str(line).map_err(|_| index + 1)?;
+        if value.get("prev").and_then(|p| p.as_str()) != Some(previous.as_str()) {
+            return Err(index + 1);
+        }
+        previous = line_hash(line);
+        count += 1;
+    }
+    Ok(count)
+}
+
+/// The events of a file, each with its line number; a line that is not an event of this tool is
+/// returned as its line number.
+pub fn read(text: &str) -> Vec<std::result::Result<(usize, EventRecord), usize>> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(index, line)| {
+            serde_json::from_str(line)
+                .map(|r| (index + 1, r))
+                .map_err(|_| index + 1)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Vec<Event> {
+        vec![
+            Event::Section {
+                title: "Restore RDS Postgres".into(),
+            },
+            Event::Command {
+                argv: vec!["kubectl".into(), "get".into(), "pv".into()],
+                effect: Effect::Reads,
+                exit: 0,
+                duration_ms: 12,
+                stdout_bytes: 100,
+                stderr_bytes: 0,
+            },
+            Event::Gate {
+                gate: "delete-messaging".into(),
+                answer: "yes (--yes)".into(),
+                details: Some(vec!["StatefulSets: messaging".into()]),
+            },
+            Event::RunEnded {
+                status: RunStatus::Completed,
+                error: None,
+                exit: 0,
+            },
+        ]
+    }
+
+    #[test]
+    fn events_round_trip_and_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.jsonl");
+        let mut log = EventLog::open(&path).unwrap();
+        for event in sample() {
+            log.append(event).unwrap();
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(verify_chain(&text), Ok(4));
+        assert_eq!(log.last_hash(), line_hash(text.lines().last().unwrap()));
+        let read: Vec<Event> = read(&text)
+            .into_iter()
+            .map(|r| r.unwrap().1.event)
+            .collect();
+        assert_eq!(read, sample());
+        // A second log continues the chain.
+        let mut again = EventLog::open(&path).unwrap();
+        again
+            .append(Event::Note {
+                text: "resumed".into(),
+            })
+            .unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(verify_chain(&text), Ok(5));
+        assert!(text.lines().last().unwrap().contains("\"seq\":5"));
+    }
+
+    #[test]
+    fn an_edited_line_breaks_the_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.jsonl");
+        let mut log = EventLog::open(&path).unwrap();
+        for event in sample() {
+            log.append(event).unwrap();
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let edited = text.replacen("yes (--yes)", "no", 1);
+        assert_eq!(verify_chain(&edited), Err(4));
+    }
+
+    /// The events of a run directory written by release 0.1.0 are read by today's types.
+    #[test]
+    fn events_of_release_0_1_0_are_read() {
+        for run in ["v0.1.0-complete", "v0.1.0-interrupted-messaging"] {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("fixtures/runs")
+                .join(run)
+                .join("events.jsonl");
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert!(verify_chain(&text).is_ok(), "{run}");
+            for record in read(&text) {
+                assert!(record.is_ok(), "{run}: line {:?} is not read", record.err());
+            }
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! state.json: the run's parameters, what it has learnt, and how it stands. Written after every
+//! change (atomically: a temporary file renamed over it), read by `--resume` and `verify
+//! --run-dir`.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::model::{Facts, RestoreOptions};
+
+/// How a run stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    /// Under way, or killed without a chance to say more (SIGKILL, a power cut).
+    Running,
+    Interrupted,
+    Failed,
+    Refused,
+    Completed,
+}
+
+impl RunStatus {
+    /// The status a run ends with, from how the restore ended.
+    pub fn of(outcome: &Result<()>) -> RunStatus {
+        match outcome {
+            Ok(()) => RunStatus::Completed,
+            Err(Error::Interrupted { .. }) => RunStatus::Interrupted,
+            Err(Error::Refused(_)) => RunStatus::Refused,
+            Err(_) => RunStatus::Failed,
+        }
+    }
+
+    pub fn word(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Interrupted => "interrupted",
+            RunStatus::Failed => "failed",
+            RunStatus::Refused => "refused",
+            RunStatus::Completed => "completed",
+        }
+    }
+}
+
+impl std::fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.word())
+    }
+}
+
+/// state.json.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunState {
+    pub tool_version: String,
+    pub status: RunStatus,
+    #[serde(default)]
+    pub error: Option<String>,
+    pub options: RestoreOptions,
+    pub facts: Facts,
+}
+
+/// Reads the state of the run in `dir`.
+pub fn load(dir: &Path, file: &Path) -> Result<RunState> {
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::usage(format!(
+                "{} has no {}: it is not the run directory of an earlier `run`",
+                dir.display(),
+                super::STATE_FILE
+            ))
+        } else {
+            Error::io("cannot read", file, e)
+        }
+    })?;
+    serde_json::from_str(&text).map_err(|e| {
+        Error::usage(format!(
+            "{} is not a state file of this tool: {e}",
+            file.display()
+        ))
+    })
+}
+
+/// Writes the state atomically: a reader never sees half a file.
+pub fn save(file: &Path, state: &RunState) -> Result<()> {
+    let temporary = file.with_extension("json.tmp");
+    let text = serde_json::to_string_pretty(state)
+        .map_err(|e| Error::io("cannot serialize", file, std::io::Error::other(e)))?;
+    std::fs::write(&temporary, text + "\n")
+        .and_then(|()| std::fs::rename(&temporary, file))
+        .map_err(|e| Error::io("cannot write", file, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(run: &str) -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/runs")
+            .join(run)
+    }
+
+    #[test]
+    fn states_of_release_0_1_0_are_read_and_written_back_alike() {
+        for (run, status) in [
+            ("v0.1.0-complete", RunStatus::Completed),
+            ("v0.1.0-interrupted-messaging", RunStatus::Interrupted),
+        ] {
+            let dir = fixture(run);
+            let state = load(&dir, &dir.join("state.json")).unwrap();
+            assert_eq!(state.status, status);
+            let written = tempfile::tempdir().unwrap();
+            let file = written.path().join("state.json");
+            save(&file, &state).unwrap();
+            let again = load(written.path(), &file).unwrap();
+            assert_eq!(again, state);
+            let original: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(dir.join("state.json")).unwrap())
+                    .unwrap();
+            let rewritten: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+            assert_eq!(rewritten, original, "{run}: the format is unchanged");
+        }
+    }
+
+    #[test]
+    fn statuses_are_the_words_of_release_0_1_0() {
+        for status in [
+            RunStatus::Running,
+            RunStatus::Interrupted,
+            RunStatus::Failed,
+            RunStatus::Refused,
+            RunStatus::Completed,
+        ] {
+            assert_eq!(
+                serde_json::to_value(status).unwrap(),
+                serde_json::json!(status.word())
+            );
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! The transcript format of SPEC section 4: `# ` header and notes, `## ` runbook sections,
+//! `$ ` command lines followed by the command's output verbatim, `# exit status N` after a
+//! non-zero exit.
+
+use serde::Serialize;
+
+use crate::process::{Cmd, Effect};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum TranscriptEntry {
+    Header {
+        text: String,
+    },
+    Section {
+        /// `preflight` or a step id.
+        step: String,
+        title: String,
+    },
+    Command {
+        line: String,
+        argv: Vec<String>,
+        effect: Effect,
+        /// False when the command was only shown (a plan).
+        ran: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        output: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        status: Option<i32>,
+    },
+    Note {
+        text: String,
+    },
+}
+
+impl TranscriptEntry {
+    pub fn shown(cmd: &Cmd) -> TranscriptEntry {
+        TranscriptEntry::Command {
+            line: cmd.to_string(),
+            argv: cmd.argv(),
+            effect: cmd.effect,
+            ran: false,
+            output: None,
+            status: None,
+        }
+    }
+
+    /// A command that ran: its output (stdout and stderr as they came) and exit status.
+    pub fn ran(cmd: &Cmd, output: &str, status: i32) -> TranscriptEntry {
+        TranscriptEntry::Command {
+            line: cmd.to_string(),
+            argv: cmd.argv(),
+            effect: cmd.effect,
+            ran: true,
+            output: Some(output.to_string()),
+            status: Some(status),
+        }
+    }
+
+    /// The entry's lines in transcript form, each ending in a newline.
+    pub fn render(&self) -> String {
+        match self {
+            TranscriptEntry::Header { text } => comment(text),
+            TranscriptEntry::Section { title, .. } => format!("## {title}\n"),
+            TranscriptEntry::Note { text } => comment(text),
+            TranscriptEntry::Command {
+                line,
+                output,
+                status,
+                ..
+            } => {
+                let mut text = format!("$ {line}\n");
+                if let Some(output) = output {
+                    text.push_str(output);
+                    if !output.is_empty() && !output.ends_with('\n') {
+                        text.push('\n');
+                    }
+                }
+                if let Some(status) = status.filter(|status| *status != 0) {
+                    text.push_str(&format!("# exit status {status}\n"));
+                }
+                text
+            }
+        }
+    }
+}
+
+/// A `# ` line for each line of the text.
+pub fn comment(text: &str) -> String {
+    text.lines().map(|line| format!("# {line}\n")).collect()
+}
+
+pub fn render_all(entries: &[TranscriptEntry]) -> String {
+    entries.iter().map(TranscriptEntry::render).collect()
+}
+
+/// The section title of the versions, kube context and cluster identity.
+pub const IDENTITY_TITLE: &str = "Identity (arthur-restore: which programs, which cluster)";
+
+/// The section title of the checks made before any step.
+pub const PREFLIGHT_TITLE: &str = "Preflight (arthur-restore: checks before any change)";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::process::Tool;
+
+    #[test]
+    fn a_failed_command_says_its_exit_status() {
+        let entry = TranscriptEntry::Command {
+            line: "kubectl delete sts messaging -n arthur".into(),
+            argv: vec![],
+            effect: Effect::Changes,
+            ran: true,
+            output: Some(
+                "Error from server (NotFound): statefulsets.apps \"messaging\" not found".into(),
+            ),
+            status: Some(1),
+        };
+        assert_eq!(
+            entry.render(),
+            "$ kubectl delete sts messaging -n arthur\nError from server (NotFound): statefulsets.apps \"messaging\" not found\n# exit status 1\n"
+        );
+    }
+
+    #[test]
+    fn notes_are_commented_line_by_line() {
+        assert_eq!(
+            TranscriptEntry::Note {
+                text: "one\ntwo".into()
+            }
+            .render(),
+            "# one\n# two\n"
+        );
+        assert_eq!(
+            TranscriptEntry::shown(&Cmd::reads(Tool::Kubectl).args(["get", "pv"])).render(),
+            "$ kubectl get pv\n"
+        );
+    }
+}

@@ -1,0 +1,435 @@
+//! Discovery: the listings restore points are made of, read through the executor (so that they
+//! appear in the transcript), and the choice of backups for a plan or a run.
+
+use jiff::Timestamp;
+
+use super::executor::{Confirmation, Executor};
+use crate::error::{Error, Result};
+use crate::model::RestoreOptions;
+use crate::parse::rds::DbSnapshot;
+use crate::parse::{clickhouse, rds, velero};
+use crate::process::Cmd;
+use crate::restore_point::{self, Inventory, RestorePoint, describe, gap};
+use crate::runbook::{Commands, StepId, VeleroComponent};
+
+/// The section title of the restore-point choice.
+pub const RESTORE_POINT_TITLE: &str =
+    "Restore point (arthur-restore: which backups belong together)";
+
+/// "Now", for expiry: the clock, or ARTHUR_RESTORE_NOW (RFC 3339) to judge a recorded listing
+/// as of the day it was recorded.
+pub fn now() -> Timestamp {
+    std::env::var("ARTHUR_RESTORE_NOW")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(Timestamp::now)
+}
+
+/// Lists the ClickHouse backups of every node: `clickhouse-backup list` in the pod, or `aws s3 ls`
+/// of the bucket. `aws s3 ls` of a prefix that holds nothing exits 1 with no output at all: that
+/// is an empty listing, not a failure. `None` when the executor runs nothing.
+pub fn clickhouse_backups(
+    exec: &mut dyn Executor,
+    commands: &Commands,
+    s3_uri: Option<&str>,
+) -> Result<Option<(Cmd, Vec<clickhouse::ClickhouseBackup>)>> {
+    let cmd = match s3_uri {
+        Some(uri) => commands.s3_list(uri),
+        None => commands.clickhouse_backup_list(),
+    };
+    let Some(out) = exec.probe(&cmd)? else {
+        return Ok(None);
+    };
+    let empty_prefix = s3_uri.is_some()
+        && out.status == 1
+        && out.stdout.trim().is_empty()
+        && out.stderr.trim().is_empty();
+    if empty_prefix {
+        return Ok(Some((cmd, Vec::new())));
+    }
+    if !out.success() {
+        return Err(crate::process::command_failed(&cmd, &out));
+    }
+    let parsed = match s3_uri {
+        Some(_) => clickhouse::parse_s3_listing(&out.stdout),
+        None => clickhouse::parse_list(&out.stdout),
+    };
+    let backups = parsed.map_err(|e| e.for_command(&cmd))?;
+    Ok(Some((cmd, backups)))
+}
+
+/// Reads the Velero backups, the ClickHouse backups and (with a source) the RDS snapshots.
+/// `None` when the executor runs nothing.
+pub fn discover(
+    exec: &mut dyn Executor,
+    commands: &Commands,
+    clickhouse_s3_uri: Option<&str>,
+    with_clickhouse: bool,
+    rds_source: Option<&str>,
+) -> Result<Option<Inventory>> {
+    let cmd = commands.velero_backups_json();
+    let Some(out) = exec.read(&cmd)? else {
+        return Ok(None);
+    };
+    let velero = velero::backups(&out.stdout).map_err(|e| e.for_command(&cmd))?;
+    let clickhouse = if with_clickhouse {
+        match clickhouse_backups(exec, commands, clickhouse_s3_uri)? {
+            Some((_, backups)) => backups,
+            None => return Ok(None),
+        }
+    } else {
+        Vec::new()
+    };
+    let snapshots = match rds_source {
+        Some(source) => {
+            let cmd = commands.describe_db_snapshots_of(source);
+            let Some(out) = exec.read(&cmd)? else {
+                return Ok(None);
+            };
+            Some(rds::snapshots(&out.stdout).map_err(|e| e.for_command(&cmd))?)
+        }
+        None => None,
+    };
+    Ok(Some(Inventory {
+        velero,
+        clickhouse,
+        snapshots,
+    }))
+}
+
+/// What the plan or run lacks and has: for each store a step of this run restores, whether its
+/// name was given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Wanted {
+    velero: Vec<VeleroComponent>,
+    clickhouse: bool,
+    snapshot: bool,
+    missing_velero: Vec<VeleroComponent>,
+    missing_clickhouse: bool,
+    missing_snapshot: bool,
+}
+
+impl Wanted {
+    fn of(options: &RestoreOptions) -> Wanted {
+        let velero: Vec<VeleroComponent> = VeleroComponent::ALL
+            .into_iter()
+            .filter(|c| options.includes(c.step()))
+            .collect();
+        let clickhouse = options.includes(StepId::Clickhouse);
+        let snapshot = options.includes(StepId::Rds);
+        Wanted {
+            missing_velero: velero
+                .iter()
+                .copied()
+                .filter(|c| options.backups.velero(*c).is_none())
+                .collect(),
+            missing_clickhouse: clickhouse && options.backups.clickhouse.is_none(),
+            missing_snapshot: snapshot && options.rds.snapshot.is_none(),
+            velero,
+            clickhouse,
+            snapshot,
+        }
+    }
+
+    fn anything(&self) -> bool {
+        !self.velero.is_empty() || self.clickhouse || self.snapshot
+    }
+
+    fn missing_any(&self) -> bool {
+        !self.missing_velero.is_empty() || self.missing_clickhouse || self.missing_snapshot
+    }
+}
+
+/// What discovery makes of the names given: the restore point the run uses (and why), the
+/// names that do not belong to it, those that do, and what could not be checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Judgement {
+    /// The index in the restore points of the point the run uses, and why; `None` when no
+    /// Velero backup is part of the run and nothing is missing.
+    pub reference: Option<(usize, String)>,
+    /// Names from other backup operations than the reference point's.
+    pub mixed: Vec<String>,
+    /// Names that coincide with the reference point, with their gap.
+    pub coinciding: Vec<String>,
+    /// Names that cannot be checked.
+    pub unchecked: Vec<String>,
+}
+
+/// Judges the names of a plan or run against the restore points (pure: tested on data). An
+/// explicit Velero backup that no point holds, or (with names missing) no complete point, is a
+/// refusal.
+pub fn judge(
+    options: &RestoreOptions,
+    points: &[RestorePoint],
+    snapshots: Option<&[DbSnapshot]>,
+    at: Option<Timestamp>,
+) -> Result<Judgement> {
+    let wanted = Wanted::of(options);
+    let named = named_points(options, &wanted, points)?;
+    let mut judgement = Judgement {
+        reference: None,
+        mixed: Vec::new(),
+        coinciding: Vec::new(),
+        unchecked: Vec::new(),
+    };
+    if named.len() > 1 {
+        judgement.mixed.push(format!(
+            "the Velero backups belong to {} different runs ({})",
+            named.len(),
+            named
+                .iter()
+                .map(|i| points[*i].time.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    // The Velero run the restore uses: the one of the names given, else (when something must be
+    // filled in) the chosen one. With neither, there is nothing to check the other names against.
+    judgement.reference = match named.first() {
+        Some(index) => Some((
+            *index,
+            "the restore point of the Velero backups named".to_string(),
+        )),
+        None if wanted.missing_any() => Some(chosen_point(points, at)?),
+        None => None,
+    };
+    if let Some((index, _)) = &judgement.reference {
+        check_coinciding(options, &wanted, &points[*index], snapshots, &mut judgement);
+    }
+    Ok(judgement)
+}
+
+/// The restore points of the Velero backups named explicitly, each once, in the order named.
+fn named_points(
+    options: &RestoreOptions,
+    wanted: &Wanted,
+    points: &[RestorePoint],
+) -> Result<Vec<usize>> {
+    let mut named: Vec<usize> = Vec::new();
+    for component in &wanted.velero {
+        let Some(name) = options.backups.velero(*component) else {
+            continue;
+        };
+        let index = restore_point::index_of(points, name).ok_or_else(|| {
+                Error::refused(format!(
+                    "{} {name}: Velero lists no such backup in namespace {}; the newest complete restore point is {}",
+                    component.flag(),
+                    options.velero_namespace,
+                    restore_point::choose(points, None).map(describe).unwrap_or_else(|| "none".into())
+                ))
+            })?;
+        if !named.iter().any(|i| points[*i].time == points[index].time) {
+            named.push(index);
+        }
+    }
+    Ok(named)
+}
+
+/// The newest complete restore point (at or before `--at`), or a refusal that lists the newest.
+fn chosen_point(points: &[RestorePoint], at: Option<Timestamp>) -> Result<(usize, String)> {
+    let chosen = restore_point::choose(points, at).ok_or_else(|| {
+        let newest: Vec<String> = points
+            .iter()
+            .take(5)
+            .map(|p| format!("{}: {}", p.time, p.reasons.join("; ")))
+            .collect();
+        Error::refused(format!(
+            "no complete restore point{}; the newest ones: {}. See `arthur-restore backups`",
+            at.map(|a| format!(" at or before {a}")).unwrap_or_default(),
+            if newest.is_empty() {
+                "none".into()
+            } else {
+                newest.join(" | ")
+            }
+        ))
+    })?;
+    let index = points
+        .iter()
+        .position(|p| std::ptr::eq(p, chosen))
+        .expect("the chosen point is one of the points");
+    let why = match at {
+        Some(at) => format!("the newest complete restore point at or before {at}"),
+        None => "the newest complete restore point".to_string(),
+    };
+    Ok((index, why))
+}
+
+/// An explicit ClickHouse backup or RDS snapshot must coincide with the reference point.
+fn check_coinciding(
+    options: &RestoreOptions,
+    wanted: &Wanted,
+    point: &RestorePoint,
+    snapshots: Option<&[DbSnapshot]>,
+    judgement: &mut Judgement,
+) {
+    if wanted.clickhouse
+        && let Some(name) = &options.backups.clickhouse
+    {
+        match restore_point::clickhouse_name_time(name) {
+            Some(time) if time.duration_since(point.time).abs() <= restore_point::CLICKHOUSE_LIMIT => judgement.coinciding
+                .push(format!("clickhouse {name} is {} from the Velero run", gap(time.duration_since(point.time).as_secs()))),
+            Some(time) => judgement.mixed.push(format!("the ClickHouse backup {name} ({time}) is more than 24h from the Velero run ({})", point.time)),
+            None => judgement.unchecked.push(format!("the ClickHouse backup name {name} holds no time; it cannot be checked against the Velero run")),
+        }
+    }
+    if wanted.snapshot
+        && let (Some(name), Some(snapshots)) = (&options.rds.snapshot, snapshots)
+    {
+        let time = snapshots
+            .iter()
+            .find(|s| &s.id == name)
+            .and_then(restore_point::snapshot_time);
+        match time {
+            Some(time) if time.duration_since(point.time).abs() <= restore_point::RDS_LIMIT => {
+                judgement.coinciding.push(format!(
+                    "rds snapshot {name} is {} from the Velero run",
+                    gap(time.duration_since(point.time).as_secs())
+                ));
+            }
+            Some(time) => judgement.mixed.push(format!(
+                "the RDS snapshot {name} ({time}) is more than 60m from the Velero run ({})",
+                point.time
+            )),
+            None => judgement.mixed.push(format!(
+                "the RDS snapshot {name} is not among the snapshots of {}",
+                options.rds.source.as_deref().unwrap_or("the source")
+            )),
+        }
+    }
+}
+
+/// Fills the missing names from the point; what was filled in, as flags.
+fn fill_in(
+    options: &mut RestoreOptions,
+    wanted: &Wanted,
+    point: &RestorePoint,
+    why: &str,
+) -> Result<Vec<String>> {
+    let mut filled: Vec<String> = Vec::new();
+    for component in &wanted.missing_velero {
+        let backup = point
+            .velero(*component)
+            .ok_or_else(|| Error::refused(format!("{why} has no {} backup", component.word())))?;
+        options.backups.set_velero(*component, backup.name.clone());
+        filled.push(format!("{} {}", component.flag(), backup.name));
+    }
+    if wanted.missing_clickhouse {
+        let c = point
+            .clickhouse
+            .as_ref()
+            .ok_or_else(|| Error::refused(format!("{why} has no ClickHouse backup")))?;
+        options.backups.clickhouse = Some(c.name.clone());
+        filled.push(format!("--clickhouse-backup {}", c.name));
+    }
+    if wanted.missing_snapshot {
+        let s = point
+            .rds_snapshot
+            .as_ref()
+            .ok_or_else(|| Error::refused(format!("{why} has no RDS snapshot")))?;
+        options.rds.snapshot = Some(s.name.clone());
+        filled.push(format!("--rds-snapshot {}", s.name));
+    }
+    Ok(filled)
+}
+
+/// Reads what restore points are made of. A restore point is complete only when all its stores
+/// are: to choose one, every store is read, also those of steps left out of this run. With every
+/// name given, a listing that fails is said, not fatal (the preflight checks each name on its
+/// own); `None` then, and when the executor runs nothing.
+fn read_inventory(
+    options: &RestoreOptions,
+    exec: &mut dyn Executor,
+    wanted: &Wanted,
+) -> Result<Option<Inventory>> {
+    let rds_source = if wanted.snapshot || wanted.missing_any() {
+        options.rds.source.clone()
+    } else {
+        None
+    };
+    let listed = discover(
+        exec,
+        &options.commands(),
+        options.clickhouse_s3_uri.as_deref(),
+        wanted.clickhouse || wanted.missing_any(),
+        rds_source.as_deref(),
+    );
+    match listed {
+        Ok(inventory) => Ok(inventory),
+        Err(error) if !wanted.missing_any() => {
+            exec.note(&format!(
+                "WARNING: the names given could not be checked against discovery ({error}); the preflight checks each of them"
+            ))?;
+            Ok(None)
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// Fills in the backup names a plan or run lacks from the newest complete restore point (or the
+/// one at or before --at), and checks explicit names against discovery: an explicit name that
+/// discovery does not find, or names from different backup operations, are refused (exit 3)
+/// unless --allow-mixed.
+pub fn resolve(
+    options: &mut RestoreOptions,
+    exec: &mut dyn Executor,
+    yes_needed: bool,
+) -> Result<()> {
+    let wanted = Wanted::of(options);
+    if !wanted.anything() {
+        return Ok(());
+    }
+    exec.section(RESTORE_POINT_TITLE)?;
+    let Some(inventory) = read_inventory(options, exec, &wanted)? else {
+        return Ok(());
+    };
+    let (points, _) = restore_point::restore_points(&inventory, now());
+    let at = options.at_time()?;
+    let judgement = judge(options, &points, inventory.snapshots.as_deref(), at)?;
+    for line in &judgement.unchecked {
+        exec.note(line)?;
+    }
+    let Some((index, why)) = &judgement.reference else {
+        return exec.note("no Velero backup is part of this run; the names given are used as they are (preflight checks that they exist)");
+    };
+    let point = &points[*index];
+    if !judgement.mixed.is_empty() {
+        if !options.allow_mixed {
+            return Err(Error::refused(format!(
+                "the backups named come from different backup operations, which corrupts data: {}. Discovery found {}. Name backups of one operation, leave them out to use the newest complete restore point, or pass --allow-mixed",
+                judgement.mixed.join("; "),
+                restore_point::choose(&points, at)
+                    .map(describe)
+                    .unwrap_or_else(|| "no complete restore point".into())
+            )));
+        }
+        exec.note(&format!(
+            "WARNING: --allow-mixed: {}; the restored stores will NOT be consistent with each other",
+            judgement.mixed.join("; ")
+        ))?;
+    }
+    if !wanted.missing_any() {
+        let mut text = format!(
+            "explicit names checked against discovery: the Velero backups named are one run, {} (spread {})",
+            point.time,
+            gap(point.spread_seconds).trim_start_matches('+')
+        );
+        for line in &judgement.coinciding {
+            text.push_str(&format!("\n{line}"));
+        }
+        return exec.note(&text);
+    }
+    let filled = fill_in(options, &wanted, point, why)?;
+    exec.note(&format!(
+        "chosen: {why}\n{}\nas if given: {}",
+        describe(point),
+        filled.join(" ")
+    ))?;
+    if yes_needed {
+        exec.confirm(&Confirmation {
+            gate: "restore-point",
+            details: vec![format!("The restore will use {why}, {}.", point.time)],
+            question: "Restore this restore point?".into(),
+        })?;
+    }
+    exec.record_options(options)
+}

@@ -1,0 +1,133 @@
+//! The seam between the steps and the world. Step code says what to run and what it needs to
+//! know; an `Executor` decides what running means: the live run spawns processes, a plan prints
+//! the commands (and, when not offline, runs only those that read). Dry run is decided here, at
+//! the point of execution, never in step code.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::error::Result;
+use crate::model::{Facts, RestoreOptions};
+use crate::process::{Cmd, Output};
+use crate::runbook::StepId;
+
+/// One answer of a wait's check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Poll {
+    /// The condition holds; the text says how it looked.
+    Ready(String),
+    /// Not yet: a progress line (`37/41 pods ready`) and what is still not ready.
+    NotYet {
+        progress: String,
+        pending: Vec<String>,
+    },
+    /// Waiting longer cannot help (a PV whose reclaim policy keeps it): stop now, as if the
+    /// time had run out.
+    Stop {
+        progress: String,
+        pending: Vec<String>,
+    },
+}
+
+/// Reads one answer of a wait's probe.
+pub type Check<'a> = Box<dyn FnMut(&Output) -> Result<Poll> + 'a>;
+
+/// A condition polled with one read-only command until it holds, fails, or time runs out.
+pub struct Wait<'a> {
+    /// What is waited for, as a phrase: "RDS instance arthur-restored to be available".
+    pub what: String,
+    pub probe: Cmd,
+    /// Limit of this wait; the run's `--timeout` unless the step has a shorter grace period.
+    pub timeout: Duration,
+    /// Reads one answer of the probe. An error ends the wait at once (a terminal failure).
+    pub check: Check<'a>,
+}
+
+/// How a wait ended, when time running out is not an error in itself (a grace period).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WaitEnd {
+    Ready,
+    TimedOut {
+        pending: Vec<String>,
+    },
+    /// Nothing was polled (a plan).
+    NotRun,
+}
+
+/// A question for the operator before something that cannot be undone.
+pub struct Confirmation {
+    /// The gate's name in events.jsonl (`delete-messaging`, `admin-console`).
+    pub gate: &'static str,
+    /// Lines shown before the question.
+    pub details: Vec<String>,
+    pub question: String,
+}
+
+/// How a gate ended when it did not refuse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GateOutcome {
+    /// The operator (or `--yes`) said yes: what follows may be done.
+    Passed,
+    /// The gate was only shown (a plan): nothing follows for real.
+    Shown,
+}
+
+/// A command left running while others run (the port-forward). Dropping it stops the child.
+pub trait Background {
+    /// Stops the child now, for the transcript to say so.
+    fn stop(self: Box<Self>) -> Result<()>;
+}
+
+pub trait Executor {
+    /// A runbook section begins (`## ` line).
+    fn section(&mut self, title: &str) -> Result<()>;
+
+    /// A `# ` line: what the tool did in process, a selection, a decision.
+    fn note(&mut self, text: &str) -> Result<()>;
+
+    /// Runs a read-only command and fails when it exits non-zero. `None` when this executor runs
+    /// nothing (the offline plan).
+    fn read(&mut self, cmd: &Cmd) -> Result<Option<Output>>;
+
+    /// Runs a read-only command whose non-zero exit the caller interprets (NotFound expected).
+    fn probe(&mut self, cmd: &Cmd) -> Result<Option<Output>>;
+
+    /// Runs a command that changes something; `None` when it is only shown (any plan).
+    fn change(&mut self, cmd: &Cmd) -> Result<Option<Output>>;
+
+    /// Polls until the condition holds. Time running out is an error.
+    fn wait(&mut self, wait: Wait<'_>) -> Result<WaitEnd>;
+
+    /// Polls until the condition holds or the time runs out (for a grace period).
+    fn wait_or_time_out(&mut self, wait: Wait<'_>) -> Result<WaitEnd>;
+
+    /// Asks the operator; refuses (exit 3) when the answer is no or nobody can answer.
+    fn confirm(&mut self, confirmation: &Confirmation) -> Result<GateOutcome>;
+
+    /// Writes an artefact into the run directory and returns its path.
+    fn save_artifact(&mut self, name: &str, contents: &str) -> Result<PathBuf>;
+
+    /// The path an artefact has (or would have) in the run directory.
+    fn artifact_path(&self, name: &str) -> PathBuf;
+
+    /// Starts a long-running command and waits for a line of its output that contains
+    /// `ready_text`; `None` when nothing runs (any plan).
+    fn start_background(
+        &mut self,
+        cmd: &Cmd,
+        ready_text: &str,
+        limit: Duration,
+    ) -> Result<Option<Box<dyn Background>>>;
+
+    /// The run's parameters changed (backup names chosen by discovery): record them.
+    fn record_options(&mut self, _options: &RestoreOptions) -> Result<()> {
+        Ok(())
+    }
+
+    /// Saves what has been learnt so far (state.json), so that an interruption loses nothing.
+    fn checkpoint(&mut self, facts: &Facts) -> Result<()>;
+
+    /// A step has passed. The live run records it (a resume does not perform it again) and
+    /// says so; a plan has nothing to record.
+    fn complete_step(&mut self, step: StepId, facts: &mut Facts) -> Result<()>;
+}

@@ -1,0 +1,286 @@
+//! The live executor of `run`: commands really run (through the `Runner`); the transcript is
+//! printed and written to the run directory, every event goes to events.jsonl, and what has been
+//! learnt goes to state.json after every change, so that `--resume` continues without repeating
+//! destructive work. The waits are in `wait.rs`, the gates in `gate.rs`.
+
+mod gate;
+mod wait;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use super::executor::{Background, Confirmation, Executor, GateOutcome, Wait, WaitEnd};
+use crate::error::{Error, Result};
+use crate::model::{Facts, RestoreOptions};
+use crate::process::{BackgroundChild, Cmd, Output, RunOutput, Runner, Tool, command_failed};
+use crate::record::redact::redact;
+use crate::record::transcript::{self, TranscriptEntry};
+use crate::record::{Event, RunIdentity, RunRecord, RunState, RunStatus};
+use crate::runbook::StepId;
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+pub struct LiveExecutor {
+    record: RunRecord,
+    options: RestoreOptions,
+    runner: Runner,
+    yes: bool,
+    interactive: bool,
+}
+
+impl LiveExecutor {
+    pub fn new(
+        record: RunRecord,
+        options: RestoreOptions,
+        runner: Runner,
+        yes: bool,
+    ) -> LiveExecutor {
+        LiveExecutor {
+            record,
+            options,
+            runner,
+            yes,
+            interactive: std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
+        }
+    }
+
+    /// Prints text of the transcript and appends it to transcript.log, without secrets.
+    fn write(&mut self, text: &str) -> Result<()> {
+        let text = redact(text);
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout.write_all(text.as_bytes());
+        let _ = stdout.flush();
+        self.record.transcript(&text)
+    }
+
+    fn comment(&mut self, text: &str) -> Result<()> {
+        self.write(&transcript::comment(text))
+    }
+
+    fn event(&mut self, event: Event) -> Result<()> {
+        self.record.event(event)
+    }
+
+    /// The header of a run or a resumption: version, parameters, who and where, which programs.
+    pub fn header(&mut self, resuming: bool) -> Result<()> {
+        let user = std::env::var("USER")
+            .or_else(|_| std::env::var("LOGNAME"))
+            .unwrap_or_else(|_| "unknown".into());
+        let host = std::fs::read_to_string("/etc/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_else(|_| "unknown".into());
+        let now = jiff::Timestamp::now()
+            .strftime("%Y-%m-%dT%H:%M:%SZ")
+            .to_string();
+        let verb = if resuming {
+            "run resumed"
+        } else {
+            "run started"
+        };
+        let run_dir = self.record.dir().path().to_path_buf();
+        let steps: Vec<&str> = self.options.steps.iter().map(|s| s.id()).collect();
+        let programs: Vec<String> = Tool::ALL
+            .iter()
+            .map(|tool| format!("{}={}", tool.name(), self.runner.program(*tool).display()))
+            .collect();
+        let text = format!(
+            "arthur-restore {VERSION} {verb} {now} namespace={} velero-namespace={}\nuser={user} host={host} run-dir={}\nsteps: {}\nprograms: {}",
+            self.options.namespace,
+            self.options.velero_namespace,
+            run_dir.display(),
+            steps.join(" "),
+            programs.join(" ")
+        );
+        self.comment(&text)?;
+        let identity = RunIdentity {
+            version: VERSION.into(),
+            user,
+            host,
+            run_dir,
+            options: self.options.clone(),
+            programs,
+        };
+        self.event(if resuming {
+            Event::RunResumed(identity)
+        } else {
+            Event::RunStarted(identity)
+        })
+    }
+
+    /// The closing lines, the last event and the final state.
+    pub fn finish(&mut self, facts: &Facts, outcome: &Result<()>) -> Result<()> {
+        let status = RunStatus::of(outcome);
+        let error = outcome.as_ref().err();
+        let run_dir = self.record.dir().path().display().to_string();
+        let text = match (status, error) {
+            (RunStatus::Completed, _) => "run completed: every step passed".to_string(),
+            (RunStatus::Interrupted, _) => format!(
+                "run interrupted; state saved. Continue with: arthur-restore run --resume {run_dir}"
+            ),
+            (_, Some(error)) => format!(
+                "run {status}: {error}\nstate saved in {run_dir}; after fixing the cause, continue with: arthur-restore run --resume {run_dir}"
+            ),
+            (_, None) => format!("run {status}"),
+        };
+        self.comment(&text)?;
+        if matches!(status, RunStatus::Failed | RunStatus::Refused) {
+            eprintln!(
+                "arthur-restore: state saved in {run_dir}; after fixing the cause, continue with `arthur-restore run --resume {run_dir}` (completed steps are not repeated)"
+            );
+        }
+        self.event(Event::RunEnded {
+            status,
+            error: error.map(ToString::to_string),
+            exit: error.map(Error::exit_code).unwrap_or(0),
+        })?;
+        self.save_state(facts, status, error.map(ToString::to_string))
+    }
+
+    fn save_state(&self, facts: &Facts, status: RunStatus, error: Option<String>) -> Result<()> {
+        self.record.save_state(&RunState {
+            tool_version: VERSION.into(),
+            status,
+            error,
+            options: self.options.clone(),
+            facts: facts.clone(),
+        })
+    }
+
+    /// Runs a command, shows it in the transcript and records the event.
+    fn execute(&mut self, cmd: &Cmd) -> Result<Output> {
+        self.runner.interrupt().check()?;
+        let out = self.runner.run(cmd)?;
+        self.show(cmd, &out)?;
+        Ok(out.output)
+    }
+
+    fn show(&mut self, cmd: &Cmd, out: &RunOutput) -> Result<()> {
+        self.write(&TranscriptEntry::ran(cmd, &out.combined, out.output.status).render())?;
+        self.record_command(cmd, out)
+    }
+
+    fn record_command(&mut self, cmd: &Cmd, out: &RunOutput) -> Result<()> {
+        self.event(Event::Command {
+            argv: cmd.argv(),
+            effect: cmd.effect,
+            exit: out.output.status,
+            duration_ms: millis(out.duration),
+            stdout_bytes: out.output.stdout.len(),
+            stderr_bytes: out.output.stderr.len(),
+        })
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+struct LiveBackground(BackgroundChild);
+
+impl Background for LiveBackground {
+    fn stop(self: Box<Self>) -> Result<()> {
+        self.0.stop()
+    }
+}
+
+impl Executor for LiveExecutor {
+    fn section(&mut self, title: &str) -> Result<()> {
+        self.runner.interrupt().check()?;
+        self.write(&format!("## {title}\n"))?;
+        self.event(Event::Section {
+            title: title.into(),
+        })
+    }
+
+    fn note(&mut self, text: &str) -> Result<()> {
+        self.comment(text)?;
+        self.event(Event::Note { text: text.into() })
+    }
+
+    fn read(&mut self, cmd: &Cmd) -> Result<Option<Output>> {
+        let out = self.execute(cmd)?;
+        if !out.success() {
+            return Err(command_failed(cmd, &out));
+        }
+        Ok(Some(out))
+    }
+
+    fn probe(&mut self, cmd: &Cmd) -> Result<Option<Output>> {
+        self.execute(cmd).map(Some)
+    }
+
+    fn change(&mut self, cmd: &Cmd) -> Result<Option<Output>> {
+        self.execute(cmd).map(Some)
+    }
+
+    fn wait(&mut self, wait: Wait<'_>) -> Result<WaitEnd> {
+        self.poll(wait, wait::OnTimeout::Fail)
+    }
+
+    fn wait_or_time_out(&mut self, wait: Wait<'_>) -> Result<WaitEnd> {
+        self.poll(wait, wait::OnTimeout::Return)
+    }
+
+    fn confirm(&mut self, confirmation: &Confirmation) -> Result<GateOutcome> {
+        self.ask(confirmation)
+    }
+
+    fn save_artifact(&mut self, name: &str, contents: &str) -> Result<PathBuf> {
+        let path = self.record.dir().write_artifact(name, contents)?;
+        self.event(Event::Artifact {
+            path: path.clone(),
+            bytes: contents.len(),
+        })?;
+        Ok(path)
+    }
+
+    fn artifact_path(&self, name: &str) -> PathBuf {
+        self.record.dir().artifact_path(name)
+    }
+
+    fn start_background(
+        &mut self,
+        cmd: &Cmd,
+        ready_text: &str,
+        limit: Duration,
+    ) -> Result<Option<Box<dyn Background>>> {
+        self.runner.interrupt().check()?;
+        let started = Instant::now();
+        let child = self.runner.start_background(cmd, ready_text, limit);
+        self.write(&format!("$ {cmd}\n"))?;
+        if let Ok(child) = &child {
+            let seen = child.seen.clone();
+            self.write(&seen)?;
+            if !seen.ends_with('\n') {
+                self.write("\n")?;
+            }
+        }
+        self.event(Event::BackgroundStarted {
+            argv: cmd.argv(),
+            ok: child.is_ok(),
+            duration_ms: millis(started.elapsed()),
+        })?;
+        let child = child?;
+        self.comment("running in the background (the runbook's \"one terminal\"); stopped after the call below")?;
+        Ok(Some(Box::new(LiveBackground(child))))
+    }
+
+    fn checkpoint(&mut self, facts: &Facts) -> Result<()> {
+        self.save_state(facts, RunStatus::Running, None)
+    }
+
+    fn complete_step(&mut self, step: StepId, facts: &mut Facts) -> Result<()> {
+        facts.completed_steps.push(step);
+        self.checkpoint(facts)?;
+        self.note(&format!("step {step} completed"))
+    }
+
+    fn record_options(&mut self, options: &RestoreOptions) -> Result<()> {
+        self.options = options.clone();
+        self.event(Event::OptionsResolved {
+            backups: options.backups.clone(),
+            rds_snapshot: options.rds.snapshot.clone(),
+        })
+    }
+}

@@ -1,0 +1,223 @@
+//! Waits of the live run: one read-only probe polled until its check says ready, fails, or time
+//! runs out. The first and the final poll are shown in the transcript; every poll goes to
+//! events.jsonl (SPEC section 4).
+
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use super::LiveExecutor;
+use crate::error::{Error, Result};
+use crate::names::format_duration;
+use crate::record::Event;
+use crate::restore::executor::{Poll, Wait, WaitEnd};
+
+/// What time running out means for a wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnTimeout {
+    /// An error: the run stops (`--timeout`).
+    Fail,
+    /// An answer: the step decides (a grace period).
+    Return,
+}
+
+/// The state of one wait as it goes.
+struct Progress {
+    what: String,
+    started: Instant,
+    polls: u64,
+    spinner: indicatif::ProgressBar,
+}
+
+impl Progress {
+    fn new(what: String) -> Progress {
+        let spinner = indicatif::ProgressBar::new_spinner();
+        if !std::io::stderr().is_terminal() {
+            spinner.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+        }
+        Progress {
+            what,
+            started: Instant::now(),
+            polls: 0,
+            spinner,
+        }
+    }
+
+    /// Elapsed whole seconds, at least one, as the transcript shows them.
+    fn elapsed(&self) -> String {
+        format_duration(Duration::from_secs(self.started.elapsed().as_secs().max(1)))
+    }
+
+    fn done(&self) {
+        self.spinner.finish_and_clear();
+    }
+}
+
+fn indented(pending: &[String]) -> String {
+    pending
+        .iter()
+        .map(|p| format!("  {p}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+impl LiveExecutor {
+    pub(super) fn poll(&mut self, wait: Wait<'_>, on_timeout: OnTimeout) -> Result<WaitEnd> {
+        let Wait {
+            what,
+            probe,
+            timeout,
+            mut check,
+        } = wait;
+        let mut progress = Progress::new(what.clone());
+        self.event(Event::WaitStarted {
+            what,
+            probe: probe.argv(),
+            timeout_ms: super::millis(timeout),
+        })?;
+        loop {
+            self.runner.interrupt().check()?;
+            let out = self.runner.run(&probe)?;
+            progress.polls += 1;
+            let answer = check(&out.output);
+            let first = progress.polls == 1;
+            let finished = !matches!(answer, Ok(Poll::NotYet { .. }));
+            let expired = progress.started.elapsed() + self.options.timing.poll_interval > timeout;
+            if first || finished || expired {
+                self.show(&probe, &out)?;
+            } else {
+                self.record_command(&probe, &out)?;
+            }
+            match answer {
+                Err(error) => return self.wait_failed(&progress, error),
+                Ok(Poll::Ready(text)) => return self.wait_ready(&progress, text),
+                Ok(Poll::Stop {
+                    progress: line,
+                    pending,
+                }) => return self.wait_stopped(&progress, line, pending, on_timeout),
+                Ok(Poll::NotYet {
+                    progress: line,
+                    pending,
+                }) => {
+                    self.event(Event::Poll {
+                        what: progress.what.clone(),
+                        progress: line.clone(),
+                        pending: pending.clone(),
+                    })?;
+                    if expired {
+                        return self.wait_expired(&progress, timeout, line, pending, on_timeout);
+                    }
+                    self.not_yet(&progress, first, &line, timeout)?;
+                }
+            }
+        }
+    }
+
+    fn wait_failed(&mut self, progress: &Progress, error: Error) -> Result<WaitEnd> {
+        progress.done();
+        self.event(Event::WaitFailed {
+            what: progress.what.clone(),
+            polls: progress.polls,
+            error: error.to_string(),
+        })?;
+        Err(error)
+    }
+
+    fn wait_ready(&mut self, progress: &Progress, text: String) -> Result<WaitEnd> {
+        progress.done();
+        self.event(Event::WaitEnded {
+            what: progress.what.clone(),
+            polls: progress.polls,
+            result: text.clone(),
+        })?;
+        if progress.polls > 1 {
+            self.comment(&format!(
+                "waited {} ({} polls): {text}",
+                progress.elapsed(),
+                progress.polls
+            ))?;
+        } else {
+            self.comment(&text)?;
+        }
+        Ok(WaitEnd::Ready)
+    }
+
+    /// The check says waiting longer cannot help (a PV kept by its reclaim policy).
+    fn wait_stopped(
+        &mut self,
+        progress: &Progress,
+        line: String,
+        pending: Vec<String>,
+        on_timeout: OnTimeout,
+    ) -> Result<WaitEnd> {
+        progress.done();
+        self.event(Event::WaitStopped {
+            what: progress.what.clone(),
+            polls: progress.polls,
+            reason: line.clone(),
+            pending: pending.clone(),
+        })?;
+        if on_timeout == OnTimeout::Fail {
+            return Err(Error::Timeout {
+                what: progress.what.clone(),
+                waited: format!("{} ({line})", progress.elapsed()),
+                still: indented(&pending),
+            });
+        }
+        self.comment(&format!("stopped waiting: {line}"))?;
+        Ok(WaitEnd::TimedOut { pending })
+    }
+
+    fn wait_expired(
+        &mut self,
+        progress: &Progress,
+        timeout: Duration,
+        line: String,
+        pending: Vec<String>,
+        on_timeout: OnTimeout,
+    ) -> Result<WaitEnd> {
+        progress.done();
+        self.event(Event::WaitTimedOut {
+            what: progress.what.clone(),
+            polls: progress.polls,
+            pending: pending.clone(),
+        })?;
+        if on_timeout == OnTimeout::Fail {
+            return Err(Error::Timeout {
+                what: progress.what.clone(),
+                waited: format_duration(timeout),
+                still: indented(&pending),
+            });
+        }
+        self.comment(&format!(
+            "still not done after {}: {line}",
+            format_duration(timeout)
+        ))?;
+        Ok(WaitEnd::TimedOut { pending })
+    }
+
+    /// Not yet: say so on the first poll, show progress, sleep until the next poll.
+    fn not_yet(
+        &mut self,
+        progress: &Progress,
+        first: bool,
+        line: &str,
+        timeout: Duration,
+    ) -> Result<()> {
+        let interval = self.options.timing.poll_interval;
+        if first {
+            self.comment(&format!(
+                "waiting for {}: {line} (polling every {}, up to {})",
+                progress.what,
+                format_duration(interval),
+                format_duration(timeout)
+            ))?;
+        }
+        progress.spinner.set_message(format!(
+            "waiting for {}: {line} ({})",
+            progress.what,
+            progress.elapsed()
+        ));
+        progress.spinner.tick();
+        self.runner.interrupt().sleep(interval)
+    }
+}

@@ -1,0 +1,57 @@
+//! The engine shared by `plan` and `run`: the sequence of a restore (identity, the choice of
+//! backups, the preflight, then every selected step), run against an `Executor` that decides
+//! what running means. No command-line types here: the engine takes `RestoreOptions`.
+
+pub mod discovery;
+pub mod executor;
+pub mod live;
+pub mod read_only;
+pub mod steps;
+
+use crate::error::Result;
+use crate::model::{Facts, RestoreOptions};
+use executor::Executor;
+use steps::Context;
+
+pub use live::LiveExecutor;
+pub use read_only::ReadOnlyExecutor;
+
+/// How a restore begins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    Plan { offline: bool },
+    Run,
+    Resume,
+}
+
+/// The whole sequence of a plan or a run: identity, the choice of backups (not on resume, whose
+/// names are fixed, nor offline), the preflight, then every selected step.
+pub fn restore(
+    options: &mut RestoreOptions,
+    exec: &mut dyn Executor,
+    facts: &mut Facts,
+    start: Start,
+) -> Result<()> {
+    let resuming = start == Start::Resume;
+    steps::identify(&mut Context::new(options, exec, facts, resuming))?;
+    if matches!(start, Start::Run | Start::Plan { offline: false }) {
+        discovery::resolve(options, exec, true)?;
+    }
+    perform_all(&mut Context::new(options, exec, facts, resuming))
+}
+
+/// Preflight, then every selected step, in order. A step this run completed before an
+/// interruption is not performed again.
+fn perform_all(cx: &mut Context<'_>) -> Result<()> {
+    steps::preflight(cx)?;
+    for step in cx.options.steps.clone() {
+        if cx.facts.is_complete(step) {
+            cx.exec.section(step.title())?;
+            cx.note_completed(step)?;
+            continue;
+        }
+        steps::perform(step, cx)?;
+        cx.exec.complete_step(step, cx.facts)?;
+    }
+    Ok(())
+}

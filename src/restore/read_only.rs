@@ -1,0 +1,158 @@
+//! The read-only executor: shows every command in order and changes nothing. Offline it runs
+//! nothing at all; otherwise it runs the commands that only read through the runner, so that
+//! `plan` shows what `run` would select, and `verify` and `backups` read the cluster with it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::executor::{Background, Confirmation, Executor, GateOutcome, Wait, WaitEnd};
+use crate::error::Result;
+use crate::model::Facts;
+use crate::names::format_duration;
+use crate::process::{Cmd, Output, Runner, command_failed};
+use crate::record::TranscriptEntry;
+use crate::runbook::StepId;
+
+pub struct ReadOnlyExecutor {
+    pub entries: Vec<TranscriptEntry>,
+    poll_interval: Duration,
+    /// Runs the read-only commands; `None` for the offline plan.
+    runner: Option<Runner>,
+}
+
+impl ReadOnlyExecutor {
+    pub fn offline(poll_interval: Duration) -> ReadOnlyExecutor {
+        ReadOnlyExecutor {
+            entries: Vec::new(),
+            poll_interval,
+            runner: None,
+        }
+    }
+
+    pub fn reading(poll_interval: Duration, runner: Runner) -> ReadOnlyExecutor {
+        ReadOnlyExecutor {
+            entries: Vec::new(),
+            poll_interval,
+            runner: Some(runner),
+        }
+    }
+
+    pub fn push(&mut self, entry: TranscriptEntry) {
+        self.entries.push(entry);
+    }
+
+    fn run_read(&mut self, cmd: &Cmd) -> Result<Option<Output>> {
+        let Some(runner) = self.runner.as_mut() else {
+            self.entries.push(TranscriptEntry::shown(cmd));
+            return Ok(None);
+        };
+        let out = runner.run(cmd)?;
+        self.entries
+            .push(TranscriptEntry::ran(cmd, &out.combined, out.output.status));
+        Ok(Some(out.output))
+    }
+
+    fn show_wait(&mut self, wait: &Wait<'_>) {
+        self.entries.push(TranscriptEntry::shown(&wait.probe));
+        self.entries.push(TranscriptEntry::Note {
+            text: format!(
+                "wait for {}: polled every {}, up to {}",
+                wait.what,
+                format_duration(self.poll_interval),
+                format_duration(wait.timeout)
+            ),
+        });
+    }
+}
+
+impl Executor for ReadOnlyExecutor {
+    fn section(&mut self, title: &str) -> Result<()> {
+        let step = StepId::ALL
+            .into_iter()
+            .find(|step| step.title() == title)
+            .map(|step| step.id().to_string())
+            .unwrap_or_else(|| "preflight".to_string());
+        self.entries.push(TranscriptEntry::Section {
+            step,
+            title: title.to_string(),
+        });
+        Ok(())
+    }
+
+    fn note(&mut self, text: &str) -> Result<()> {
+        self.entries.push(TranscriptEntry::Note {
+            text: text.to_string(),
+        });
+        Ok(())
+    }
+
+    fn read(&mut self, cmd: &Cmd) -> Result<Option<Output>> {
+        let out = self.run_read(cmd)?;
+        if let Some(out) = &out
+            && !out.success()
+        {
+            return Err(command_failed(cmd, out));
+        }
+        Ok(out)
+    }
+
+    fn probe(&mut self, cmd: &Cmd) -> Result<Option<Output>> {
+        self.run_read(cmd)
+    }
+
+    fn change(&mut self, cmd: &Cmd) -> Result<Option<Output>> {
+        self.entries.push(TranscriptEntry::shown(cmd));
+        Ok(None)
+    }
+
+    fn wait(&mut self, wait: Wait<'_>) -> Result<WaitEnd> {
+        self.show_wait(&wait);
+        Ok(WaitEnd::NotRun)
+    }
+
+    fn wait_or_time_out(&mut self, wait: Wait<'_>) -> Result<WaitEnd> {
+        self.show_wait(&wait);
+        Ok(WaitEnd::NotRun)
+    }
+
+    fn confirm(&mut self, confirmation: &Confirmation) -> Result<GateOutcome> {
+        let mut text = format!("gate ({}): ", confirmation.gate);
+        text.push_str(&confirmation.details.join("\n"));
+        text.push_str(&format!(
+            "\n{} (answered at the prompt, or by --yes)",
+            confirmation.question
+        ));
+        self.note(&text)?;
+        Ok(GateOutcome::Shown)
+    }
+
+    fn save_artifact(&mut self, name: &str, _contents: &str) -> Result<PathBuf> {
+        Ok(self.artifact_path(name))
+    }
+
+    fn artifact_path(&self, name: &str) -> PathBuf {
+        PathBuf::from("RUN_DIR").join(name)
+    }
+
+    fn start_background(
+        &mut self,
+        cmd: &Cmd,
+        ready_text: &str,
+        limit: Duration,
+    ) -> Result<Option<Box<dyn Background>>> {
+        self.entries.push(TranscriptEntry::shown(cmd));
+        self.note(&format!(
+            "runs in the background (the runbook's \"one terminal\") until the call below returns; up to {} for `{ready_text}`",
+            format_duration(limit)
+        ))?;
+        Ok(None)
+    }
+
+    fn checkpoint(&mut self, _facts: &Facts) -> Result<()> {
+        Ok(())
+    }
+
+    fn complete_step(&mut self, _step: StepId, _facts: &mut Facts) -> Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,108 @@
+//! The first section of every plan and run: which programs, which cluster (SPEC section 5, rule
+//! 9). It reads only, and only records: nothing here refuses but another cluster on resume.
+
+use super::Context;
+use crate::error::{Error, Result};
+use crate::process::{Cmd, Output, Tool};
+use crate::record::transcript::IDENTITY_TITLE;
+use crate::runbook::StepId;
+
+pub fn identify(cx: &mut Context<'_>) -> Result<()> {
+    cx.exec.section(IDENTITY_TITLE)?;
+    let versions = versions(cx)?;
+    let context = kube_context(cx)?;
+    let uid = cluster_uid(cx)?;
+    let (Some(context), Some(uid)) = (context, uid) else {
+        return Ok(());
+    };
+    if let Some(uid) = &uid {
+        check_same_cluster(cx, uid)?;
+    }
+    cx.note(format!(
+        "identity: kube context {context}, cluster (kube-system namespace UID) {}\nversions: {}",
+        uid.as_deref().unwrap_or("unknown: it could not be read"),
+        versions.join("; ")
+    ))?;
+    cx.facts.kube_context = Some(context);
+    if uid.is_some() {
+        cx.facts.cluster_uid = uid;
+    }
+    Ok(())
+}
+
+/// What a command answered on its first line, or why it could not; `None` when not run.
+fn answer(cx: &mut Context<'_>, cmd: &Cmd) -> Result<Option<String>> {
+    Ok(cx.exec.probe(cmd)?.map(|out| {
+        if out.success() {
+            first_line(&out)
+        } else {
+            format!("unknown (`{cmd}` exited {})", out.status)
+        }
+    }))
+}
+
+/// The versions of the CLIs (and of the kots plugin, when a step uses it). Recorded, not
+/// required: a CLI that cannot say its version is noted and the run goes on.
+fn versions(cx: &mut Context<'_>) -> Result<Vec<String>> {
+    let mut versions = Vec::new();
+    for tool in Tool::ALL {
+        let cmd = cx.commands.version(tool);
+        if let Some(version) = answer(cx, &cmd)? {
+            versions.push(format!("{tool}: {version}"));
+        }
+    }
+    let needs_kots = [StepId::Platform, StepId::Messaging, StepId::Smoke]
+        .iter()
+        .any(|step| cx.options.includes(*step));
+    let kots = cx.commands.kots_version();
+    if needs_kots && let Some(version) = answer(cx, &kots)? {
+        versions.push(format!("kots: {version}"));
+    }
+    Ok(versions)
+}
+
+/// `kubectl config current-context` names the kubeconfig's context; --context overrides it.
+fn kube_context(cx: &mut Context<'_>) -> Result<Option<String>> {
+    let cmd = cx.commands.current_context();
+    let current = answer(cx, &cmd)?;
+    Ok(current.map(|current| match &cx.options.connection.context {
+        Some(given) => {
+            format!("{given} (--context; the kubeconfig's current context is {current})")
+        }
+        None => current,
+    }))
+}
+
+/// The `kube-system` namespace UID: `Some(None)` when it could not be read, `None` when not run.
+fn cluster_uid(cx: &mut Context<'_>) -> Result<Option<Option<String>>> {
+    let cmd = cx.commands.cluster_identity();
+    Ok(match cx.exec.probe(&cmd)? {
+        Some(out) if out.success() && !first_line(&out).is_empty() => Some(Some(first_line(&out))),
+        Some(_) => Some(None),
+        None => None,
+    })
+}
+
+pub(super) fn first_line(out: &Output) -> String {
+    let text = if out.stdout.trim().is_empty() {
+        &out.stderr
+    } else {
+        &out.stdout
+    };
+    // `velero version` starts with a `Client:` heading; the version is on the next line.
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.ends_with(':'))
+        .unwrap_or("")
+        .to_string()
+}
+
+/// A resumed run must touch the cluster the run began on.
+fn check_same_cluster(cx: &mut Context<'_>, uid: &str) -> Result<()> {
+    match &cx.facts.cluster_uid {
+        Some(recorded) if recorded != uid => Err(Error::refused(format!(
+            "this run began on the cluster whose kube-system namespace UID is {recorded}, but the current kube context reaches {uid}; select the run's cluster (--kubeconfig/--context) and resume again"
+        ))),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,387 @@
+//! Restore Messaging Infrastructure: the only step that deletes. Deletions are exact (SPEC
+//! section 5, rules 2 and 8): the two named StatefulSets; the PVCs of the Arthur namespace whose
+//! names contain `messaging`; PVs only by their claim, never by name (another namespace's
+//! `…messaging…` volume must survive). The list is fixed and confirmed before the first delete,
+//! saved in state.json, and the objects' absence is confirmed before the Velero restore.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use super::{Context, only_not_found, parsed, required, waits};
+use crate::error::{Error, Result};
+use crate::model::MessagingDeletions;
+use crate::names::format_duration;
+use crate::parse::{ParseError, kube};
+use crate::process::command_failed;
+use crate::restore::executor::{Confirmation, GateOutcome, Poll, Wait, WaitEnd};
+use crate::runbook::{StepId, VeleroComponent, fixed};
+
+/// "If the PersistentVolumes still do not get deleted automatically after a few minutes, delete
+/// them manually": how long the tool gives them (or less, when --timeout is shorter).
+const PV_GRACE: Duration = Duration::from_secs(180);
+
+pub fn perform(cx: &mut Context<'_>) -> Result<()> {
+    required(
+        cx.options.backups.messaging.as_deref(),
+        "--messaging-backup",
+        StepId::Messaging,
+    )?;
+    let deletions = match cx.facts.messaging_deletions.clone() {
+        Some(recorded) => {
+            cx.note(format!(
+                "the objects to delete were fixed by this run before the interruption: {}",
+                describe(&recorded).join("; ")
+            ))?;
+            Some(recorded)
+        }
+        None => select(cx)?,
+    };
+    if cx.facts.messaging_deleted {
+        cx.note("the deletions were done by this run before the interruption; checking they are still gone")?;
+        confirm_gone(cx, deletions.as_ref(), true)?;
+    } else {
+        let deleted = delete(cx, deletions.as_ref())?;
+        confirm_gone(cx, deletions.as_ref(), deleted)?;
+        if deleted {
+            cx.facts.messaging_deleted = true;
+            cx.checkpoint()?;
+        }
+    }
+    super::velero_restore::perform(cx, VeleroComponent::Messaging)?;
+    waits::app_ready(cx)
+}
+
+fn lowercase_contains_messaging(name: &str) -> bool {
+    name.to_ascii_lowercase().contains("messaging")
+}
+
+fn listed(names: &[&str]) -> String {
+    if names.is_empty() {
+        "none".to_string()
+    } else {
+        names.join(" ")
+    }
+}
+
+/// Lists StatefulSets, PVCs and PVs and fixes the exact objects to delete; asks before any.
+/// `None` when the listings were not run (an offline plan).
+fn select(cx: &mut Context<'_>) -> Result<Option<MessagingDeletions>> {
+    let statefulsets = select_statefulsets(cx)?;
+    let claims = select_claims(cx)?;
+    let volumes = select_volumes(cx, claims.as_deref())?;
+    let (Some(statefulsets), Some(pvcs), Some(pvs)) = (statefulsets, claims, volumes) else {
+        cx.exec.confirm(&Confirmation {
+            gate: "delete-messaging",
+            details: vec![
+                "the exact list of StatefulSets, PVCs and PVs selected above is shown".into(),
+            ],
+            question: "Delete them?".into(),
+        })?;
+        return Ok(None);
+    };
+    let deletions = MessagingDeletions {
+        statefulsets,
+        pvcs,
+        pvs,
+    };
+    ask_to_delete(cx, &deletions)?;
+    Ok(Some(deletions))
+}
+
+/// The runbook's `kubectl get sts | grep -i messaging`: exactly the two named StatefulSets, or a
+/// refusal before anything is deleted.
+fn select_statefulsets(cx: &mut Context<'_>) -> Result<Option<Vec<String>>> {
+    let get_sts = cx.commands.get_statefulsets();
+    let Some(out) = cx.read(&get_sts)? else {
+        cx.note("selected (grep -i messaging): must be exactly messaging and messaging-cp-zookeeper, else refuse")?;
+        return Ok(None);
+    };
+    let found: Vec<String> = parsed(&get_sts, kube::names(&out.stdout))?
+        .into_iter()
+        .filter(|name| lowercase_contains_messaging(name))
+        .collect();
+    cx.note(format!("selected (grep -i messaging): {}", found.join(" ")))?;
+    let wanted: BTreeSet<&str> = fixed::MESSAGING_STATEFULSETS.into_iter().collect();
+    let have: BTreeSet<&str> = found.iter().map(String::as_str).collect();
+    if have != wanted {
+        return Err(Error::refused(format!(
+            "the runbook expects exactly two messaging StatefulSets, messaging and messaging-cp-zookeeper, in namespace `{}`; `{get_sts}` shows: {}. Nothing was deleted. If the platform is still installing, wait for it; if a StatefulSet is already gone from an earlier attempt, finish the deletions by hand and restart from the Velero restore",
+            cx.options.namespace,
+            if found.is_empty() {
+                "none".to_string()
+            } else {
+                found.join(", ")
+            }
+        )));
+    }
+    Ok(Some(
+        fixed::MESSAGING_STATEFULSETS.map(String::from).to_vec(),
+    ))
+}
+
+/// The runbook's `kubectl get pvc -n NS | grep -i messaging`: names checked before they can
+/// reach an argv.
+fn select_claims(cx: &mut Context<'_>) -> Result<Option<Vec<String>>> {
+    let get_pvc = cx.commands.get_pvcs();
+    let Some(out) = cx.read(&get_pvc)? else {
+        cx.note(format!(
+            "selected (grep -i messaging): the PVCs of namespace {} whose names contain messaging",
+            cx.options.namespace
+        ))?;
+        return Ok(None);
+    };
+    let claims: Vec<String> = parsed(&get_pvc, kube::pvcs(&out.stdout))?
+        .into_iter()
+        .filter(|claim| lowercase_contains_messaging(&claim.name))
+        .map(|claim| claim.name)
+        .collect();
+    for claim in &claims {
+        crate::names::object_name(claim)
+            .map_err(|problem| ParseError::at(problem, claim).for_command(&get_pvc))?;
+    }
+    let names: Vec<&str> = claims.iter().map(String::as_str).collect();
+    cx.note(format!("selected (grep -i messaging): {}", names.join(" ")))?;
+    Ok(Some(claims))
+}
+
+/// The PVs whose claim is one of the selected PVCs (never by name alone: PVs are cluster-scoped).
+fn select_volumes(cx: &mut Context<'_>, claims: Option<&[String]>) -> Result<Option<Vec<String>>> {
+    let namespace = cx.options.namespace.clone();
+    let get_pv = cx.commands.get_pvs();
+    let (Some(out), Some(claims)) = (cx.read(&get_pv)?, claims) else {
+        cx.note(format!("selected by claim, not by name: the PVs whose CLAIM is {namespace}/<one of the PVCs above> (PVs are cluster-scoped; another namespace's messaging volumes are left alone)"))?;
+        return Ok(None);
+    };
+    let all = parsed(&get_pv, kube::pvs(&out.stdout))?;
+    let claim_refs: BTreeSet<String> = claims.iter().map(|c| format!("{namespace}/{c}")).collect();
+    let (ours, others): (Vec<kube::Volume>, Vec<kube::Volume>) =
+        all.into_iter().partition(|v| claim_refs.contains(&v.claim));
+    let spared: Vec<String> = others
+        .iter()
+        .filter(|v| lowercase_contains_messaging(&v.claim) || lowercase_contains_messaging(&v.name))
+        .map(|v| format!("{} (claim {})", v.name, v.claim))
+        .collect();
+    let names: Vec<&str> = ours.iter().map(|v| v.name.as_str()).collect();
+    let mut note = format!(
+        "selected by claim ({namespace}/<one of the PVCs above>), not by name: {}",
+        listed(&names)
+    );
+    if !spared.is_empty() {
+        note.push_str(&format!(
+            "\nleft alone (another claim): {}",
+            spared.join(", ")
+        ));
+    }
+    cx.note(note)?;
+    Ok(Some(ours.into_iter().map(|v| v.name).collect()))
+}
+
+/// The deletion fence (SPEC section 5, rule 8): the exact list, confirmed; saved once confirmed.
+fn ask_to_delete(cx: &mut Context<'_>, deletions: &MessagingDeletions) -> Result<()> {
+    let mut details = vec![format!(
+        "About to delete, in namespace {}:",
+        cx.options.namespace
+    )];
+    details.extend(
+        describe(deletions)
+            .into_iter()
+            .map(|line| format!("  {line}")),
+    );
+    details.push("Velero then restores them from the messaging backup.".into());
+    let outcome = cx.exec.confirm(&Confirmation {
+        gate: "delete-messaging",
+        details,
+        question: "Delete exactly these objects?".into(),
+    })?;
+    if outcome == GateOutcome::Passed {
+        cx.facts.messaging_deletions = Some(deletions.clone());
+        cx.checkpoint()?;
+    }
+    Ok(())
+}
+
+fn describe(deletions: &MessagingDeletions) -> Vec<String> {
+    let list = |items: &[String]| listed(&items.iter().map(String::as_str).collect::<Vec<_>>());
+    vec![
+        format!("StatefulSets: {}", list(&deletions.statefulsets)),
+        format!("PVCs ({}): {}", deletions.pvcs.len(), list(&deletions.pvcs)),
+        format!(
+            "PVs bound to them, deleted only if they outlive their claims ({}): {}",
+            deletions.pvs.len(),
+            list(&deletions.pvs)
+        ),
+    ]
+}
+
+/// Deletes the StatefulSets and PVCs, then waits for the PVs. True when the deletions ran (a
+/// plan only shows them).
+fn delete(cx: &mut Context<'_>, deletions: Option<&MessagingDeletions>) -> Result<bool> {
+    let statefulsets: Vec<String> = match deletions {
+        Some(d) => d.statefulsets.clone(),
+        None => fixed::MESSAGING_STATEFULSETS.map(String::from).to_vec(),
+    };
+    let mut ran = false;
+    for name in &statefulsets {
+        let cmd = cx.commands.delete_statefulset(name);
+        let Some(out) = cx.exec.change(&cmd)? else {
+            continue;
+        };
+        ran = true;
+        if out.success() {
+            continue;
+        }
+        if cx.resuming && only_not_found(&out) {
+            cx.note(format!(
+                "StatefulSet {name} is already gone (deleted before the interruption)"
+            ))?;
+        } else {
+            return Err(command_failed(&cmd, &out));
+        }
+    }
+    delete_claims(cx, deletions)?;
+    wait_for_volumes(cx, deletions)?;
+    Ok(ran)
+}
+
+fn delete_claims(cx: &mut Context<'_>, deletions: Option<&MessagingDeletions>) -> Result<()> {
+    match deletions {
+        Some(d) if !d.pvcs.is_empty() => {
+            let cmd = cx.commands.delete_pvcs(&d.pvcs);
+            if let Some(out) = cx.exec.change(&cmd)?
+                && !out.success()
+            {
+                if only_not_found(&out) {
+                    cx.note("some PVCs were already gone (NotFound); the others were deleted")?;
+                } else {
+                    return Err(command_failed(&cmd, &out));
+                }
+            }
+            Ok(())
+        }
+        Some(_) => cx.note("no messaging PVCs to delete"),
+        None => {
+            let cmd = cx
+                .commands
+                .delete_pvcs(&["<the PVCs selected above>".to_string()]);
+            cx.exec.change(&cmd)?;
+            cx.note("(the runbook's `… | awk '{print $1}' | xargs kubectl delete pvc`, done with the list above)")
+        }
+    }
+}
+
+/// Waits for the PVs of the deleted claims to go (reclaim policy Delete), deletes the ones that
+/// outlive the grace period, and waits for those too.
+fn wait_for_volumes(cx: &mut Context<'_>, deletions: Option<&MessagingDeletions>) -> Result<()> {
+    let grace = PV_GRACE.min(cx.options.timing.timeout);
+    let pvs: Vec<String> = deletions.map(|d| d.pvs.clone()).unwrap_or_default();
+    let end = cx.exec.wait_or_time_out(volumes_gone(cx, &pvs, grace))?;
+    match end {
+        WaitEnd::Ready => Ok(()),
+        WaitEnd::NotRun => cx.note(format!(
+            "if PVs remain after {}: delete them (the runbook's `kubectl get pv | grep -i messaging | awk '{{print $1}}' | xargs kubectl delete pv`, limited to the PVs selected by claim)",
+            format_duration(grace)
+        )),
+        WaitEnd::TimedOut { pending } => {
+            let leftovers: Vec<String> = pvs
+                .iter()
+                .filter(|pv| pending.iter().any(|p| p.starts_with(&format!("PV {pv} "))))
+                .cloned()
+                .collect();
+            delete_leftover_volumes(cx, &leftovers)
+        }
+    }
+}
+
+fn delete_leftover_volumes(cx: &mut Context<'_>, leftovers: &[String]) -> Result<()> {
+    cx.note(format!(
+        "PVs left after their claims were deleted: {}; deleting them by hand, as the runbook says (\"if the PersistentVolumes still do not get deleted automatically\"), selected by claim",
+        leftovers.join(" ")
+    ))?;
+    let cmd = cx.commands.delete_pvs(leftovers);
+    if let Some(out) = cx.exec.change(&cmd)?
+        && !out.success()
+        && !only_not_found(&out)
+    {
+        return Err(command_failed(&cmd, &out));
+    }
+    let timeout = cx.options.timing.timeout;
+    cx.exec.wait(volumes_gone(cx, leftovers, timeout))?;
+    Ok(())
+}
+
+fn volume_line(v: &kube::Volume) -> String {
+    format!(
+        "PV {} {} (reclaim policy {})",
+        v.name, v.status, v.reclaim_policy
+    )
+}
+
+fn volumes_gone<'a>(cx: &Context<'_>, pvs: &'a [String], timeout: Duration) -> Wait<'a> {
+    let probe = cx.commands.get_pvs();
+    let for_errors = probe.clone();
+    Wait {
+        what: "the PVs of the deleted PVCs to be gone (the runbook's `| wc -l` should return 0)"
+            .into(),
+        probe,
+        timeout,
+        check: Box::new(move |out| {
+            let present: Vec<kube::Volume> = parsed(&for_errors, kube::pvs(&out.stdout))?
+                .into_iter()
+                .filter(|v| pvs.contains(&v.name))
+                .collect();
+            let pending: Vec<String> = present.iter().map(volume_line).collect();
+            Ok(if present.is_empty() {
+                Poll::Ready("0 of the selected PVs remain".into())
+            } else if present.iter().all(|v| v.reclaim_policy == "Retain") {
+                Poll::Stop {
+                    progress: format!(
+                        "{} PV(s) with reclaim policy Retain, which Kubernetes never deletes by itself",
+                        present.len()
+                    ),
+                    pending,
+                }
+            } else {
+                Poll::NotYet {
+                    progress: format!("{} of {} PVs remain", present.len(), pvs.len()),
+                    pending,
+                }
+            })
+        }),
+    }
+}
+
+/// "Do not proceed until the above deletion commands have fully completed." `deleted` is false
+/// when the deletions were only shown (a plan): the listings then prove nothing.
+fn confirm_gone(
+    cx: &mut Context<'_>,
+    deletions: Option<&MessagingDeletions>,
+    deleted: bool,
+) -> Result<()> {
+    let get_sts = cx.commands.get_statefulsets();
+    let sts_out = cx.read(&get_sts)?;
+    let get_pvc = cx.commands.get_pvcs();
+    let pvc_out = cx.read(&get_pvc)?;
+    let (Some(d), Some(sts_out), Some(pvc_out), true) = (deletions, sts_out, pvc_out, deleted)
+    else {
+        return cx.note("requires: none of the deleted StatefulSets, PVCs or PVs is listed any more, else refuse before the Velero restore");
+    };
+    let mut remaining: Vec<String> = parsed(&get_sts, kube::names(&sts_out.stdout))?
+        .into_iter()
+        .filter(|name| d.statefulsets.contains(name))
+        .map(|name| format!("StatefulSet {name}"))
+        .collect();
+    remaining.extend(
+        parsed(&get_pvc, kube::pvcs(&pvc_out.stdout))?
+            .into_iter()
+            .filter(|c| d.pvcs.contains(&c.name))
+            .map(|c| format!("PVC {} ({})", c.name, c.status)),
+    );
+    if !remaining.is_empty() {
+        return Err(Error::refused(format!(
+            "the deletions have not completed; still present: {}. The Velero restore was not created. Wait for them to go (`{}`), then `arthur-restore run --resume DIR`",
+            remaining.join(", "),
+            cx.commands.get_statefulsets_and_pvcs()
+        )));
+    }
+    cx.note("confirmed: the deleted StatefulSets, PVCs and PVs are all gone")
+}

@@ -1,0 +1,289 @@
+//! Checks before any change (SPEC section 2): tools, identity, namespaces, every chosen backup,
+//! the RDS snapshot, the ClickHouse backup on every node, the restore CronJob. Any failure here
+//! refuses (exit 3) before anything is changed.
+
+use super::{Context, parsed, required};
+use crate::error::{Error, Result};
+use crate::parse::{clickhouse, kube, rds, velero};
+use crate::process::command_failed;
+use crate::record::transcript::PREFLIGHT_TITLE;
+use crate::runbook::{StepId, VeleroComponent, fixed};
+
+pub fn preflight(cx: &mut Context<'_>) -> Result<()> {
+    cx.exec.section(PREFLIGHT_TITLE)?;
+    check_namespaces(cx)?;
+    for component in VeleroComponent::ALL {
+        if cx.options.includes(component.step()) {
+            let backup = required(
+                cx.options.backups.velero(component),
+                component.flag(),
+                component.step(),
+            )?;
+            check_velero_backup(cx, backup)?;
+        }
+    }
+    if cx.options.includes(StepId::Rds) {
+        check_rds(cx)?;
+    }
+    if cx.options.includes(StepId::Clickhouse) {
+        let backup = required(
+            cx.options.backups.clickhouse.as_deref(),
+            "--clickhouse-backup",
+            StepId::Clickhouse,
+        )?;
+        check_clickhouse_backup(cx, backup)?;
+        check_restore_cronjob(cx)?;
+        if !cx.facts.clickhouse_job_applied {
+            check_no_restore_job(cx)?;
+        }
+    }
+    cx.note("preflight passed: nothing has been changed so far")
+}
+
+fn check_namespaces(cx: &mut Context<'_>) -> Result<()> {
+    for namespace in [&cx.options.namespace, &cx.options.velero_namespace] {
+        let cmd = cx.commands.get_namespace(namespace);
+        if let Some(out) = cx.exec.probe(&cmd)?
+            && !out.success()
+        {
+            if kube::is_not_found(&out.stderr) {
+                return Err(Error::refused(format!(
+                    "namespace `{namespace}` does not exist (`{cmd}`); check -n/--velero-namespace and the kube context"
+                )));
+            }
+            // Reading namespaces may be forbidden to the operator; kubectl itself never checks
+            // them, so the later listings would only look empty. Say so and go on.
+            cx.note(format!(
+                "could not confirm that namespace {namespace} exists ({}); going on",
+                super::identity::first_line(&out)
+            ))?;
+        }
+    }
+    Ok(())
+}
+
+fn check_restore_cronjob(cx: &mut Context<'_>) -> Result<()> {
+    let cronjob = cx.commands.get_cronjobs();
+    if let Some(out) = cx.exec.probe(&cronjob)?
+        && !parsed(&cronjob, kube::names(&out.stdout))?
+            .iter()
+            .any(|name| name == fixed::CLICKHOUSE_CRONJOB)
+    {
+        return Err(Error::refused(format!(
+            "the CronJob `{}` is missing in namespace `{}` (`{cronjob}`); the platform installs it: finish the `platform` step first",
+            fixed::CLICKHOUSE_CRONJOB,
+            cx.options.namespace
+        )));
+    }
+    Ok(())
+}
+
+/// A Job `clickhouse-restore` left by an earlier restore would make `kubectl apply` change it
+/// instead of creating this run's.
+fn check_no_restore_job(cx: &mut Context<'_>) -> Result<()> {
+    let job = cx.commands.get_restore_job();
+    let Some(out) = cx.exec.probe(&job)? else {
+        return Ok(());
+    };
+    if out.success() {
+        return Err(Error::refused(format!(
+            "a Job `{}` already exists in namespace `{}`, from an earlier restore; look at it (`{}`), delete it (`{}`) and run again",
+            fixed::CLICKHOUSE_JOB,
+            cx.options.namespace,
+            cx.commands.job_logs(fixed::CLICKHOUSE_JOB),
+            cx.commands.delete_restore_job(),
+        )));
+    }
+    if kube::is_not_found(&out.stderr) {
+        cx.note(format!(
+            "as required: no Job {} exists yet",
+            fixed::CLICKHOUSE_JOB
+        ))?;
+    }
+    Ok(())
+}
+
+fn check_velero_backup(cx: &mut Context<'_>, backup: &str) -> Result<()> {
+    let cmd = cx.commands.velero_backup_json(backup);
+    let Some(out) = cx.exec.probe(&cmd)? else {
+        return cx.note(format!("requires: backup {backup} exists and is Completed"));
+    };
+    if !out.success() {
+        return Err(if velero::is_not_found(&out.stderr) {
+            Error::refused(format!(
+                "the Velero backup `{backup}` does not exist in namespace `{}`; list them with `{}`",
+                cx.options.velero_namespace,
+                cx.commands.velero_backup_list()
+            ))
+        } else {
+            command_failed(&cmd, &out)
+        });
+    }
+    let backups = parsed(&cmd, velero::backups(&out.stdout))?;
+    let found = backups.iter().find(|b| b.name == backup);
+    match found {
+        Some(b) if b.phase == "Completed" => Ok(()),
+        Some(b) => Err(Error::refused(format!(
+            "the Velero backup `{backup}` is {}, not Completed; restoring it would restore partial data",
+            b.phase
+        ))),
+        None => Err(Error::refused(format!(
+            "`{cmd}` did not return the backup `{backup}`"
+        ))),
+    }
+}
+
+fn check_rds(cx: &mut Context<'_>) -> Result<()> {
+    let snapshot = required(
+        cx.options.rds.snapshot.as_deref(),
+        "--rds-snapshot",
+        StepId::Rds,
+    )?;
+    check_snapshot(cx, snapshot)?;
+    check_target_absent(cx)?;
+    check_like_exists(cx)
+}
+
+/// What AWS says of a snapshot: found (with its status), known not to exist, or not asked (a
+/// plan that runs nothing).
+enum SnapshotLookup {
+    Found(rds::DbSnapshot),
+    Missing,
+    NotAsked,
+}
+
+/// The source's snapshots are listed (the form discovery uses); a snapshot of another instance
+/// is asked for by its own identifier.
+fn look_up_snapshot(cx: &mut Context<'_>, snapshot: &str) -> Result<SnapshotLookup> {
+    let mut asked = false;
+    if let Some(source) = cx.options.rds.source.as_deref() {
+        let cmd = cx.commands.describe_db_snapshots_of(source);
+        match cx.exec.probe(&cmd)? {
+            None => return Ok(SnapshotLookup::NotAsked),
+            Some(out) if out.success() => {
+                asked = true;
+                let found = parsed(&cmd, rds::snapshots(&out.stdout))?
+                    .into_iter()
+                    .find(|s| s.id == snapshot);
+                if let Some(found) = found {
+                    return Ok(SnapshotLookup::Found(found));
+                }
+            }
+            Some(out) if !rds::is_not_found(&out.stderr) => {
+                return Err(command_failed(&cmd, &out));
+            }
+            Some(_) => {}
+        }
+    }
+    let cmd = cx.commands.describe_db_snapshot(snapshot);
+    match cx.exec.probe(&cmd)? {
+        Some(out) if out.success() => {
+            let found = parsed(&cmd, rds::snapshots(&out.stdout))?
+                .into_iter()
+                .next();
+            Ok(found.map_or(SnapshotLookup::Missing, SnapshotLookup::Found))
+        }
+        Some(out) if rds::is_not_found(&out.stderr) => Ok(SnapshotLookup::Missing),
+        Some(out) => Err(command_failed(&cmd, &out)),
+        None if asked => Ok(SnapshotLookup::Missing),
+        None => Ok(SnapshotLookup::NotAsked),
+    }
+}
+
+fn check_snapshot(cx: &mut Context<'_>, snapshot: &str) -> Result<()> {
+    match look_up_snapshot(cx, snapshot)? {
+        SnapshotLookup::Found(s) if s.status == "available" => Ok(()),
+        SnapshotLookup::Found(s) => Err(Error::refused(format!(
+            "the RDS snapshot `{snapshot}` is {}, not available",
+            s.status
+        ))),
+        SnapshotLookup::Missing => {
+            let source = cx.options.rds.source.as_deref().unwrap_or("SOURCE");
+            Err(Error::refused(format!(
+                "the RDS snapshot `{snapshot}` does not exist; list the snapshots with `{}`, or see `arthur-restore backups --rds-source {source}`",
+                cx.commands.describe_db_snapshots_of(source)
+            )))
+        }
+        SnapshotLookup::NotAsked => cx.note(format!("requires: snapshot {snapshot} is available")),
+    }
+}
+
+/// The new instance must not exist yet, unless this run asked for it before an interruption.
+fn check_target_absent(cx: &mut Context<'_>) -> Result<()> {
+    let instance = cx.options.rds.instance.as_deref().unwrap_or_default();
+    let cmd = cx.commands.describe_db_instance(instance);
+    let Some(out) = cx.exec.probe(&cmd)? else {
+        return cx.note(format!(
+            "requires: no instance {instance} exists yet (DBInstanceNotFound)"
+        ));
+    };
+    if out.success() && !cx.facts.rds_restore_requested {
+        return Err(Error::refused(format!(
+            "the RDS instance `{instance}` already exists; choose a new --rds-instance, or continue an earlier run with `run --resume DIR`"
+        )));
+    }
+    if !out.success() && !rds::is_not_found(&out.stderr) {
+        return Err(command_failed(&cmd, &out));
+    }
+    if !out.success() {
+        cx.note(format!("as required: no instance {instance} exists yet"))?;
+    }
+    Ok(())
+}
+
+fn check_like_exists(cx: &mut Context<'_>) -> Result<()> {
+    let Some(like) = cx.options.rds.like.as_deref() else {
+        return Ok(());
+    };
+    let cmd = cx.commands.describe_db_instance(like);
+    if let Some(out) = cx.exec.probe(&cmd)?
+        && !out.success()
+    {
+        return Err(if rds::is_not_found(&out.stderr) {
+            Error::refused(format!(
+                "the --rds-like instance `{like}` does not exist; give the settings with --rds-port, --rds-security-group, --rds-subnet-group and --rds-instance-class instead"
+            ))
+        } else {
+            command_failed(&cmd, &out)
+        });
+    }
+    Ok(())
+}
+
+/// Lists the ClickHouse backups (exec or S3) and checks the chosen one is on every node.
+pub(super) fn check_clickhouse_backup(cx: &mut Context<'_>, backup: &str) -> Result<()> {
+    let s3_uri = cx.options.clickhouse_s3_uri.clone();
+    let listed =
+        crate::restore::discovery::clickhouse_backups(cx.exec, &cx.commands, s3_uri.as_deref())?;
+    let Some((cmd, backups)) = listed else {
+        return cx.note(format!(
+            "requires: every ClickHouse node listed has a backup named <node>-{backup}"
+        ));
+    };
+    let nodes = clickhouse::all_nodes(&backups);
+    if nodes.is_empty() {
+        return Err(Error::refused(format!(
+            "`{cmd}` lists no ClickHouse backups (a connection error also gives an empty list); check the backup container's logs"
+        )));
+    }
+    let holding = clickhouse::nodes_holding(&backups, backup);
+    let missing: Vec<&String> = nodes.difference(&holding).collect();
+    if !missing.is_empty() {
+        return Err(Error::refused(format!(
+            "the ClickHouse backup `{backup}` is missing on node(s) {}; a partial ClickHouse restore corrupts data. Choose a backup every node has (`arthur-restore backups`)",
+            missing
+                .iter()
+                .map(|n| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    cx.note(format!(
+        "selected (grep {backup}): {}",
+        holding
+            .iter()
+            .map(|node| format!("{node}-{backup}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    ))
+}

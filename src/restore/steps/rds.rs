@@ -1,0 +1,166 @@
+//! Restore RDS Postgres: the runbook names no command ("use the AWS RDS documentation"); these
+//! are the AWS documentation's, with the source's settings passed explicitly (left out, they
+//! take defaults: the engine's port, the default security group).
+
+use super::{Context, parsed};
+use crate::error::{Error, Result};
+use crate::parse::rds;
+use crate::process::command_failed;
+use crate::restore::executor::{Poll, Wait};
+use crate::runbook::StepId;
+use crate::runbook::commands::RdsSettings;
+
+pub fn perform(cx: &mut Context<'_>) -> Result<()> {
+    let instance = super::required(
+        cx.options.rds.instance.as_deref(),
+        "--rds-instance",
+        StepId::Rds,
+    )?
+    .to_string();
+    let snapshot = super::required(
+        cx.options.rds.snapshot.as_deref(),
+        "--rds-snapshot",
+        StepId::Rds,
+    )?
+    .to_string();
+    let wanted = match cx.facts.rds_settings.clone() {
+        Some(settings) => settings,
+        None => source_settings(cx)?,
+    };
+    if cx.facts.rds_restore_requested {
+        cx.note(format!(
+            "the restore of {instance} was requested by this run before the interruption; not sent again"
+        ))?;
+    } else {
+        let restore = cx
+            .commands
+            .restore_db_instance(&instance, &snapshot, &wanted);
+        if let Some(out) = cx.exec.change(&restore)? {
+            super::expect_success(&restore, &out)?;
+            cx.facts.rds_settings = Some(wanted.clone());
+            cx.facts.rds_restore_requested = true;
+            cx.checkpoint()?;
+        }
+    }
+    let available = wait_available(cx, &instance)?;
+    let Some(available) = available else {
+        return cx.note(format!(
+            "then: compare the port, security groups, subnet group and class of {instance} with the source, and record its endpoint"
+        ));
+    };
+    let differences = rds::differences(&available.settings, &wanted);
+    if !differences.is_empty() {
+        return Err(Error::refused(format!(
+            "the restored instance `{instance}` does not match its source: {}. Fix it with `aws rds modify-db-instance` before installing the platform",
+            differences.join("; ")
+        )));
+    }
+    let (address, port) = available.endpoint.clone().ok_or_else(|| {
+        Error::refused(format!(
+            "the restored instance `{instance}` is available but has no endpoint"
+        ))
+    })?;
+    cx.facts.restored_endpoint = Some(format!("{address}:{port}"));
+    cx.checkpoint()?;
+    cx.note(format!(
+        "checked: {instance} has the source's port, security groups, subnet group and class\nrestored endpoint: {address}:{port}"
+    ))
+}
+
+/// The settings the new instance must have: explicit flags win over the --rds-like instance.
+fn source_settings(cx: &mut Context<'_>) -> Result<RdsSettings> {
+    let rds_options = cx.options.rds.clone();
+    let mut settings = RdsSettings {
+        port: String::new(),
+        security_groups: Vec::new(),
+        subnet_group: String::new(),
+        instance_class: String::new(),
+    };
+    if let Some(like) = &rds_options.like {
+        let cmd = cx.commands.describe_db_instance(like);
+        match cx.read(&cmd)? {
+            Some(out) => {
+                settings = parsed(&cmd, rds::instance(&out.stdout))?.settings;
+                let others = parsed(&cmd, rds::other_settings(&out.stdout))?;
+                cx.note(format!(
+                    "copied from {like}: port {}, security groups {}, subnet group {}, class {}\nnot copied, check them on the restored instance (the runbook: \"any other configuration which might be overridden\"): {}",
+                    settings.port,
+                    settings.security_groups.join(" "),
+                    settings.subnet_group,
+                    settings.instance_class,
+                    if others.is_empty() { "none".to_string() } else { others.join(", ") }
+                ))?;
+            }
+            None => {
+                settings = RdsSettings {
+                    port: format!("<port of {like}>"),
+                    security_groups: vec![format!("<security groups of {like}>")],
+                    subnet_group: format!("<subnet group of {like}>"),
+                    instance_class: format!("<class of {like}>"),
+                };
+                cx.note(format!(
+                    "the port, VPC security groups, DB subnet group and class are copied from {like}'s answer"
+                ))?;
+            }
+        }
+    }
+    if let Some(port) = rds_options.port {
+        settings.port = port.to_string();
+    }
+    if !rds_options.security_groups.is_empty() {
+        settings.security_groups = rds_options.security_groups.clone();
+    }
+    if let Some(group) = &rds_options.subnet_group {
+        settings.subnet_group = group.clone();
+    }
+    if let Some(class) = &rds_options.instance_class {
+        settings.instance_class = class.clone();
+    }
+    Ok(settings)
+}
+
+/// Polls `describe-db-instances` (not `aws rds wait`, whose fixed 30-minute limit a large
+/// restore can outlast) until the instance is available.
+fn wait_available(cx: &mut Context<'_>, instance: &str) -> Result<Option<rds::DbInstance>> {
+    let probe = cx.commands.describe_db_instance(instance);
+    let mut last: Option<rds::DbInstance> = None;
+    let what = format!("RDS instance {instance} to be available");
+    let probe_for_errors = probe.clone();
+    let events = cx.commands.describe_rds_events(instance);
+    cx.exec.wait(Wait {
+        what: what.clone(),
+        probe: probe.clone(),
+        timeout: cx.options.timing.timeout,
+        check: Box::new(|out| {
+            if !out.success() {
+                if rds::is_not_found(&out.stderr) {
+                    return Ok(Poll::NotYet {
+                        progress: "not listed yet".into(),
+                        pending: vec![format!("{instance}: not found yet")],
+                    });
+                }
+                return Err(command_failed(&probe_for_errors, out));
+            }
+            let found = parsed(&probe_for_errors, rds::instance(&out.stdout))?;
+            let status = found.status.clone();
+            if rds::is_failed_status(&status) {
+                return Err(Error::CommandFailed {
+                    command: probe_for_errors.to_string(),
+                    reason: format!(
+                        "the restored instance {instance} is `{status}`; look at its events with `{events}`"
+                    ),
+                });
+            }
+            last = Some(found);
+            Ok(if status == "available" {
+                Poll::Ready(format!("{instance} is available"))
+            } else {
+                Poll::NotYet {
+                    progress: format!("{instance} is {status}"),
+                    pending: vec![format!("{instance}: {status}")],
+                }
+            })
+        }),
+    })?;
+    Ok(last)
+}
