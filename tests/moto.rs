@@ -93,34 +93,32 @@ fn aws(moto: &MotoServer, home: &std::path::Path, args: &[&str]) -> serde_json::
     serde_json::from_slice(&output.stdout).unwrap_or(serde_json::Value::Null)
 }
 
-/// The source instance `arthur-prod-db` (port 5433), its groups and the snapshot `arthur-snap`.
-fn create_source(moto: &MotoServer, home: &std::path::Path) -> String {
-    let vpc = aws(
-        moto,
-        home,
-        &["ec2", "create-vpc", "--cidr-block", "10.0.0.0/16"],
-    )["Vpc"]["VpcId"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let subnet = |cidr: &str, zone: &str| {
+/// A VPC with two subnets and a security group: what the source instance sits in. Returns the
+/// subnets and the group.
+fn create_network(moto: &MotoServer, home: &std::path::Path) -> (String, String, String) {
+    let id = |value: serde_json::Value, path: [&str; 2]| {
+        value[path[0]][path[1]].as_str().unwrap().to_string()
+    };
+    let vpc = id(
         aws(
             moto,
             home,
-            &[
-                "ec2",
-                "create-subnet",
-                "--vpc-id",
-                &vpc,
-                "--cidr-block",
-                cidr,
-                "--availability-zone",
-                zone,
-            ],
-        )["Subnet"]["SubnetId"]
-            .as_str()
-            .unwrap()
-            .to_string()
+            &["ec2", "create-vpc", "--cidr-block", "10.0.0.0/16"],
+        ),
+        ["Vpc", "VpcId"],
+    );
+    let subnet = |cidr: &str, zone: &str| {
+        let args = [
+            "ec2",
+            "create-subnet",
+            "--vpc-id",
+            &vpc,
+            "--cidr-block",
+            cidr,
+            "--availability-zone",
+            zone,
+        ];
+        id(aws(moto, home, &args), ["Subnet", "SubnetId"])
     };
     let (a, b) = (
         subnet("10.0.1.0/24", "us-east-1a"),
@@ -143,6 +141,12 @@ fn create_source(moto: &MotoServer, home: &std::path::Path) -> String {
         .as_str()
         .unwrap()
         .to_string();
+    (a, b, group)
+}
+
+/// The source instance `arthur-prod-db` (port 5433), its groups and the snapshot `arthur-snap`.
+fn create_source(moto: &MotoServer, home: &std::path::Path) -> String {
+    let (a, b, group) = create_network(moto, home);
     aws(
         moto,
         home,
