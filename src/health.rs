@@ -313,3 +313,210 @@ pub fn render(health: &Health, waited: Option<Duration>) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runbook::commands::Connection;
+
+    fn commands() -> Commands {
+        Commands {
+            namespace: "arthur".into(),
+            velero_namespace: "velero".into(),
+            clickhouse_pod: fixed::DEFAULT_CLICKHOUSE_POD.into(),
+            connection: Connection {
+                context: Some("prod".into()),
+                ..Connection::default()
+            },
+        }
+    }
+
+    fn pod(name: &str, phase: &str, ready: bool) -> PodHealth {
+        PodHealth {
+            name: name.into(),
+            phase: phase.into(),
+            ready,
+            waiting: Vec::new(),
+            job: None,
+        }
+    }
+
+    fn app(status: &str) -> kots::KotsApp {
+        kots::KotsApp {
+            slug: "arthur".into(),
+            status: status.into(),
+            version: "3.4.0".into(),
+        }
+    }
+
+    fn restore(phase: &str) -> velero::VeleroRestore {
+        velero::VeleroRestore {
+            name: "r".into(),
+            backup: "b".into(),
+            phase: phase.into(),
+            errors: 2,
+            warnings: 0,
+            created: None,
+        }
+    }
+
+    /// Each row: one object beside an otherwise healthy platform, and what is found (severity
+    /// and a word of the finding; `None` when it is healthy).
+    #[test]
+    fn each_kind_of_object_is_judged() {
+        type Case = (
+            &'static str,
+            Vec<PodHealth>,
+            Vec<(String, JobOutcome)>,
+            Vec<kots::KotsApp>,
+            Vec<velero::VeleroRestore>,
+            Option<(Severity, &'static str)>,
+        );
+        let crash = PodHealth {
+            waiting: vec![("api".into(), "CrashLoopBackOff".into(), 7)],
+            ..pod("api-0", "Running", false)
+        };
+        let of_job = |job: &str, phase: &str| PodHealth {
+            job: Some(job.into()),
+            ..pod("job-pod", phase, false)
+        };
+        let done = |name: &str| (name.to_string(), JobOutcome::Complete);
+        let rows: Vec<Case> = vec![
+            (
+                "healthy",
+                vec![pod("api-0", "Running", true)],
+                vec![],
+                vec![app("ready")],
+                vec![],
+                None,
+            ),
+            (
+                "succeeded pod",
+                vec![pod("x", "Succeeded", false)],
+                vec![],
+                vec![app("ready")],
+                vec![],
+                None,
+            ),
+            (
+                "crash loop",
+                vec![crash],
+                vec![],
+                vec![app("ready")],
+                vec![],
+                Some((Severity::Problem, "CrashLoopBackOff")),
+            ),
+            (
+                "pod starting",
+                vec![pod("api-0", "Pending", false)],
+                vec![],
+                vec![app("ready")],
+                vec![],
+                Some((Severity::NotYet, "not ready yet")),
+            ),
+            (
+                "pod failed",
+                vec![pod("api-0", "Failed", false)],
+                vec![],
+                vec![app("ready")],
+                vec![],
+                Some((Severity::Problem, "is Failed")),
+            ),
+            (
+                "failed pod of a completed job",
+                vec![of_job("m", "Failed")],
+                vec![done("m")],
+                vec![app("ready")],
+                vec![],
+                None,
+            ),
+            (
+                "failed pod of a retrying job",
+                vec![of_job("m", "Failed")],
+                vec![("m".into(), JobOutcome::Running { active: 1 })],
+                vec![app("ready")],
+                vec![],
+                Some((Severity::NotYet, "retrying")),
+            ),
+            (
+                "job failed",
+                vec![],
+                vec![(
+                    "m".into(),
+                    JobOutcome::Failed {
+                        reason: "BackoffLimitExceeded".into(),
+                    },
+                )],
+                vec![app("ready")],
+                vec![],
+                Some((Severity::Problem, "BackoffLimitExceeded")),
+            ),
+            (
+                "app updating",
+                vec![],
+                vec![],
+                vec![app("updating")],
+                vec![],
+                Some((Severity::NotYet, "updating")),
+            ),
+            (
+                "app degraded",
+                vec![],
+                vec![],
+                vec![app("degraded")],
+                vec![],
+                Some((Severity::Problem, "degraded")),
+            ),
+            (
+                "no app",
+                vec![],
+                vec![],
+                vec![],
+                vec![],
+                Some((Severity::Problem, "no KOTS app")),
+            ),
+            (
+                "restore in progress",
+                vec![],
+                vec![],
+                vec![app("ready")],
+                vec![restore("InProgress")],
+                Some((Severity::NotYet, "InProgress")),
+            ),
+            (
+                "restore partially failed",
+                vec![],
+                vec![],
+                vec![app("ready")],
+                vec![restore("PartiallyFailed")],
+                Some((Severity::Problem, "PartiallyFailed (2 errors)")),
+            ),
+            (
+                "restore completed",
+                vec![],
+                vec![],
+                vec![app("ready")],
+                vec![restore("Completed")],
+                None,
+            ),
+        ];
+        for (what, pods, jobs, apps, restores, expected) in rows {
+            let health = assess(&commands(), &pods, &jobs, &apps, &restores);
+            match expected {
+                None => assert!(health.healthy(), "{what}: {:?}", health.findings),
+                Some((severity, word)) => {
+                    // The first finding is the object's own (a running job adds its own).
+                    let finding = health.findings.first().expect(what);
+                    assert_eq!(finding.severity, severity, "{what}");
+                    assert!(finding.what.contains(word), "{what}: {}", finding.what);
+                    assert!(
+                        finding.look.contains("--context prod")
+                            || finding.look.contains("--kubecontext prod"),
+                        "{what}: the command to look closer reaches the same cluster: {}",
+                        finding.look
+                    );
+                }
+            }
+        }
+    }
+}

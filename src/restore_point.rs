@@ -366,7 +366,7 @@ pub fn describe(point: &RestorePoint) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -400,6 +400,162 @@ mod tests {
             snapshot_name_time("rds:arthur-prod-db-2023-05-11-03-05"),
             None
         );
+    }
+
+    /// A small inventory for the tables below: one backup operation at 2023-05-11T19:22:37Z
+    /// (15:22:37-04:00), two ClickHouse nodes, one snapshot; each row changes one thing.
+    pub(crate) mod sample {
+        use super::super::*;
+        use crate::parse::clickhouse::ClickhouseBackup;
+        use crate::parse::rds::DbSnapshot;
+        use crate::parse::velero::VeleroBackup;
+
+        pub const MESSAGING: &str = "arthur-backup-2023-05-11t15.22.37-04.00-messaging";
+        pub const ENRICHMENTS: &str = "arthur-backup-2023-05-11t15.25.24-04.00-enrichments";
+        pub const WORKFLOWS: &str = "arthur-backup-2023-05-11t15.23.25-04.00-workflows";
+        pub const CLICKHOUSE: &str = "arthur-clickhouse-backup-2023-05-11-00-00-07";
+        pub const SNAPSHOT: &str = "arthur-backup-2023-05-11t15-21-50-04-00";
+
+        pub fn velero(name: &str, phase: &str) -> VeleroBackup {
+            VeleroBackup {
+                name: name.into(),
+                phase: phase.into(),
+                started: None,
+                expiration: Some("2023-06-10T19:22:37Z".into()),
+                storage_location: None,
+            }
+        }
+
+        pub fn clickhouse(node: u8, name: &str) -> ClickhouseBackup {
+            ClickhouseBackup {
+                node: format!("chi-olap-installation-arthur-0-{node}"),
+                name: name.into(),
+                location: "remote".into(),
+                broken: false,
+            }
+        }
+
+        pub fn snapshot(id: &str, status: &str) -> DbSnapshot {
+            DbSnapshot {
+                id: id.into(),
+                instance: "arthur-prod-db".into(),
+                status: status.into(),
+                created: None,
+            }
+        }
+
+        pub fn tidy() -> Inventory {
+            Inventory {
+                velero: vec![
+                    velero(MESSAGING, "Completed"),
+                    velero(ENRICHMENTS, "Completed"),
+                    velero(WORKFLOWS, "Completed"),
+                ],
+                clickhouse: vec![clickhouse(0, CLICKHOUSE), clickhouse(1, CLICKHOUSE)],
+                snapshots: Some(vec![snapshot(SNAPSHOT, "available")]),
+            }
+        }
+
+        pub fn now() -> Timestamp {
+            "2023-05-14T14:05:00Z".parse().unwrap()
+        }
+    }
+
+    /// Each row: a change to the tidy inventory, and the reasons the point is incomplete.
+    #[test]
+    fn what_makes_a_restore_point_incomplete() {
+        use sample::*;
+        type Change = fn(&mut Inventory);
+        let rows: &[(&str, Change, &[&str])] = &[
+            ("tidy", |_| {}, &[]),
+            (
+                "no workflows backup",
+                |i| i.velero.retain(|b| b.name != WORKFLOWS),
+                &["no workflows backup in this run"],
+            ),
+            (
+                "a backup partially failed",
+                |i| i.velero[1].phase = "PartiallyFailed".into(),
+                &["enrichments backup is PartiallyFailed"],
+            ),
+            (
+                "a backup expired",
+                |i| i.velero[0].expiration = Some("2023-05-12T00:00:00Z".into()),
+                &["messaging backup has expired"],
+            ),
+            (
+                "ClickHouse missing on a node",
+                |i| {
+                    i.clickhouse.push(clickhouse(
+                        2,
+                        "arthur-clickhouse-backup-2023-05-10-00-00-07",
+                    ))
+                },
+                &["ClickHouse backup missing on chi-olap-installation-arthur-0-2"],
+            ),
+            (
+                "no ClickHouse backup within a day",
+                |i| i.clickhouse.clear(),
+                &["no ClickHouse backup within 24h"],
+            ),
+            (
+                "the snapshot is still being made",
+                |i| i.snapshots = Some(vec![snapshot(SNAPSHOT, "creating")]),
+                &["RDS snapshot is creating"],
+            ),
+            (
+                "the snapshot is hours away",
+                |i| {
+                    i.snapshots = Some(vec![snapshot(
+                        "arthur-backup-2023-05-11t10-21-50-04-00",
+                        "available",
+                    )])
+                },
+                &["no RDS snapshot within 60m"],
+            ),
+            ("snapshots not looked up", |i| i.snapshots = None, &[]),
+        ];
+        for (what, change, reasons) in rows {
+            let mut inventory = tidy();
+            change(&mut inventory);
+            let (points, _) = restore_points(&inventory, now());
+            assert_eq!(points.len(), 1, "{what}");
+            assert_eq!(points[0].reasons, *reasons, "{what}");
+            assert_eq!(points[0].complete, reasons.is_empty(), "{what}");
+        }
+    }
+
+    /// Each row: `--at`, and the restore point chosen among an older complete point, a newer
+    /// incomplete one and the newest complete one.
+    #[test]
+    fn the_newest_complete_point_at_or_before_is_chosen() {
+        let point = |time: &str, complete: bool| RestorePoint {
+            time: time.parse().unwrap(),
+            spread_seconds: 0,
+            messaging: None,
+            enrichments: None,
+            workflows: None,
+            clickhouse: None,
+            rds_snapshot: None,
+            complete,
+            reasons: Vec::new(),
+        };
+        let points = [
+            point("2023-05-13T19:00:00Z", true),
+            point("2023-05-12T19:00:00Z", false),
+            point("2023-05-11T19:00:00Z", true),
+        ];
+        let rows: &[(Option<&str>, Option<&str>)] = &[
+            (None, Some("2023-05-13T19:00:00Z")),
+            (Some("2023-05-13T19:00:00Z"), Some("2023-05-13T19:00:00Z")),
+            (Some("2023-05-13T18:59:59Z"), Some("2023-05-11T19:00:00Z")),
+            (Some("2023-05-11T18:00:00Z"), None),
+        ];
+        for (at, chosen) in rows {
+            let at = at.map(|a| a.parse().unwrap());
+            let found = choose(&points, at).map(|p| p.time.to_string());
+            assert_eq!(found.as_deref(), *chosen, "--at {at:?}");
+        }
     }
 
     /// Hundreds of runs, named in three UTC offsets and listed in a shuffled order: every run is

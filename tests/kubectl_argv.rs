@@ -36,22 +36,19 @@ fn every_kubectl_argv_of_the_plan_is_accepted_by_real_kubectl() {
     )
     .unwrap();
 
-    let mut args = vec![
-        "-n".to_string(),
-        "arthur".into(),
-        "--kubeconfig".into(),
-        kubeconfig.display().to_string(),
-        "--context".into(),
-        "closed".into(),
-        "--output".into(),
-        "json".into(),
-        "plan".into(),
-        "--offline".into(),
-        "--rds-like".into(),
-        "arthur-prod".into(),
-    ];
-    args.extend(crate::plan::NAMES.iter().map(|s| s.to_string()));
-    let output = crate::support::tool().args(&args).output().unwrap();
+    let kubeconfig = kubeconfig.display().to_string();
+    let args = crate::plan::offline_argv(&[
+        "-n",
+        "arthur",
+        "--kubeconfig",
+        &kubeconfig,
+        "--context",
+        "closed",
+        "--output",
+        "json",
+    ])
+    .with(&["--rds-like", "arthur-prod"]);
+    let output = crate::support::tool().args(args.words()).output().unwrap();
     assert!(
         output.status.success(),
         "{}",

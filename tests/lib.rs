@@ -4,6 +4,7 @@
 mod audit;
 mod backups;
 mod cli;
+mod compat;
 mod kubectl_argv;
 mod moto;
 mod plan;

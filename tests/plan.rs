@@ -1,28 +1,18 @@
 //! The offline plan: snapshots of the whole transcript for several parameter sets, and its JSON.
 
-use crate::support::{explain, tool};
+use crate::support::{Argv, BACKUPS, OFFLINE_RDS, explain, tool};
 
-pub const NAMES: &[&str] = &[
-    "--messaging-backup",
-    "arthur-backup-2023-05-11t15.22.37-04.00-messaging",
-    "--enrichments-backup",
-    "arthur-backup-2023-05-11t15.25.24-04.00-enrichments",
-    "--workflows-backup",
-    "arthur-backup-2023-05-11t15.23.25-04.00-workflows",
-    "--clickhouse-backup",
-    "arthur-clickhouse-backup-2023-05-11-00-00-07",
-    "--rds-snapshot",
-    "arthur-snap",
-    "--rds-instance",
-    "arthur-restored",
-];
+/// `plan --offline` with the sessions' backups and the offline RDS names.
+pub fn offline_argv(global: &[&str]) -> Argv {
+    Argv::new(global, "plan")
+        .with(&["--offline"])
+        .pairs(&BACKUPS, &[])
+        .pairs(&OFFLINE_RDS, &[])
+}
 
 pub fn offline_plan(global: &[&str], extra: &[&str]) -> String {
-    let mut args: Vec<&str> = global.to_vec();
-    args.extend(["plan", "--offline"]);
-    args.extend(NAMES);
-    args.extend(extra);
-    let output = tool().args(&args).output().unwrap();
+    let args = offline_argv(global).with(extra);
+    let output = tool().args(args.words()).output().unwrap();
     assert!(output.status.success(), "{}", explain(&output));
     String::from_utf8(output.stdout).unwrap()
 }
@@ -191,18 +181,8 @@ fn the_plan_holds_the_runbooks_commands_in_order() {
 
 #[test]
 fn json_plan_carries_argv_arrays() {
-    let mut args = vec![
-        "-n",
-        "arthur",
-        "--output",
-        "json",
-        "plan",
-        "--offline",
-        "--only",
-        "messaging",
-    ];
-    args.extend(NAMES);
-    let output = tool().args(&args).output().unwrap();
+    let args = offline_argv(&["-n", "arthur", "--output", "json"]).with(&["--only", "messaging"]);
+    let output = tool().args(args.words()).output().unwrap();
     assert!(output.status.success(), "{}", explain(&output));
     let plan: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(plan["offline"], true);

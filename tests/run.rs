@@ -1,70 +1,23 @@
 //! `run` end to end against recorded sessions: exit statuses, the exact command sequence, what
 //! was (and was not) deleted, the run directory.
 
-use crate::support::{Replay, explain, fixtures, session_length, stderr, stdout};
+use crate::support::{
+    Argv, BACKUPS, Replay, SESSION_RDS, destructive, explain, fixtures, session_length, stderr,
+    stdout,
+};
 
-const NAMES: &[&str] = &[
-    "--messaging-backup",
-    "arthur-backup-2023-05-11t15.22.37-04.00-messaging",
-    "--enrichments-backup",
-    "arthur-backup-2023-05-11t15.25.24-04.00-enrichments",
-    "--workflows-backup",
-    "arthur-backup-2023-05-11t15.23.25-04.00-workflows",
-    "--clickhouse-backup",
-    "arthur-clickhouse-backup-2023-05-11-00-00-07",
-    "--rds-snapshot",
-    "arthur-backup-2023-05-11t15-21-50-04-00",
-    "--rds-instance",
-    "arthur-restored-db",
-    "--rds-like",
-    "arthur-prod-db",
-];
-
-fn run_args<'a>(replay: &'a Replay, extra: &[&'a str], yes: bool) -> Vec<String> {
-    let mut args: Vec<String> = [
-        "-n",
-        "arthur",
-        "run",
-        "--poll-interval",
-        "1ms",
-        "--timeout",
-        "2s",
-        "--run-dir",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    args.push(replay.run_dir().display().to_string());
-    if yes {
-        args.push("--yes".into());
-    }
-    // The default names, less those the test names itself.
-    for pair in NAMES.chunks(2) {
-        if !extra.contains(&pair[0]) {
-            args.extend(pair.iter().map(|s| s.to_string()));
-        }
-    }
-    args.extend(extra.iter().map(|s| s.to_string()));
-    args
+/// `run` with fast polls into the fake's run directory, the backups and RDS names of the
+/// sessions (less those `extra` names itself), and `--yes` when asked.
+fn run_args(replay: &Replay, extra: &[&str], yes: bool) -> Argv {
+    let argv = Argv::arthur("run").fast(&replay.run_dir());
+    let argv = if yes { argv.with(&["--yes"]) } else { argv };
+    argv.pairs(&BACKUPS, extra)
+        .pairs(&SESSION_RDS, extra)
+        .with(extra)
 }
 
 fn run(replay: &Replay, session: &str, extra: &[&str], yes: bool) -> std::process::Output {
-    let args = run_args(replay, extra, yes);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    replay.run(session, &args)
-}
-
-fn destructive(calls: &[String]) -> Vec<&String> {
-    calls
-        .iter()
-        .filter(|c| {
-            c.contains(" delete ")
-                || c.contains(" apply ")
-                || c.contains("restore create")
-                || c.contains("restore-db-instance")
-                || c.contains("-XPOST")
-        })
-        .collect()
+    replay.run(session, &run_args(replay, extra, yes).words())
 }
 
 /// Runs the session, which must end in a refusal (exit 3) whose message says `because`, with no
@@ -342,7 +295,7 @@ fn a_missing_cli_is_refused_before_anything_runs() {
             fixtures().join("sessions/happy.session"),
         )
         .env("ARTHUR_REPLAY_STATE", replay.dir.path().join("state"))
-        .args(&args)
+        .args(args.words())
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(3), "{}", explain(&output));
@@ -440,9 +393,11 @@ fn resume_refuses_another_cluster() {
 #[test]
 fn plan_runs_only_reads_and_shows_the_exact_deletions() {
     let replay = Replay::new();
-    let mut args = vec!["-n", "arthur", "plan", "--only", "messaging"];
-    args.extend(NAMES);
-    let output = replay.run("plan-messaging.session", &args);
+    let args = Argv::arthur("plan")
+        .with(&["--only", "messaging"])
+        .pairs(&BACKUPS, &[])
+        .pairs(&SESSION_RDS, &[]);
+    let output = replay.run("plan-messaging.session", &args.words());
     assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
     let calls = replay.calls();
     assert!(destructive(&calls).is_empty(), "{calls:#?}");

@@ -70,25 +70,12 @@ impl Replay {
     /// `run --yes` with fast polls, into this fake's run directory, restoring RDS next to
     /// arthur-prod-db and choosing the backups by discovery unless `extra` names them.
     pub fn restore(&self, session: &str, extra: &[&str]) -> Output {
-        let run_dir = self.run_dir().display().to_string();
-        let mut args = vec![
-            "-n",
-            "arthur",
-            "run",
-            "--yes",
-            "--poll-interval",
-            "1ms",
-            "--timeout",
-            "2s",
-            "--run-dir",
-            &run_dir,
-            "--rds-instance",
-            "arthur-restored-db",
-            "--rds-like",
-            "arthur-prod-db",
-        ];
-        args.extend(extra);
-        self.run(session, &args)
+        let argv = Argv::arthur("run")
+            .with(&["--yes"])
+            .fast(&self.run_dir())
+            .pairs(&SESSION_RDS[1..], &[])
+            .with(extra);
+        self.run(session, &argv.words())
     }
 
     /// Every command the fake CLIs received, in order.
@@ -154,4 +141,104 @@ pub fn session_length(session: &Path) -> usize {
             }
         })
         .sum()
+}
+
+/// The backups of the restore point 2023-05-11T19:22:37Z that the recorded sessions hold.
+pub const BACKUPS: [(&str, &str); 4] = [
+    (
+        "--messaging-backup",
+        "arthur-backup-2023-05-11t15.22.37-04.00-messaging",
+    ),
+    (
+        "--enrichments-backup",
+        "arthur-backup-2023-05-11t15.25.24-04.00-enrichments",
+    ),
+    (
+        "--workflows-backup",
+        "arthur-backup-2023-05-11t15.23.25-04.00-workflows",
+    ),
+    (
+        "--clickhouse-backup",
+        "arthur-clickhouse-backup-2023-05-11-00-00-07",
+    ),
+];
+
+/// The RDS snapshot of that restore point and the restore's target and source, as the recorded
+/// sessions have them.
+pub const SESSION_RDS: [(&str, &str); 3] = [
+    ("--rds-snapshot", "arthur-backup-2023-05-11t15-21-50-04-00"),
+    ("--rds-instance", "arthur-restored-db"),
+    ("--rds-like", "arthur-prod-db"),
+];
+
+/// The offline plan's RDS names (nothing is asked, so any valid identifiers).
+pub const OFFLINE_RDS: [(&str, &str); 2] = [
+    ("--rds-snapshot", "arthur-snap"),
+    ("--rds-instance", "arthur-restored"),
+];
+
+/// An argv for the tool, in the order SPEC section 3 wants: global options, the command, its
+/// options. One builder for every integration test.
+#[derive(Debug, Clone)]
+pub struct Argv(Vec<String>);
+
+impl Argv {
+    pub fn new(global: &[&str], command: &str) -> Argv {
+        let mut words: Vec<String> = global.iter().map(|s| s.to_string()).collect();
+        words.push(command.to_string());
+        Argv(words)
+    }
+
+    /// `-n arthur COMMAND`.
+    pub fn arthur(command: &str) -> Argv {
+        Argv::new(&["-n", "arthur"], command)
+    }
+
+    pub fn with(mut self, args: &[&str]) -> Argv {
+        self.0.extend(args.iter().map(|s| s.to_string()));
+        self
+    }
+
+    /// Flag and value pairs, except those whose flag `except` names (a test that names its own).
+    pub fn pairs(mut self, pairs: &[(&str, &str)], except: &[&str]) -> Argv {
+        for (flag, value) in pairs {
+            if !except.contains(flag) {
+                self.0.push(flag.to_string());
+                self.0.push(value.to_string());
+            }
+        }
+        self
+    }
+
+    /// Fast polls and short waits into `run_dir`, for `run` against a recorded session.
+    pub fn fast(self, run_dir: &Path) -> Argv {
+        let run_dir = run_dir.display().to_string();
+        self.with(&[
+            "--poll-interval",
+            "1ms",
+            "--timeout",
+            "2s",
+            "--run-dir",
+            &run_dir,
+        ])
+    }
+
+    pub fn words(&self) -> Vec<&str> {
+        self.0.iter().map(String::as_str).collect()
+    }
+}
+
+/// The calls received by the fake CLIs that change something: deletions, applies, restores,
+/// the recover call. The one definition of "destructive" of the tests.
+pub fn destructive(calls: &[String]) -> Vec<&String> {
+    calls
+        .iter()
+        .filter(|c| {
+            c.contains(" delete ")
+                || c.contains(" apply ")
+                || c.contains("restore create")
+                || c.contains("restore-db-instance")
+                || c.contains("-XPOST")
+        })
+        .collect()
 }

@@ -107,3 +107,27 @@ fn the_restores_of_a_run_directory_are_checked() {
     assert!(text.contains("problem: Velero restore arthur-backup-2023-05-11t15.23.25-04.00-workflows-20230514102511 ended PartiallyFailed (2 errors)"), "{text}");
     assert!(text.contains("look: velero restore logs arthur-backup-2023-05-11t15.23.25-04.00-workflows-20230514102511 -n velero"));
 }
+
+#[test]
+fn ctrl_c_while_verify_waits_exits_130() {
+    let replay = Replay::new();
+    let output = replay.run(
+        "verify-interrupted.session",
+        &[
+            "-n",
+            "arthur",
+            "verify",
+            "--wait",
+            "--poll-interval",
+            "10s",
+            "--timeout",
+            "60s",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(130), "{}", explain(&output));
+    assert!(
+        crate::support::stderr(&output).contains("interrupted"),
+        "{}",
+        explain(&output)
+    );
+}

@@ -39,3 +39,114 @@ pub fn audit(path: &Path) -> Result<Report> {
         events,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The kinds of finding a log gives, ignoring the steps it leaves out entirely.
+    fn kinds(text: &str) -> Vec<FindingKind> {
+        let log = log::read_log(text);
+        let catalogue = matching::Catalogue::new();
+        let mut walk = rules::Walk::new(&catalogue, &log);
+        for command in &log.commands {
+            walk.command(command);
+        }
+        let (findings, _) = walk.finish(log.selected.as_deref());
+        findings
+            .into_iter()
+            .filter(|f| !(f.kind == FindingKind::Missing && f.line.is_none()))
+            .map(|f| f.kind)
+            .collect()
+    }
+
+    /// Each row: a short log, and the findings each rule gives on it.
+    #[test]
+    fn each_rule_on_a_short_log() {
+        use FindingKind::*;
+        let rows: &[(&str, &str, &[FindingKind])] = &[
+            ("a documented read", "$ kubectl get sts -n arthur\n", &[]),
+            (
+                "a command the runbook does not have",
+                "$ kubectl top pods -n arthur\n",
+                &[NotInRunbook],
+            ),
+            (
+                "a destructive command the runbook does not have",
+                "$ kubectl delete namespace arthur\n",
+                &[DestructiveNotInRunbook],
+            ),
+            (
+                "a failure not run again",
+                "$ kubectl delete sts messaging -n arthur\n# exit status 1\n",
+                &[Failed],
+            ),
+            (
+                "a failure run again successfully",
+                "$ kubectl delete sts messaging -n arthur\n# exit status 1\n$ kubectl delete sts messaging -n arthur\n",
+                &[],
+            ),
+            (
+                "the namespace changes",
+                "$ kubectl get sts -n arthur\n$ kubectl get pvc -n arthur-prod\n",
+                &[Inconsistent],
+            ),
+            (
+                "a restore before the deletions are confirmed gone",
+                "$ kubectl delete sts messaging -n arthur\n$ velero restore create --from-backup arthur-backup-2023-05-11t15.22.37-04.00-messaging --namespace velero\n",
+                &[OutOfOrder],
+            ),
+            (
+                "a restore after the deletions are confirmed gone",
+                "$ kubectl delete sts messaging -n arthur\n$ kubectl get pv\n$ velero restore create --from-backup arthur-backup-2023-05-11t15.22.37-04.00-messaging --namespace velero\n",
+                &[],
+            ),
+            (
+                "a change the runbook puts earlier",
+                "$ velero restore create --from-backup arthur-backup-2023-05-11t15.25.24-04.00-enrichments --namespace velero\n$ kubectl delete sts messaging -n arthur\n",
+                &[OutOfOrder],
+            ),
+            (
+                "a restore from a backup the listing did not show",
+                "$ velero backup get -n velero | grep enrichments\narthur-backup-2023-05-11t15.25.24-04.00-enrichments Completed\n$ velero restore create --from-backup arthur-backup-2023-05-04t15.25.24-04.00-enrichments --namespace velero\n",
+                &[Inconsistent],
+            ),
+            (
+                "the Job applied without its backup name",
+                "$ kubectl apply -f clickhouse-restore.yaml -n arthur\n",
+                &[Missing],
+            ),
+            (
+                "the Job applied after sed",
+                "$ sed -i 's/insert-backup-name-here/arthur-clickhouse-backup-2023-05-11-00-00-07/g' clickhouse-restore.yaml\n$ kubectl apply -f clickhouse-restore.yaml -n arthur\n",
+                &[],
+            ),
+            (
+                "backups of two operations",
+                "$ kubectl get pv\n$ velero restore create --from-backup arthur-backup-2023-05-11t15.22.37-04.00-messaging --namespace velero\n$ velero restore create --from-backup arthur-backup-2023-05-11t15.25.24-04.00-enrichments --namespace velero\n$ velero restore create --from-backup arthur-backup-2023-05-04t15.23.25-04.00-workflows --namespace velero\n",
+                &[Inconsistent],
+            ),
+        ];
+        for (what, text, expected) in rows {
+            assert_eq!(kinds(text), *expected, "{what}");
+        }
+    }
+
+    #[test]
+    fn steps_are_done_partly_done_or_not_done() {
+        let log = log::read_log(
+            "$ kubectl get sts -n arthur\n$ kubectl delete sts messaging -n arthur\n",
+        );
+        let catalogue = matching::Catalogue::new();
+        let mut walk = rules::Walk::new(&catalogue, &log);
+        for command in &log.commands {
+            walk.command(command);
+        }
+        let (_, steps) = walk.finish(None);
+        let status = |id| steps.iter().find(|s| s.id == id).unwrap().status;
+        use crate::runbook::StepId;
+        assert_eq!(status(StepId::Messaging), StepStatus::PartlyDone);
+        assert_eq!(status(StepId::Enrichments), StepStatus::NotDone);
+        assert_eq!(status(StepId::Rds), StepStatus::NotEvidenced);
+    }
+}

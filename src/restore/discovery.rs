@@ -433,3 +433,185 @@ pub fn resolve(
     }
     exec.record_options(options)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::model::{BackupNames, RdsOptions, Timing};
+    use crate::restore_point::tests::sample::{self, *};
+
+    fn options(backups: BackupNames, snapshot: Option<&str>) -> RestoreOptions {
+        RestoreOptions {
+            namespace: "arthur".into(),
+            velero_namespace: "velero".into(),
+            connection: Default::default(),
+            clickhouse_pod: "chi-olap-installation-arthur-0-0-0".into(),
+            clickhouse_s3_uri: None,
+            backups,
+            at: None,
+            allow_mixed: false,
+            rds: RdsOptions {
+                snapshot: snapshot.map(String::from),
+                instance: Some("arthur-restored-db".into()),
+                like: Some("arthur-prod-db".into()),
+                source: Some("arthur-prod-db".into()),
+                ..RdsOptions::default()
+            },
+            steps: StepId::ALL.to_vec(),
+            timing: Timing {
+                timeout: Duration::from_secs(1),
+                poll_interval: Duration::from_secs(1),
+                command_timeout: Duration::from_secs(1),
+            },
+            local_port: 7899,
+            skip_db_pointer_check: false,
+        }
+    }
+
+    fn named(messaging: &str, clickhouse: &str) -> BackupNames {
+        BackupNames {
+            messaging: Some(messaging.into()),
+            enrichments: Some(ENRICHMENTS.into()),
+            workflows: Some(WORKFLOWS.into()),
+            clickhouse: Some(clickhouse.into()),
+        }
+    }
+
+    /// The tidy operation, and an older one a week before it (complete too).
+    fn inventory() -> Inventory {
+        let mut inventory = sample::tidy();
+        inventory.velero.push(velero(
+            "arthur-backup-2023-05-04t15.22.37-04.00-messaging",
+            "Completed",
+        ));
+        inventory.velero.push(velero(
+            "arthur-backup-2023-05-04t15.23.25-04.00-workflows",
+            "Completed",
+        ));
+        inventory.velero.push(velero(
+            "arthur-backup-2023-05-04t15.25.24-04.00-enrichments",
+            "Completed",
+        ));
+        for node in 0..2 {
+            inventory.clickhouse.push(clickhouse(
+                node,
+                "arthur-clickhouse-backup-2023-05-04-00-00-07",
+            ));
+        }
+        inventory.snapshots.as_mut().unwrap().push(snapshot(
+            "arthur-backup-2023-05-04t15-21-50-04-00",
+            "available",
+        ));
+        inventory
+    }
+
+    enum Expect {
+        /// The reference point's time and why; how many names are mixed, coincide, unchecked.
+        Judged(&'static str, &'static str, usize, usize, usize),
+        Refused(&'static str),
+    }
+
+    /// Each row: the names given, and what discovery makes of them.
+    #[test]
+    fn names_are_judged_against_the_restore_points() {
+        use Expect::*;
+        let newest = "the newest complete restore point";
+        let of_names = "the restore point of the Velero backups named";
+        let rows: Vec<(&str, RestoreOptions, Expect)> = vec![
+            (
+                "nothing named",
+                options(BackupNames::default(), None),
+                Judged("2023-05-11T19:22:37Z", newest, 0, 0, 0),
+            ),
+            (
+                "all of one operation",
+                options(named(MESSAGING, CLICKHOUSE), Some(SNAPSHOT)),
+                Judged("2023-05-11T19:22:37Z", of_names, 0, 2, 0),
+            ),
+            (
+                "messaging of the week before",
+                options(
+                    named(
+                        "arthur-backup-2023-05-04t15.22.37-04.00-messaging",
+                        CLICKHOUSE,
+                    ),
+                    Some(SNAPSHOT),
+                ),
+                Judged("2023-05-04T19:22:37Z", of_names, 3, 0, 0),
+            ),
+            (
+                "ClickHouse of the week before",
+                options(
+                    named(MESSAGING, "arthur-clickhouse-backup-2023-05-04-00-00-07"),
+                    Some(SNAPSHOT),
+                ),
+                Judged("2023-05-11T19:22:37Z", of_names, 1, 1, 0),
+            ),
+            (
+                "a ClickHouse name without a time",
+                options(named(MESSAGING, "nightly"), Some(SNAPSHOT)),
+                Judged("2023-05-11T19:22:37Z", of_names, 0, 1, 1),
+            ),
+            (
+                "a snapshot of another instance",
+                options(named(MESSAGING, CLICKHOUSE), Some("manual-snapshot")),
+                Judged("2023-05-11T19:22:37Z", of_names, 1, 1, 0),
+            ),
+            (
+                "a backup Velero does not list",
+                options(
+                    named(
+                        "arthur-backup-2023-01-01t00.00.00-04.00-messaging",
+                        CLICKHOUSE,
+                    ),
+                    None,
+                ),
+                Refused("Velero lists no such backup"),
+            ),
+        ];
+        let (points, _) = restore_point::restore_points(&inventory(), sample::now());
+        let snapshots = inventory().snapshots;
+        for (what, options, expect) in rows {
+            let judged = judge(&options, &points, snapshots.as_deref(), None);
+            match (judged, expect) {
+                (Ok(j), Judged(time, why, mixed, coinciding, unchecked)) => {
+                    let (index, reason) = j.reference.clone().expect(what);
+                    assert_eq!(points[index].time.to_string(), time, "{what}");
+                    assert_eq!(reason, why, "{what}");
+                    assert_eq!(j.mixed.len(), mixed, "{what}: {:?}", j.mixed);
+                    assert_eq!(j.coinciding.len(), coinciding, "{what}: {:?}", j.coinciding);
+                    assert_eq!(j.unchecked.len(), unchecked, "{what}: {:?}", j.unchecked);
+                }
+                (Err(e), Refused(because)) => {
+                    assert!(e.to_string().contains(because), "{what}: {e}");
+                }
+                (Ok(j), Refused(_)) => panic!("{what}: judged {j:?}, expected a refusal"),
+                (Err(e), Judged(..)) => panic!("{what}: {e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn with_names_missing_and_no_complete_point_the_run_is_refused() {
+        let mut inventory = sample::tidy();
+        inventory.velero[0].phase = "Failed".into();
+        let (points, _) = restore_point::restore_points(&inventory, sample::now());
+        let error = judge(
+            &options(BackupNames::default(), None),
+            &points,
+            inventory.snapshots.as_deref(),
+            None,
+        )
+        .unwrap_err();
+        assert!(
+            error.to_string().contains("no complete restore point"),
+            "{error}"
+        );
+        assert!(
+            error.to_string().contains("messaging backup is Failed"),
+            "{error}"
+        );
+    }
+}
