@@ -362,16 +362,16 @@ mod tests {
 
     /// Each row: one object beside an otherwise healthy platform, and what is found (severity
     /// and a word of the finding; `None` when it is healthy).
-    #[test]
-    fn each_kind_of_object_is_judged() {
-        type Case = (
-            &'static str,
-            Vec<PodHealth>,
-            Vec<(String, JobOutcome)>,
-            Vec<kots::KotsApp>,
-            Vec<velero::VeleroRestore>,
-            Option<(Severity, &'static str)>,
-        );
+    type Case = (
+        &'static str,
+        Vec<PodHealth>,
+        Vec<(String, JobOutcome)>,
+        Vec<kots::KotsApp>,
+        Vec<velero::VeleroRestore>,
+        Option<(Severity, &'static str)>,
+    );
+
+    fn pod_cases() -> Vec<Case> {
         let crash = PodHealth {
             waiting: vec![("api".into(), "CrashLoopBackOff".into(), 7)],
             ..pod("api-0", "Running", false)
@@ -381,7 +381,7 @@ mod tests {
             ..pod("job-pod", phase, false)
         };
         let done = |name: &str| (name.to_string(), JobOutcome::Complete);
-        let rows: Vec<Case> = vec![
+        vec![
             (
                 "healthy",
                 vec![pod("api-0", "Running", true)],
@@ -438,6 +438,11 @@ mod tests {
                 vec![],
                 Some((Severity::NotYet, "retrying")),
             ),
+        ]
+    }
+
+    fn other_cases() -> Vec<Case> {
+        vec![
             (
                 "job failed",
                 vec![],
@@ -499,7 +504,12 @@ mod tests {
                 vec![restore("Completed")],
                 None,
             ),
-        ];
+        ]
+    }
+
+    #[test]
+    fn each_kind_of_object_is_judged() {
+        let rows = pod_cases().into_iter().chain(other_cases());
         for (what, pods, jobs, apps, restores, expected) in rows {
             let health = assess(&commands(), &pods, &jobs, &apps, &restores);
             match expected {
