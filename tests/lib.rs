@@ -8,6 +8,7 @@ mod compat;
 mod kubectl_argv;
 mod moto;
 mod plan;
+mod recovery;
 mod run;
 mod support;
 mod verify;

@@ -9,14 +9,30 @@ use crate::error::Result;
 use crate::process::shell_quote;
 use crate::record::{Event, RunDir, events};
 
-/// The commands of an event log, as the transcript shows them.
+/// The commands of an event log, as the transcript shows them, in order. A command is on
+/// record from its `command-started` event (release 0.1.0 wrote only its end); its end event
+/// then adds nothing. Polls have only an end event.
 fn logged_commands(text: &str) -> Vec<String> {
-    events::read(text)
-        .into_iter()
-        .filter_map(|record| match record.ok()?.1.event {
-            Event::Command { argv, .. } | Event::BackgroundStarted { argv, .. } => Some(argv),
-            _ => None,
-        })
+    let mut argvs: Vec<Vec<String>> = Vec::new();
+    let mut open: Option<Vec<String>> = None;
+    for record in events::read(text).into_iter().flatten() {
+        match record.1.event {
+            Event::CommandStarted { argv, .. } => {
+                argvs.push(argv.clone());
+                open = Some(argv);
+            }
+            Event::Command { argv, .. } | Event::CommandKilled { argv, .. } => {
+                let started = open.take();
+                if started.as_ref() != Some(&argv) {
+                    argvs.push(argv);
+                }
+            }
+            Event::BackgroundStarted { argv, .. } => argvs.push(argv),
+            _ => {}
+        }
+    }
+    argvs
+        .iter()
         .map(|argv| {
             argv.iter()
                 .map(|w| shell_quote(w).into_owned())

@@ -19,6 +19,9 @@ pub struct Logged {
     pub status: Option<i32>,
     pub output: Vec<String>,
     pub section: Option<StepId>,
+    /// The tool said the command ended without an answer (killed at its time limit, or
+    /// interrupted): its effect is unknown, and the resume that follows finds out.
+    pub killed: bool,
 }
 
 /// What a log holds.
@@ -38,6 +41,9 @@ static VARIABLE: LazyLock<Regex> = LazyLock::new(|| {
 });
 static NOTE_REPLACEMENT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^replaced insert-backup-name-here with (\S+)").expect("valid"));
+
+/// How the tool's transcript says a command ended without an answer.
+const KILLED_NOTE: &str = "command ended without an answer:";
 
 /// Expands `$name` and `${name}` outside single quotes, for the variables the log assigned.
 pub fn expand(text: &str, variables: &HashMap<String, String>) -> String {
@@ -136,6 +142,7 @@ impl Reader<'_> {
             status: None,
             output: Vec::new(),
             section: self.section,
+            killed: false,
         });
         self.in_command = true;
     }
@@ -149,6 +156,19 @@ impl Reader<'_> {
                 last.status = Some(status);
             }
         } else if let Some(note) = raw.strip_prefix("# ") {
+            if self.in_command
+                && let Some(last) = self.log.commands.last_mut()
+            {
+                // Said by the tool; or a resumption right after a command that printed nothing:
+                // the tool itself was killed while the command ran.
+                let resumed_after_silence = note.starts_with("arthur-restore ")
+                    && note.contains(" run resumed ")
+                    && last.output.is_empty()
+                    && last.status.is_none();
+                if note.starts_with(KILLED_NOTE) || resumed_after_silence {
+                    last.killed = true;
+                }
+            }
             if let Some(caps) = NOTE_REPLACEMENT.captures(note) {
                 self.log.replacements.push((number, caps[1].to_string()));
             }

@@ -171,8 +171,13 @@ impl<'a> Walk<'a> {
         self.current = entry.step;
         self.bindings
             .extend(found.into_iter().map(|(k, v)| (k, v, logged.line)));
-        self.check_failure(logged, &rendered);
-        self.check_order(entry, logged.line, &rendered);
+        // A command killed without an answer may or may not have taken effect; the resume
+        // after it finds out and runs it again only if it did not. It neither failed nor
+        // sets the order of what follows.
+        if !logged.killed {
+            self.check_failure(logged, &rendered);
+            self.check_order(entry, logged.line, &rendered);
+        }
         self.track_deletions(&actual, logged.line);
         if entry.documented.cmd.tool == Tool::Velero {
             match actual.positionals.first().map(String::as_str) {

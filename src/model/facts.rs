@@ -26,7 +26,11 @@ pub struct Facts {
     /// The settings the restored instance was created with.
     #[serde(default)]
     pub rds_settings: Option<RdsSettings>,
-    /// `restore-db-instance-from-db-snapshot` was sent.
+    /// `restore-db-instance-from-db-snapshot` is about to be sent (saved before it is): when
+    /// its answer was not seen, a resume looks for the instance instead of sending it again.
+    #[serde(default)]
+    pub rds_restore_sent: bool,
+    /// `restore-db-instance-from-db-snapshot` was sent and answered.
     #[serde(default)]
     pub rds_restore_requested: bool,
     /// `host:port` of the restored instance once available.
@@ -36,6 +40,9 @@ pub struct Facts {
     pub admin_console_confirmed: bool,
     #[serde(default)]
     pub clickhouse_yaml: Option<PathBuf>,
+    /// `kubectl apply -f clickhouse-restore.yaml` is about to be sent (saved before it is).
+    #[serde(default)]
+    pub clickhouse_apply_sent: bool,
     #[serde(default)]
     pub clickhouse_job_applied: bool,
     /// The exact objects the messaging step deletes, fixed before the first delete.
@@ -54,6 +61,21 @@ pub struct Facts {
 impl Facts {
     pub fn is_complete(&self, step: StepId) -> bool {
         self.completed_steps.contains(&step)
+    }
+
+    /// Whether an object created at `created` (RFC 3339) was made after this run began: only
+    /// then can it be this run's. Unknown times are not after.
+    pub fn made_by_this_run(&self, created: Option<&str>) -> bool {
+        let (Some(started), Some(created)) = (&self.started_at, created) else {
+            return false;
+        };
+        match (
+            started.parse::<jiff::Timestamp>(),
+            created.parse::<jiff::Timestamp>(),
+        ) {
+            (Ok(started), Ok(created)) => created >= started,
+            _ => false,
+        }
     }
 }
 

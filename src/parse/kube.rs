@@ -161,6 +161,44 @@ pub enum JobOutcome {
     Failed { reason: String },
 }
 
+/// What a Job says of where it came from: the `BACKUP_NAME` of its containers and its
+/// creation time (for the ClickHouse restore Job of a run).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobOrigin {
+    pub backup_name: Option<String>,
+    pub created: Option<String>,
+}
+
+pub fn job_origin(json: &str) -> ParseResult<JobOrigin> {
+    let value: Value = serde_json::from_str(json).map_err(ParseError::json)?;
+    if value.get("kind").and_then(Value::as_str) != Some("Job") {
+        return Err(ParseError::new("expected a Job object"));
+    }
+    let containers = value
+        .pointer("/spec/template/spec/containers")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let backup_name = containers
+        .iter()
+        .flat_map(|c| {
+            c.get("env")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        })
+        .find(|e| e.get("name").and_then(Value::as_str) == Some("BACKUP_NAME"))
+        .and_then(|e| e.get("value").and_then(Value::as_str).map(String::from));
+    let created = value
+        .pointer("/metadata/creationTimestamp")
+        .and_then(Value::as_str)
+        .map(String::from);
+    Ok(JobOrigin {
+        backup_name,
+        created,
+    })
+}
+
 pub fn job_outcome(json: &str) -> ParseResult<JobOutcome> {
     let value: Value = serde_json::from_str(json).map_err(ParseError::json)?;
     if value.get("kind").and_then(Value::as_str) != Some("Job") {

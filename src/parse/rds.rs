@@ -9,6 +9,8 @@ use crate::runbook::commands::RdsSettings;
 pub struct DbInstance {
     pub id: String,
     pub status: String,
+    /// `InstanceCreateTime`: absent while a new instance is still being created.
+    pub created: Option<String>,
     pub endpoint: Option<(String, u16)>,
     pub settings: RdsSettings,
 }
@@ -71,6 +73,10 @@ pub fn instances(json: &str) -> ParseResult<Vec<DbInstance>> {
             Ok(DbInstance {
                 id: string(item, "DBInstanceIdentifier"),
                 status: string(item, "DBInstanceStatus"),
+                created: item
+                    .get("InstanceCreateTime")
+                    .and_then(Value::as_str)
+                    .map(String::from),
                 endpoint,
                 settings: RdsSettings {
                     port,

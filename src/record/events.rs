@@ -31,6 +31,18 @@ pub enum Event {
     Note {
         text: String,
     },
+    /// A command is about to run (written before it starts, so that a command killed with the
+    /// tool is on record).
+    CommandStarted {
+        argv: Vec<String>,
+        effect: Effect,
+    },
+    /// A command ended without an answer: killed at --command-timeout, or interrupted.
+    CommandKilled {
+        argv: Vec<String>,
+        reason: String,
+        duration_ms: u64,
+    },
     Command {
         argv: Vec<String>,
         effect: Effect,

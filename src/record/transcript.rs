@@ -70,19 +70,32 @@ impl TranscriptEntry {
                 ..
             } => {
                 let mut text = format!("$ {line}\n");
-                if let Some(output) = output {
-                    text.push_str(output);
-                    if !output.is_empty() && !output.ends_with('\n') {
-                        text.push('\n');
-                    }
-                }
-                if let Some(status) = status.filter(|status| *status != 0) {
-                    text.push_str(&format!("# exit status {status}\n"));
+                if let (Some(output), Some(status)) = (output, status) {
+                    text.push_str(&command_output(output, *status));
                 }
                 text
             }
         }
     }
+}
+
+/// What follows a command's `$ ` line once it has ended: its output verbatim (ending in a
+/// newline) and, after a non-zero exit, `# exit status N`.
+pub fn command_output(output: &str, status: i32) -> String {
+    let mut text = output.to_string();
+    if !output.is_empty() && !output.ends_with('\n') {
+        text.push('\n');
+    }
+    if status != 0 {
+        text.push_str(&format!("# exit status {status}\n"));
+    }
+    text
+}
+
+/// The line after the `$ ` line of a command that never ended: killed at its time limit or
+/// interrupted. Its effect is unknown; a resume looks at the cluster to find out.
+pub fn command_killed(reason: &str) -> String {
+    comment(&format!("command ended without an answer: {reason}"))
 }
 
 /// A `# ` line for each line of the text.

@@ -155,6 +155,11 @@ pub struct Judgement {
     pub unchecked: Vec<String>,
 }
 
+/// True when a step of the run has no backup name yet (discovery is to choose it).
+pub fn lacks_names(options: &RestoreOptions) -> bool {
+    Wanted::of(options).missing_any()
+}
+
 /// Judges the names of a plan or run against the restore points (pure: tested on data). An
 /// explicit Velero backup that no point holds, or (with names missing) no complete point, is a
 /// refusal.

@@ -34,8 +34,16 @@ pub fn restore(
 ) -> Result<()> {
     let resuming = start == Start::Resume;
     steps::identify(&mut Context::new(options, exec, facts, resuming))?;
-    if matches!(start, Start::Run | Start::Plan { offline: false }) {
+    // A resumed run keeps the names it chose; one interrupted before it chose them chooses now
+    // (nothing was changed before the choice).
+    let choose = match start {
+        Start::Run | Start::Plan { offline: false } => true,
+        Start::Resume => discovery::lacks_names(options),
+        Start::Plan { offline: true } => false,
+    };
+    if choose {
         discovery::resolve(options, exec, true)?;
+        exec.checkpoint(facts)?;
     }
     perform_all(&mut Context::new(options, exec, facts, resuming))
 }

@@ -148,11 +148,44 @@ impl LiveExecutor {
     }
 
     /// Runs a command, shows it in the transcript and records the event.
+    /// The `$ ` line and the `command-started` event are written before the command starts:
+    /// a command killed with the tool (or by a time limit) is on record, its effect unknown.
     fn execute(&mut self, cmd: &Cmd) -> Result<Output> {
         self.runner.interrupt().check()?;
-        let out = self.runner.run(cmd)?;
-        self.show(cmd, &out)?;
+        self.write(&format!("$ {cmd}\n"))?;
+        self.event(Event::CommandStarted {
+            argv: cmd.argv(),
+            effect: cmd.effect,
+        })?;
+        let started = Instant::now();
+        let out = self.run_or_record_kill(cmd, started)?;
+        self.write(&transcript::command_output(
+            &out.combined,
+            out.output.status,
+        ))?;
+        self.record_command(cmd, &out)?;
         Ok(out.output)
+    }
+
+    /// Runs the command; when it ends without an answer (time limit, interruption), says so in
+    /// the transcript and events.jsonl before passing the error on.
+    fn run_or_record_kill(&mut self, cmd: &Cmd, started: Instant) -> Result<RunOutput> {
+        let result = self.runner.run(cmd);
+        if let Err(error) = &result {
+            let reason = match error {
+                Error::Interrupted { .. } => {
+                    "interrupted (Ctrl-C or SIGTERM); it was stopped".to_string()
+                }
+                other => other.to_string(),
+            };
+            self.write(&transcript::command_killed(&reason))?;
+            self.event(Event::CommandKilled {
+                argv: cmd.argv(),
+                reason,
+                duration_ms: millis(started.elapsed()),
+            })?;
+        }
+        result
     }
 
     fn show(&mut self, cmd: &Cmd, out: &RunOutput) -> Result<()> {

@@ -76,7 +76,25 @@ impl LiveExecutor {
         })?;
         loop {
             self.runner.interrupt().check()?;
-            let out = self.runner.run(&probe)?;
+            let out = match self.runner.run(&probe) {
+                Ok(out) => out,
+                Err(error) => {
+                    // A poll that never answered is shown, so that the transcript says why.
+                    self.write(&format!("$ {probe}\n"))?;
+                    self.event(Event::CommandStarted {
+                        argv: probe.argv(),
+                        effect: probe.effect,
+                    })?;
+                    let reason = error.to_string();
+                    self.write(&crate::record::transcript::command_killed(&reason))?;
+                    self.event(Event::CommandKilled {
+                        argv: probe.argv(),
+                        reason,
+                        duration_ms: 0,
+                    })?;
+                    return Err(error);
+                }
+            };
             progress.polls += 1;
             let answer = check(&out.output);
             let first = progress.polls == 1;

@@ -52,6 +52,9 @@ pub fn perform(cx: &mut Context<'_>) -> Result<()> {
     };
     cx.facts.clickhouse_yaml = Some(path.clone());
     let apply = cx.commands.apply(&path);
+    // Saved before it is sent: if the answer is never seen, a resume looks for the Job.
+    cx.facts.clickhouse_apply_sent = true;
+    cx.checkpoint()?;
     if let Some(out) = cx.exec.change(&apply)? {
         super::expect_success(&apply, &out)?;
         cx.facts.clickhouse_job_applied = true;

@@ -37,8 +37,15 @@ pub fn perform(cx: &mut Context<'_>) -> Result<()> {
         None => select(cx)?,
     };
     if cx.facts.messaging_deleted {
-        cx.note("the deletions were done by this run before the interruption; checking they are still gone")?;
-        confirm_gone(cx, deletions.as_ref(), true)?;
+        if let Some(restore) = restore_of_this_run(cx)? {
+            // The restore recreates what the deletions removed: they are not checked again.
+            cx.note(format!(
+                "the deletions were done and confirmed by this run before the interruption, and its Velero restore {restore} recreates the objects; not checked again"
+            ))?;
+        } else {
+            cx.note("the deletions were done by this run before the interruption; checking they are still gone")?;
+            confirm_gone(cx, deletions.as_ref(), true)?;
+        }
     } else {
         let deleted = delete(cx, deletions.as_ref())?;
         confirm_gone(cx, deletions.as_ref(), deleted)?;
@@ -49,6 +56,25 @@ pub fn perform(cx: &mut Context<'_>) -> Result<()> {
     }
     super::velero_restore::perform(cx, VeleroComponent::Messaging)?;
     waits::app_ready(cx)
+}
+
+/// The messaging restore this run created: recorded, or (on resume) found in Velero's list of
+/// restores from the backup, created after the run began, and then recorded.
+fn restore_of_this_run(cx: &mut Context<'_>) -> Result<Option<String>> {
+    if let Some(name) = cx.facts.restores.get(&VeleroComponent::Messaging) {
+        return Ok(Some(name.clone()));
+    }
+    let Some(backup) = cx.options.backups.messaging.as_deref() else {
+        return Ok(None);
+    };
+    let found = super::velero_restore::find_restore_of_this_run(cx, backup)?;
+    if let Some(name) = &found {
+        cx.facts
+            .restores
+            .insert(VeleroComponent::Messaging, name.clone());
+        cx.checkpoint()?;
+    }
+    Ok(found)
 }
 
 fn lowercase_contains_messaging(name: &str) -> bool {
@@ -216,6 +242,11 @@ fn describe(deletions: &MessagingDeletions) -> Vec<String> {
 /// Deletes the StatefulSets and PVCs, then waits for the PVs. True when the deletions ran (a
 /// plan only shows them).
 fn delete(cx: &mut Context<'_>, deletions: Option<&MessagingDeletions>) -> Result<bool> {
+    let remaining = match deletions {
+        Some(d) if cx.resuming => Some(still_present(cx, d)?),
+        other => other.cloned(),
+    };
+    let deletions = remaining.as_ref();
     let statefulsets: Vec<String> = match deletions {
         Some(d) => d.statefulsets.clone(),
         None => fixed::MESSAGING_STATEFULSETS.map(String::from).to_vec(),
@@ -241,6 +272,50 @@ fn delete(cx: &mut Context<'_>, deletions: Option<&MessagingDeletions>) -> Resul
     delete_claims(cx, deletions)?;
     wait_for_volumes(cx, deletions)?;
     Ok(ran)
+}
+
+/// On resume, the recorded deletions less what is already gone (deleted before the
+/// interruption, whose answer may not have been seen): nothing is deleted twice.
+fn still_present(cx: &mut Context<'_>, d: &MessagingDeletions) -> Result<MessagingDeletions> {
+    let get_sts = cx.commands.get_statefulsets();
+    let get_pvc = cx.commands.get_pvcs();
+    let (Some(sts_out), Some(pvc_out)) = (cx.read(&get_sts)?, cx.read(&get_pvc)?) else {
+        return Ok(d.clone());
+    };
+    let statefulsets = parsed(&get_sts, kube::names(&sts_out.stdout))?;
+    let claims: Vec<String> = parsed(&get_pvc, kube::pvcs(&pvc_out.stdout))?
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    let present = MessagingDeletions {
+        statefulsets: d
+            .statefulsets
+            .iter()
+            .filter(|s| statefulsets.contains(s))
+            .cloned()
+            .collect(),
+        pvcs: d
+            .pvcs
+            .iter()
+            .filter(|p| claims.contains(p))
+            .cloned()
+            .collect(),
+        pvs: d.pvs.clone(),
+    };
+    let gone: Vec<&str> = d
+        .statefulsets
+        .iter()
+        .chain(&d.pvcs)
+        .filter(|name| !present.statefulsets.contains(name) && !present.pvcs.contains(name))
+        .map(String::as_str)
+        .collect();
+    if !gone.is_empty() {
+        cx.note(format!(
+            "already gone (deleted by this run before the interruption), not deleted again: {}",
+            gone.join(" ")
+        ))?;
+    }
+    Ok(present)
 }
 
 fn delete_claims(cx: &mut Context<'_>, deletions: Option<&MessagingDeletions>) -> Result<()> {

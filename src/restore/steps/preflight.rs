@@ -34,10 +34,34 @@ pub fn preflight(cx: &mut Context<'_>) -> Result<()> {
         check_clickhouse_backup(cx, backup)?;
         check_restore_cronjob(cx)?;
         if !cx.facts.clickhouse_job_applied {
-            check_no_restore_job(cx)?;
+            check_no_restore_job(cx, backup)?;
         }
     }
     cx.note("preflight passed: nothing has been changed so far")
+}
+
+/// The Job exists and this run sent `kubectl apply` without seeing the answer: it is this
+/// run's when its BACKUP_NAME is this run's backup and it was made after the run began. Then it
+/// is adopted (true); else it is someone else's (false).
+fn adopt_restore_job(cx: &mut Context<'_>, backup: &str) -> Result<bool> {
+    let cmd = cx.commands.get_restore_job_json();
+    let Some(out) = cx.read(&cmd)? else {
+        return Ok(false);
+    };
+    let origin = parsed(&cmd, kube::job_origin(&out.stdout))?;
+    let ours = origin.backup_name.as_deref() == Some(backup)
+        && cx.facts.made_by_this_run(origin.created.as_deref());
+    if !ours {
+        return Ok(false);
+    }
+    cx.facts.clickhouse_job_applied = true;
+    cx.checkpoint()?;
+    cx.note(format!(
+        "the Job {} exists with BACKUP_NAME {backup}, created {} after this run began: it is the one this run applied before the interruption, whose answer was not seen; adopted, not applied again",
+        fixed::CLICKHOUSE_JOB,
+        origin.created.as_deref().unwrap_or("?")
+    ))?;
+    Ok(true)
 }
 
 fn check_namespaces(cx: &mut Context<'_>) -> Result<()> {
@@ -80,14 +104,17 @@ fn check_restore_cronjob(cx: &mut Context<'_>) -> Result<()> {
 
 /// A Job `clickhouse-restore` left by an earlier restore would make `kubectl apply` change it
 /// instead of creating this run's.
-fn check_no_restore_job(cx: &mut Context<'_>) -> Result<()> {
+fn check_no_restore_job(cx: &mut Context<'_>, backup: &str) -> Result<()> {
     let job = cx.commands.get_restore_job();
     let Some(out) = cx.exec.probe(&job)? else {
         return Ok(());
     };
     if out.success() {
+        if cx.facts.clickhouse_apply_sent && adopt_restore_job(cx, backup)? {
+            return Ok(());
+        }
         return Err(Error::refused(format!(
-            "a Job `{}` already exists in namespace `{}`, from an earlier restore; look at it (`{}`), delete it (`{}`) and run again",
+            "a Job `{}` already exists in namespace `{}`, from an earlier restore; look at it (`{}`), delete it (`{}`) and run again (nothing was changed)",
             fixed::CLICKHOUSE_JOB,
             cx.options.namespace,
             cx.commands.job_logs(fixed::CLICKHOUSE_JOB),
@@ -218,9 +245,7 @@ fn check_target_absent(cx: &mut Context<'_>) -> Result<()> {
         ));
     };
     if out.success() && !cx.facts.rds_restore_requested {
-        return Err(Error::refused(format!(
-            "the RDS instance `{instance}` already exists; choose a new --rds-instance, or continue an earlier run with `run --resume DIR`"
-        )));
+        return adopt_instance(cx, instance, &cmd, &out);
     }
     if !out.success() && !rds::is_not_found(&out.stderr) {
         return Err(command_failed(&cmd, &out));
@@ -229,6 +254,33 @@ fn check_target_absent(cx: &mut Context<'_>) -> Result<()> {
         cx.note(format!("as required: no instance {instance} exists yet"))?;
     }
     Ok(())
+}
+
+/// An instance with the new identifier exists, and this run has no answer to its restore
+/// request. It is this run's when the run sent the request (saved before sending) and the
+/// instance was made after the run began (or is still being made: RDS gives no create time
+/// then); it is adopted and the request is not sent again. Anything else is someone else's.
+fn adopt_instance(
+    cx: &mut Context<'_>,
+    instance: &str,
+    cmd: &crate::process::Cmd,
+    out: &crate::process::Output,
+) -> Result<()> {
+    let found = parsed(cmd, rds::instance(&out.stdout))?;
+    let ours = cx.facts.rds_restore_sent
+        && (found.created.is_none() || cx.facts.made_by_this_run(found.created.as_deref()));
+    if !ours {
+        return Err(Error::refused(format!(
+            "the RDS instance `{instance}` already exists and was not made by this run; choose a new --rds-instance (nothing was changed)"
+        )));
+    }
+    cx.facts.rds_restore_requested = true;
+    cx.checkpoint()?;
+    cx.note(format!(
+        "the RDS instance {instance} exists ({}, created {}): it is the one this run asked for before the interruption, whose answer was not seen; adopted, the restore is not sent again",
+        found.status,
+        found.created.as_deref().unwrap_or("just now: still being created"),
+    ))
 }
 
 fn check_like_exists(cx: &mut Context<'_>) -> Result<()> {

@@ -35,6 +35,10 @@ pub fn perform(cx: &mut Context<'_>) -> Result<()> {
         let restore = cx
             .commands
             .restore_db_instance(&instance, &snapshot, &wanted);
+        // Saved before it is sent: if the answer is never seen, a resume looks for the instance.
+        cx.facts.rds_restore_sent = true;
+        cx.facts.rds_settings = Some(wanted.clone());
+        cx.checkpoint()?;
         if let Some(out) = cx.exec.change(&restore)? {
             super::expect_success(&restore, &out)?;
             cx.facts.rds_settings = Some(wanted.clone());

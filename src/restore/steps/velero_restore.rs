@@ -24,7 +24,11 @@ pub fn perform(cx: &mut Context<'_>, component: VeleroComponent) -> Result<()> {
             Some(name)
         }
         None => match find_restore_of_this_run(cx, &backup)? {
-            Some(name) => Some(name),
+            Some(name) => {
+                cx.facts.restores.insert(component, name.clone());
+                cx.checkpoint()?;
+                Some(name)
+            }
             None => create(cx, component, &backup)?,
         },
     };
@@ -61,29 +65,21 @@ fn show_backup(cx: &mut Context<'_>, component: VeleroComponent, backup: &str) -
 
 /// On resume, a restore from this backup created after the run started (the interruption may
 /// have come between `restore create` and the state being saved) is reused.
-fn find_restore_of_this_run(cx: &mut Context<'_>, backup: &str) -> Result<Option<String>> {
+pub(super) fn find_restore_of_this_run(
+    cx: &mut Context<'_>,
+    backup: &str,
+) -> Result<Option<String>> {
     if !cx.resuming {
         return Ok(None);
     }
-    let Some(started) = cx.facts.started_at.clone() else {
-        return Ok(None);
-    };
-    let started: jiff::Timestamp = match started.parse() {
-        Ok(t) => t,
-        Err(_) => return Ok(None),
-    };
     let cmd = cx.commands.velero_restores_json();
     let Some(out) = cx.read(&cmd)? else {
         return Ok(None);
     };
     let restores = parsed(&cmd, velero::restores(&out.stdout))?;
-    let found = restores.into_iter().find(|r| {
-        r.backup == backup
-            && r.created
-                .as_deref()
-                .and_then(|c| c.parse::<jiff::Timestamp>().ok())
-                .is_some_and(|created| created >= started)
-    });
+    let found = restores
+        .into_iter()
+        .find(|r| r.backup == backup && cx.facts.made_by_this_run(r.created.as_deref()));
     if let Some(restore) = &found {
         cx.note(format!(
             "found the restore {} from {backup}, created by this run before the interruption; reusing it",
