@@ -253,3 +253,341 @@ fn a_restore_interrupted_at_any_command_resumes_to_the_same_end() {
     );
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+/// The calls of an uninterrupted restore, once per test binary.
+fn reference_calls() -> &'static Vec<String> {
+    static CALLS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    CALLS.get_or_init(|| {
+        let sim = Sim::new();
+        let output = sim.restore(None);
+        assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+        sim.world()["calls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                c["argv"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|w| w.as_str().unwrap().to_string())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect()
+    })
+}
+
+/// The number (1-based) of the first command of an uninterrupted restore containing `text`.
+fn command_number(text: &str) -> usize {
+    reference_calls()
+        .iter()
+        .position(|c| c.contains(text))
+        .unwrap_or_else(|| panic!("no command contains {text}"))
+        + 1
+}
+
+fn transcript(sim: &Sim) -> String {
+    std::fs::read_to_string(sim.run_dir().join("transcript.log")).unwrap_or_default()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Interrupted while waiting for the messaging restore (which then completes and recreates the
+/// StatefulSets and PVCs): the resume does not ask for them to be gone again.
+#[test]
+fn resume_after_the_messaging_restore_began_finishes() {
+    let sim = Sim::new();
+    let n = command_number("restore get arthur-backup-2023-05-11t15.22.37-04.00-messaging");
+    let first = sim.restore(Some(&format!("{n}:interrupt")));
+    assert_eq!(first.status.code(), Some(130), "{}", explain(&first));
+    let resumed = sim.resume(false);
+    assert_eq!(resumed.status.code(), Some(0), "{}", explain(&resumed));
+    assert!(transcript(&sim).contains("recreates the objects; not checked again"));
+    assert!(
+        sim.repeated_changes().is_empty(),
+        "{:?}",
+        sim.repeated_changes()
+    );
+}
+
+/// The RDS restore and the ClickHouse Job, killed after the API accepted them: the resume finds
+/// this run's instance and Job and adopts them, sending nothing again.
+#[test]
+fn a_change_killed_after_it_took_effect_is_adopted() {
+    for (command, adopted) in [
+        (
+            "restore-db-instance-from-db-snapshot",
+            "adopted, the restore is not sent again",
+        ),
+        ("apply -f", "adopted, not applied again"),
+    ] {
+        let sim = Sim::new();
+        let n = command_number(command);
+        let first = sim.restore(Some(&format!("{n}:terminate")));
+        assert_eq!(first.status.code(), Some(130), "{}", explain(&first));
+        let resumed = sim.resume(false);
+        assert_eq!(
+            resumed.status.code(),
+            Some(0),
+            "{command}: {}",
+            explain(&resumed)
+        );
+        assert!(transcript(&sim).contains(adopted), "{command}");
+        assert!(
+            sim.repeated_changes().is_empty(),
+            "{:?}",
+            sim.repeated_changes()
+        );
+    }
+}
+
+/// A command killed at --command-timeout has its `$` line, a note and a `command-killed` event;
+/// the completed, resumed run audits clean.
+#[test]
+fn a_command_killed_by_its_time_limit_is_on_record() {
+    let sim = Sim::new();
+    let n = command_number("apply -f");
+    let first = sim.restore(Some(&format!("{n}:hang")));
+    assert_eq!(first.status.code(), Some(1), "{}", explain(&first));
+    let text = transcript(&sim);
+    let at = text
+        .find("$ kubectl apply -f")
+        .expect("the $ line of the killed command");
+    assert!(
+        text[at..].contains("# command ended without an answer: `kubectl apply"),
+        "{}",
+        &text[at..]
+    );
+    let events = std::fs::read_to_string(sim.run_dir().join("events.jsonl")).unwrap();
+    assert!(events.contains("\"event\":\"command-started\""));
+    assert!(events.contains("\"event\":\"command-killed\""));
+    let resumed = sim.resume(false);
+    assert_eq!(resumed.status.code(), Some(0), "{}", explain(&resumed));
+    audit_conforms(&sim.run_dir().join("transcript.log")).unwrap();
+}
+
+/// A mistyped backup name is refused before any change; the refusal says so and how to go on,
+/// and the resume with the corrected name completes.
+#[test]
+fn a_refusal_before_any_change_leads_to_a_corrected_resume() {
+    let sim = Sim::new();
+    let argv = Argv::arthur("run")
+        .with(&["--yes"])
+        .fast(&sim.run_dir())
+        .with(&[
+            "--rds-instance",
+            "arthur-restored-db",
+            "--rds-like",
+            "arthur-prod-db",
+            "--messaging-backup",
+            "arthur-backup-2023-05-11t15.22.37-04.00-messagin",
+        ]);
+    let first = sim.run(&argv.words(), None, false);
+    assert_eq!(first.status.code(), Some(3), "{}", explain(&first));
+    let said = stderr(&first);
+    assert!(said.contains("nothing was changed"), "{said}");
+    assert!(said.contains("run --resume"), "{said}");
+    assert!(sim.repeated_changes().is_empty());
+    let run_dir = sim.run_dir().display().to_string();
+    let resumed = sim.run(
+        &[
+            "run",
+            "--resume",
+            &run_dir,
+            "--yes",
+            "--messaging-backup",
+            "arthur-backup-2023-05-11t15.22.37-04.00-messaging",
+        ],
+        None,
+        false,
+    );
+    assert_eq!(resumed.status.code(), Some(0), "{}", explain(&resumed));
+    assert!(transcript(&sim).contains("# options corrected on resume (their steps had not begun): --messaging-backup arthur-backup-2023-05-11t15.22.37-04.00-messagin -> arthur-backup-2023-05-11t15.22.37-04.00-messaging"));
+    // Once a step has begun, its options are fixed.
+    let done = sim.run(
+        &["run", "--resume", &run_dir, "--messaging-backup", "other"],
+        None,
+        false,
+    );
+    assert_eq!(done.status.code(), Some(2), "{}", explain(&done));
+}
+
+/// A resume checks the cluster and the connection: options that name another cluster or
+/// endpoint are a usage error; an identity that cannot be read is a refusal, unless
+/// --allow-unknown-cluster (recorded).
+#[test]
+fn a_resume_proves_it_touches_the_runs_cluster() {
+    let sim = Sim::new();
+    let n = command_number("restore-db-instance-from-db-snapshot");
+    let first = sim.restore(Some(&format!("{n}:interrupt")));
+    assert_eq!(first.status.code(), Some(130), "{}", explain(&first));
+    let run_dir = sim.run_dir().display().to_string();
+    for global in [
+        ["--context", "staging"],
+        ["--kubeconfig", "/other/config"],
+        ["--aws-endpoint-url", "http://127.0.0.1:9"],
+    ] {
+        let mut args: Vec<&str> = global.to_vec();
+        args.extend(["run", "--resume", &run_dir, "--yes"]);
+        let output = sim.run(&args, None, false);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{global:?}: {}",
+            explain(&output)
+        );
+        assert!(stderr(&output).contains(global[0]), "{}", stderr(&output));
+    }
+    let path = format!("{}:/usr/bin:/bin", sim.dir.path().join("bin").display());
+    let unknown = |allow: bool| {
+        let mut args = vec!["run", "--resume", &run_dir, "--yes"];
+        if allow {
+            args.push("--allow-unknown-cluster");
+        }
+        tool()
+            .env("PATH", &path)
+            .env("ARTHUR_SIM_FIXTURES", fixtures())
+            .env("ARTHUR_SIM_STATE", sim.dir.path().join("world.json"))
+            .env("ARTHUR_SIM_CLUSTER", "forbidden")
+            .args(&args)
+            .output()
+            .unwrap()
+    };
+    let refused = unknown(false);
+    assert_eq!(refused.status.code(), Some(3), "{}", explain(&refused));
+    assert!(stderr(&refused).contains("--allow-unknown-cluster"));
+    let allowed = unknown(true);
+    assert_eq!(allowed.status.code(), Some(0), "{}", explain(&allowed));
+    assert!(transcript(&sim).contains("WARNING: --allow-unknown-cluster"));
+}
+
+fn alive(pid: u64) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|stat| !stat.split(") ").nth(1).unwrap_or("").starts_with('Z'))
+}
+
+/// A second run on a directory in use is refused (exit 3) naming the holder, and changes
+/// nothing; the lock of a run killed with SIGKILL is taken over and said so; the port-forward of
+/// a killed run does not outlive it.
+#[test]
+fn one_run_at_a_time_and_nothing_left_behind() {
+    let sim = Sim::new();
+    let n = command_number("apply -f");
+    let path = format!("{}:/usr/bin:/bin", sim.dir.path().join("bin").display());
+    let run_dir = sim.run_dir().display().to_string();
+    let mut first = std::process::Command::new(env!("CARGO_BIN_EXE_arthur-restore"))
+        .env_clear()
+        .env("PATH", &path)
+        .env("TZ", "UTC")
+        .env("ARTHUR_RESTORE_NOW", "2023-05-14T14:05:00Z")
+        .env("ARTHUR_SIM_FIXTURES", fixtures())
+        .env("ARTHUR_SIM_STATE", sim.dir.path().join("world.json"))
+        .env("ARTHUR_SIM_FAULT", format!("{n}:hang"))
+        .args([
+            "-n",
+            "arthur",
+            "run",
+            "--yes",
+            "--poll-interval",
+            "1ms",
+            "--command-timeout",
+            "60s",
+            "--run-dir",
+            &run_dir,
+            "--rds-instance",
+            "arthur-restored-db",
+            "--rds-like",
+            "arthur-prod-db",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while sim.calls() < n && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let before = sim.calls();
+    let second = sim.run(&["run", "--resume", &run_dir, "--yes"], None, false);
+    assert_eq!(second.status.code(), Some(3), "{}", explain(&second));
+    assert!(
+        stderr(&second).contains(&format!("pid {}", first.id())),
+        "{}",
+        stderr(&second)
+    );
+    assert_eq!(sim.calls(), before, "the refused run ran nothing");
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let resumed = sim.resume(false);
+    assert_eq!(resumed.status.code(), Some(0), "{}", explain(&resumed));
+    assert!(
+        transcript(&sim).contains("lock was left by pid"),
+        "the stale lock is said"
+    );
+
+    // SIGKILL while the recover call runs: the port-forward beside it dies with the tool.
+    let sim = Sim::new();
+    let n = command_number("-XPOST");
+    let killed = sim.restore(Some(&format!("{n}:kill")));
+    assert_eq!(killed.status.code(), None, "{}", explain(&killed));
+    let forward = sim.world()["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["argv"].to_string().contains("port-forward"))
+        .map(|c| c["pid"].as_u64().unwrap())
+        .expect("a port-forward ran");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while alive(forward) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(
+        !alive(forward),
+        "the port-forward {forward} outlived the tool"
+    );
+}
+
+/// The tool killed while writing an event: the resume finds the last line cut short, says so
+/// before appending, and the chain still checks.
+#[test]
+fn a_last_event_cut_short_is_reported_and_the_chain_holds() {
+    let sim = Sim::new();
+    let n = command_number("delete sts messaging ");
+    let first = sim.restore(Some(&format!("{n}:kill")));
+    assert_eq!(first.status.code(), None);
+    let events = sim.run_dir().join("events.jsonl");
+    let text = std::fs::read_to_string(&events).unwrap();
+    std::fs::write(&events, &text[..text.len() - 15]).unwrap();
+    let resumed = sim.resume(false);
+    assert_eq!(resumed.status.code(), Some(0), "{}", explain(&resumed));
+    assert!(transcript(&sim).contains("was cut short"));
+    audit_conforms(&sim.run_dir().join("transcript.log")).unwrap();
+}
+
+/// Ctrl-C pressed twice: the child is killed at once and the state is still saved.
+#[test]
+fn ctrl_c_twice_still_saves_state() {
+    let sim = Sim::new();
+    let n = command_number("restore-db-instance-from-db-snapshot");
+    let first = sim.restore(Some(&format!("{n}:interrupt-twice")));
+    assert_eq!(first.status.code(), Some(130), "{}", explain(&first));
+    let state: Value =
+        serde_json::from_str(&std::fs::read_to_string(sim.run_dir().join("state.json")).unwrap())
+            .unwrap();
+    assert_eq!(state["status"], "interrupted");
+}
+
+/// --run-dir must be new or empty, or hold a run of this tool.
+#[test]
+fn a_run_dir_with_other_files_is_refused() {
+    let sim = Sim::new();
+    std::fs::create_dir_all(sim.run_dir()).unwrap();
+    std::fs::write(sim.run_dir().join("notes.txt"), "mine").unwrap();
+    let output = sim.restore(None);
+    assert_eq!(output.status.code(), Some(2), "{}", explain(&output));
+    assert!(stderr(&output).contains("not empty"));
+    assert_eq!(sim.calls(), 0);
+}

@@ -131,3 +131,32 @@ fn ctrl_c_while_verify_waits_exits_130() {
         explain(&output)
     );
 }
+
+/// verify --run-dir checks the run's cluster: another one is refused (exit 3), and one whose
+/// identity cannot be read is refused unless --allow-unknown-cluster.
+#[test]
+fn verify_of_a_run_directory_checks_the_runs_cluster() {
+    let replay = Replay::new();
+    let output = replay.restore("happy.session", &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    let run_dir = replay.run_dir().display().to_string();
+    replay.restart_session();
+    let output = replay.run(
+        "verify-other-cluster.session",
+        &["verify", "--run-dir", &run_dir],
+    );
+    assert_eq!(output.status.code(), Some(3), "{}", explain(&output));
+    assert!(crate::support::stderr(&output).contains("but the current kube context reaches"));
+    for (allow, code) in [(false, 3), (true, 4)] {
+        replay.restart_session();
+        let mut args = vec!["verify", "--run-dir", &run_dir];
+        if allow {
+            args.push("--allow-unknown-cluster");
+        }
+        let output = replay.run("verify-unknown-cluster.session", &args);
+        assert_eq!(output.status.code(), Some(code), "{}", explain(&output));
+        if !allow {
+            assert!(crate::support::stderr(&output).contains("--allow-unknown-cluster"));
+        }
+    }
+}

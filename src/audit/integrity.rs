@@ -2,6 +2,9 @@
 //! the transcript must be among its events, in order.
 
 use std::path::Path;
+use std::sync::LazyLock;
+
+use regex::Regex;
 
 use super::log::Logged;
 use super::report::{AuditFinding, FindingKind};
@@ -15,8 +18,20 @@ use crate::record::{Event, RunDir, events};
 fn logged_commands(text: &str) -> Vec<String> {
     let mut argvs: Vec<Vec<String>> = Vec::new();
     let mut open: Option<Vec<String>> = None;
-    for record in events::read(text).into_iter().flatten() {
-        match record.1.event {
+    for record in events::read(text) {
+        let event = match record {
+            Ok((_, record)) => record.event,
+            // A line cut short (the chain check vouches for it through the `truncated-line`
+            // event after it): a command it started is on record if its argv is whole.
+            Err(number) => match started_argv(text.lines().nth(number - 1).unwrap_or("")) {
+                Some(argv) => Event::CommandStarted {
+                    argv,
+                    effect: crate::process::Effect::Reads,
+                },
+                None => continue,
+            },
+        };
+        match event {
             Event::CommandStarted { argv, .. } => {
                 argvs.push(argv.clone());
                 open = Some(argv);
@@ -40,6 +55,16 @@ fn logged_commands(text: &str) -> Vec<String> {
                 .join(" ")
         })
         .collect()
+}
+
+static STARTED_ARGV: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#""event":"command-started","argv":(\[(?:"(?:[^"\\]|\\.)*",?)*\])"#).expect("valid")
+});
+
+/// The argv of a `command-started` event cut short after its argv.
+fn started_argv(fragment: &str) -> Option<Vec<String>> {
+    let caps = STARTED_ARGV.captures(fragment)?;
+    serde_json::from_str(&caps[1]).ok()
 }
 
 /// What the events.jsonl beside the transcript says (`None` when there is none), with the

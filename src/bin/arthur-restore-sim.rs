@@ -11,6 +11,7 @@
 //!   `ARTHUR_SIM_FAULT=N:KIND`  at the N-th command received (1-based), one of:
 //!     `interrupt`, `terminate`, `kill`   do what the command does, then send SIGINT, SIGTERM or
 //!                                        SIGKILL to the caller and hang (the caller stops us)
+//!     `interrupt-twice`                  the same with two SIGINTs (Ctrl-C pressed twice)
 //!     `notfound`, `forbidden`, `refused`, `throttled`   exit non-zero with the real CLI's
 //!                                        error text, changing nothing
 //!     `hang`       hang until killed (past --command-timeout)
@@ -18,6 +19,8 @@
 //!     `signal`     die of SIGKILL, changing nothing
 //!     `blocking`   do what the command does, but leave it stuck as the real system can: PVCs held
 //!                  by their protection finalizer, a Velero restore that stays InProgress
+//!   `ARTHUR_SIM_CLUSTER=other|forbidden`  the kube context reaches another cluster, or one
+//!                              whose identity the operator may not read
 //!   `ARTHUR_SIM_CLEAR=1`       the operator cleared a blocking fault (finalizers removed, the
 //!                              stuck restore finished)
 //!
@@ -84,6 +87,9 @@ pub struct Call {
     pub changed: Option<String>,
     /// A change asked of an object that was not there (a delete of something gone).
     pub missing: bool,
+    /// The process that answered (to check that none outlives the tool).
+    #[serde(default)]
+    pub pid: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -274,7 +280,7 @@ fn kubectl(world: &mut World, w: &[&str]) -> Option<Answer> {
             "kube-system",
             "-o",
             "jsonpath={.metadata.uid}",
-        ] => Answer::out(UID),
+        ] => cluster_identity(),
         ["get", "namespace", ns] if *ns == NS || *ns == "velero" => Answer::out(table(
             &["NAME", "STATUS", "AGE"],
             &[vec![ns.to_string(), "Active".into(), "41d".into()]],
@@ -510,6 +516,19 @@ fn kubectl_volumes(world: &mut World, w: &[&str]) -> Option<Answer> {
         }
         _ => return None,
     })
+}
+
+/// The kube-system namespace UID; `ARTHUR_SIM_CLUSTER=other` reaches another cluster,
+/// `=forbidden` one whose identity the operator may not read.
+fn cluster_identity() -> Answer {
+    match std::env::var("ARTHUR_SIM_CLUSTER").as_deref() {
+        Ok("other") => Answer::out("0f9e8d7c-6b5a-4321-9876-fedcba987654"),
+        Ok("forbidden") => Answer::err(
+            "Error from server (Forbidden): namespaces \"kube-system\" is forbidden: User \"operator\" cannot get resource \"namespaces\" in API group \"\" in the namespace \"kube-system\"\n",
+            1,
+        ),
+        _ => Answer::out(UID),
+    }
 }
 
 fn apply(world: &mut World, path: &str) -> Answer {
@@ -889,7 +908,7 @@ fn hang() -> ! {
 
 fn signal_caller(kind: &str) {
     let signal = match kind {
-        "interrupt" => libc::SIGINT,
+        "interrupt" | "interrupt-twice" => libc::SIGINT,
         "terminate" => libc::SIGTERM,
         _ => libc::SIGKILL,
     };
@@ -1005,6 +1024,7 @@ fn main() {
             .collect(),
         changed: answer.as_ref().and_then(|a| a.changed.clone()),
         missing: answer.as_ref().is_some_and(|a| a.missing),
+        pid: std::process::id(),
     });
     save_state(&mut file, &world);
     drop(file);
@@ -1029,9 +1049,13 @@ fn main() {
     eprint!("{}", answer.stderr);
     let _ = std::io::stdout().flush();
     if let Some(kind) = planned.as_deref()
-        && ["interrupt", "terminate", "kill"].contains(&kind)
+        && ["interrupt", "terminate", "kill", "interrupt-twice"].contains(&kind)
     {
         signal_caller(kind);
+        if kind == "interrupt-twice" {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            signal_caller(kind);
+        }
         hang();
     }
     if answer.status < 0 {

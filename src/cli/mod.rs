@@ -349,6 +349,10 @@ pub struct RunArgs {
         help_heading = "Run"
     )]
     pub resume: Option<PathBuf>,
+
+    /// With --resume: go on when the cluster's identity cannot be read (recorded in the log).
+    #[arg(long, requires = "resume", help_heading = "Run")]
+    pub allow_unknown_cluster: bool,
 }
 
 #[derive(Debug, Args)]
@@ -378,6 +382,10 @@ pub struct VerifyArgs {
     /// Wait for jobs still running, up to --timeout.
     #[arg(long)]
     pub wait: bool,
+
+    /// With --run-dir: go on when the cluster's identity cannot be read.
+    #[arg(long, requires = "run_dir")]
+    pub allow_unknown_cluster: bool,
 
     #[command(flatten)]
     pub timing: TimingArgs,

@@ -1,5 +1,6 @@
 //! `run`: the restore, live. A new run gets a run directory; `--resume DIR` continues the run
-//! recorded there with its own parameters (options given again must agree).
+//! recorded there with its own parameters: options given again must agree, except those of
+//! steps not yet begun, which may be corrected (and the correction is recorded).
 
 use std::path::{Path, PathBuf};
 
@@ -7,16 +8,20 @@ use crate::cli::{GlobalArgs, RunArgs, settings};
 use crate::error::{Error, Result, exit};
 use crate::model::{Facts, RestoreOptions};
 use crate::process::{Interrupt, Runner};
-use crate::record::{RunDir, RunRecord, RunState, RunStatus};
+use crate::record::{RunDir, RunLock, RunRecord, RunState, RunStatus};
 use crate::restore::executor::Executor;
 use crate::restore::{LiveExecutor, Start, restore};
+use crate::runbook::StepId;
 
 /// What a run starts from: its parameters, its directory and what it knows.
 struct Begin {
     options: RestoreOptions,
     dir: RunDir,
+    lock: RunLock,
     facts: Facts,
-    resuming: bool,
+    start: Start,
+    /// Options corrected on resume, as `--flag old -> new`.
+    corrections: Vec<String>,
 }
 
 pub fn run(global: &GlobalArgs, args: &RunArgs) -> Result<i32> {
@@ -27,18 +32,22 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> Result<i32> {
     let Begin {
         mut options,
         dir,
+        lock,
         mut facts,
-        resuming,
+        start,
+        corrections,
     } = begin;
     let interrupt = Interrupt::on_signals();
     let runner = Runner::locate(options.timing.command_timeout, interrupt)
         .map_err(|e| Error::refused(format!("preflight: {e}")))?;
     let run_dir = dir.path().to_path_buf();
-    let record = RunRecord::open(dir)?;
+    let record = RunRecord::open(dir, lock)?;
     let mut exec = LiveExecutor::new(record, options.clone(), runner, args.yes);
-    exec.header(resuming)?;
+    exec.header(start != Start::Run)?;
+    if !corrections.is_empty() {
+        exec.corrected(&corrections)?;
+    }
     exec.checkpoint(&facts)?;
-    let start = if resuming { Start::Resume } else { Start::Run };
     let outcome = restore(&mut options, &mut exec, &mut facts, start);
     exec.finish(&facts, &outcome)?;
     outcome
@@ -51,6 +60,7 @@ fn start(global: &GlobalArgs, args: &RunArgs) -> Result<Begin> {
     options.check_rds()?;
     let path = args.run_dir.clone().unwrap_or_else(default_run_dir);
     let dir = RunDir::create(&path)?;
+    let lock = dir.lock()?;
     let facts = Facts {
         started_at: Some(jiff::Timestamp::now().to_string()),
         ..Facts::default()
@@ -58,28 +68,44 @@ fn start(global: &GlobalArgs, args: &RunArgs) -> Result<Begin> {
     Ok(Begin {
         options,
         dir,
+        lock,
         facts,
-        resuming: false,
+        start: Start::Run,
+        corrections: Vec::new(),
     })
 }
 
 fn resume(global: &GlobalArgs, args: &RunArgs, path: &Path) -> Result<Begin> {
     let dir = RunDir::existing(path);
+    if !dir.path().join(crate::record::STATE_FILE).exists() {
+        return Err(dir
+            .load_state()
+            .err()
+            .unwrap_or_else(|| Error::usage(format!("{} holds no run", path.display()))));
+    }
+    // The lock first: the state is read only while no other run writes it.
+    let lock = dir.lock()?;
     let state = dir.load_state()?;
-    let given = settings::restore_options(global, &args.restore);
-    check_resume_agrees(global, args, given.ok().as_ref(), &state.options)?;
     if state.status == RunStatus::Completed {
         return Err(Error::usage(format!(
             "the run in {} has already completed; start a new run instead of --resume",
             path.display()
         )));
     }
-    let RunState { options, facts, .. } = state;
+    let RunState {
+        mut options, facts, ..
+    } = state;
+    let corrections = reconcile(global, args, &mut options, &facts)?;
     Ok(Begin {
         options,
         dir,
+        lock,
         facts,
-        resuming: true,
+        start: Start::Resume {
+            corrected: !corrections.is_empty(),
+            allow_unknown_cluster: args.allow_unknown_cluster,
+        },
+        corrections,
     })
 }
 
@@ -90,84 +116,207 @@ fn default_run_dir() -> PathBuf {
     PathBuf::from("arthur-restore-runs").join(stamp)
 }
 
-/// `--resume` takes every parameter from state.json; an option given again must agree.
-fn check_resume_agrees(
+/// Puts a corrected value into the options.
+type Apply = fn(&mut RestoreOptions, String);
+
+/// An option given again on resume, and what the run recorded.
+struct Given {
+    flag: &'static str,
+    given: Option<String>,
+    recorded: Option<String>,
+    /// The step whose beginning fixes the value; `None`: never corrected (the cluster, the
+    /// account, the namespaces).
+    step: Option<StepId>,
+    apply: Apply,
+}
+
+fn path_text(path: Option<&PathBuf>) -> Option<String> {
+    path.map(|p| p.display().to_string())
+}
+
+/// The options of the command line that a run records, beside the recorded values.
+fn fixed_options(global: &GlobalArgs, recorded: &RestoreOptions) -> Vec<Given> {
+    let connection = &recorded.connection;
+    let fixed = |flag, given: Option<String>, recorded: Option<String>| Given {
+        flag,
+        given,
+        recorded,
+        step: None,
+        apply: |_, _| {},
+    };
+    vec![
+        fixed(
+            "--namespace",
+            global.namespace.clone(),
+            Some(recorded.namespace.clone()),
+        ),
+        fixed(
+            "--context",
+            global.context.clone(),
+            connection.context.clone(),
+        ),
+        fixed(
+            "--kubeconfig",
+            path_text(global.kubeconfig.as_ref()),
+            path_text(connection.kubeconfig.as_ref()),
+        ),
+        fixed(
+            "--aws-endpoint-url",
+            global.aws_endpoint_url.clone(),
+            connection.aws_endpoint_url.clone(),
+        ),
+        fixed(
+            "--aws-profile",
+            global.aws_profile.clone(),
+            connection.aws_profile.clone(),
+        ),
+        fixed(
+            "--aws-region",
+            global.aws_region.clone(),
+            connection.aws_region.clone(),
+        ),
+    ]
+}
+
+/// The options of steps: corrected on resume while their step has not begun.
+fn step_options(args: &RunArgs, recorded: &RestoreOptions) -> Vec<Given> {
+    let (point, rds) = (&args.restore.point, &args.restore.rds);
+    vec![
+        Given {
+            flag: "--messaging-backup",
+            given: point.messaging_backup.clone(),
+            recorded: recorded.backups.messaging.clone(),
+            step: Some(StepId::Messaging),
+            apply: |o, v| o.backups.messaging = Some(v),
+        },
+        Given {
+            flag: "--enrichments-backup",
+            given: point.enrichments_backup.clone(),
+            recorded: recorded.backups.enrichments.clone(),
+            step: Some(StepId::Enrichments),
+            apply: |o, v| o.backups.enrichments = Some(v),
+        },
+        Given {
+            flag: "--workflows-backup",
+            given: point.workflows_backup.clone(),
+            recorded: recorded.backups.workflows.clone(),
+            step: Some(StepId::Workflows),
+            apply: |o, v| o.backups.workflows = Some(v),
+        },
+        Given {
+            flag: "--clickhouse-backup",
+            given: point.clickhouse_backup.clone(),
+            recorded: recorded.backups.clickhouse.clone(),
+            step: Some(StepId::Clickhouse),
+            apply: |o, v| o.backups.clickhouse = Some(v),
+        },
+        Given {
+            flag: "--clickhouse-s3-uri",
+            given: point.clickhouse_s3_uri.clone(),
+            recorded: recorded.clickhouse_s3_uri.clone(),
+            step: Some(StepId::Clickhouse),
+            apply: |o, v| o.clickhouse_s3_uri = Some(v),
+        },
+        Given {
+            flag: "--rds-snapshot",
+            given: rds.rds_snapshot.clone(),
+            recorded: recorded.rds.snapshot.clone(),
+            step: Some(StepId::Rds),
+            apply: |o, v| o.rds.snapshot = Some(v),
+        },
+        Given {
+            flag: "--rds-instance",
+            given: rds.rds_instance.clone(),
+            recorded: recorded.rds.instance.clone(),
+            step: Some(StepId::Rds),
+            apply: |o, v| o.rds.instance = Some(v),
+        },
+        Given {
+            flag: "--rds-like",
+            given: rds.rds_like.clone(),
+            recorded: recorded.rds.like.clone(),
+            step: Some(StepId::Rds),
+            apply: |o, v| {
+                if o.rds.source == o.rds.like {
+                    o.rds.source = Some(v.clone());
+                }
+                o.rds.like = Some(v);
+            },
+        },
+    ]
+}
+
+/// `--resume` takes every parameter from state.json. An option given again must agree, except
+/// one whose step has not begun: it is corrected (the RDS instance also names the database the
+/// `platform` step checks, so it is fixed once either has begun). Disagreements are a usage error.
+fn reconcile(
     global: &GlobalArgs,
     args: &RunArgs,
-    given: Option<&RestoreOptions>,
-    recorded: &RestoreOptions,
-) -> Result<()> {
-    let opt = |value: &Option<String>| value.clone().unwrap_or_else(|| "(none)".into());
-    let (point, rds) = (&args.restore.point, &args.restore.rds);
-    let pairs: [(&str, &Option<String>, String); 9] = [
-        ("--namespace", &global.namespace, recorded.namespace.clone()),
-        (
-            "--messaging-backup",
-            &point.messaging_backup,
-            opt(&recorded.backups.messaging),
-        ),
-        (
-            "--enrichments-backup",
-            &point.enrichments_backup,
-            opt(&recorded.backups.enrichments),
-        ),
-        (
-            "--workflows-backup",
-            &point.workflows_backup,
-            opt(&recorded.backups.workflows),
-        ),
-        (
-            "--clickhouse-backup",
-            &point.clickhouse_backup,
-            opt(&recorded.backups.clickhouse),
-        ),
-        (
-            "--clickhouse-s3-uri",
-            &point.clickhouse_s3_uri,
-            opt(&recorded.clickhouse_s3_uri),
-        ),
-        (
-            "--rds-snapshot",
-            &rds.rds_snapshot,
-            opt(&recorded.rds.snapshot),
-        ),
-        (
-            "--rds-instance",
-            &rds.rds_instance,
-            opt(&recorded.rds.instance),
-        ),
-        ("--rds-like", &rds.rds_like, opt(&recorded.rds.like)),
-    ];
-    let mut disagreements: Vec<String> = pairs
-        .into_iter()
-        .filter_map(|(flag, given, recorded)| match given {
-            Some(given) if *given != recorded => {
-                Some(format!("{flag} {given} (the run has {recorded})"))
+    options: &mut RestoreOptions,
+    facts: &Facts,
+) -> Result<Vec<String>> {
+    let begun = |step: StepId| {
+        facts.started_steps.contains(&step)
+            || facts.completed_steps.contains(&step)
+            || (step == StepId::Rds && facts.started_steps.contains(&StepId::Platform))
+    };
+    let mut disagreements: Vec<String> = Vec::new();
+    let mut corrections: Vec<String> = Vec::new();
+    let mut applies = Vec::new();
+    let mut given = fixed_options(global, options);
+    given.extend(step_options(args, options));
+    for option in given {
+        let Some(given) = option.given else {
+            continue;
+        };
+        if option.recorded.as_deref() == Some(given.as_str()) {
+            continue;
+        }
+        let was = option.recorded.unwrap_or_else(|| "(none)".into());
+        match option.step {
+            Some(step) if !begun(step) => {
+                corrections.push(format!("{} {was} -> {given}", option.flag));
+                applies.push((option.apply, given));
             }
-            _ => None,
-        })
-        .collect();
-    if let Some(given) = given {
-        let steps = &args.restore.steps;
-        if (!steps.only.is_empty() || !steps.skip.is_empty() || steps.from.is_some())
-            && given.steps != recorded.steps
-        {
-            disagreements.push("--only/--skip/--from select other steps than the run's".into());
-        }
-        if given.velero_namespace != recorded.velero_namespace && given.velero_namespace != "velero"
-        {
-            disagreements.push(format!(
-                "--velero-namespace {} (the run has {})",
-                given.velero_namespace, recorded.velero_namespace
-            ));
+            Some(step) => disagreements.push(format!(
+                "{} {given} (the run has {was}, and its `{step}` step has begun)",
+                option.flag
+            )),
+            None => disagreements.push(format!("{} {given} (the run has {was})", option.flag)),
         }
     }
-    if disagreements.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::usage(format!(
-            "--resume takes the run's parameters from state.json, and these disagree: {}. Leave them out",
+    disagreements.extend(step_disagreements(global, args, options));
+    if !disagreements.is_empty() {
+        return Err(Error::usage(format!(
+            "--resume takes the run's parameters from state.json, and these disagree: {}. Leave them out (only the options of steps not yet begun may be corrected)",
             disagreements.join("; ")
-        )))
+        )));
     }
+    for (apply, value) in applies {
+        apply(options, value);
+    }
+    options.check_rds()?;
+    Ok(corrections)
+}
+
+/// The step selection and the Velero namespace, which a resume never changes.
+fn step_disagreements(
+    global: &GlobalArgs,
+    args: &RunArgs,
+    recorded: &RestoreOptions,
+) -> Vec<String> {
+    let mut disagreements = Vec::new();
+    let steps = &args.restore.steps;
+    if (!steps.only.is_empty() || !steps.skip.is_empty() || steps.from.is_some())
+        && settings::select_steps(steps).ok().as_ref() != Some(&recorded.steps)
+    {
+        disagreements.push("--only/--skip/--from select other steps than the run's".into());
+    }
+    if global.velero_namespace != recorded.velero_namespace && global.velero_namespace != "velero" {
+        disagreements.push(format!(
+            "--velero-namespace {} (the run has {})",
+            global.velero_namespace, recorded.velero_namespace
+        ));
+    }
+    disagreements
 }

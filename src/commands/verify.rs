@@ -19,10 +19,13 @@ use crate::restore::executor::Executor;
 use crate::runbook::{Commands, fixed};
 
 pub fn verify(global: &GlobalArgs, args: &VerifyArgs) -> Result<i32> {
-    let (commands, restore_names) = what_to_check(global, args)?;
+    let (commands, restore_names, cluster) = what_to_check(global, args)?;
     let interrupt = Interrupt::on_signals();
     let runner = Runner::locate(args.timing.command_timeout, interrupt.clone())?;
     let mut exec = ReadOnlyExecutor::reading(args.timing.poll_interval, runner);
+    if let Some(recorded) = cluster {
+        check_cluster(&mut exec, &commands, &recorded, args.allow_unknown_cluster)?;
+    }
     let health = check_until_settled(&mut exec, &commands, &restore_names, args, &interrupt)?;
     match global.output {
         OutputFormat::Json => super::print_json(&json!({
@@ -43,9 +46,44 @@ pub fn verify(global: &GlobalArgs, args: &VerifyArgs) -> Result<i32> {
     })
 }
 
-/// The namespaces and the restores to check: a run directory knows its namespaces and restores;
-/// -n, when given, must agree with it.
-fn what_to_check(global: &GlobalArgs, args: &VerifyArgs) -> Result<(Commands, Vec<String>)> {
+/// What verify checks: the catalogue of its commands, the Velero restores of a run, and the
+/// cluster the run touched (its kube-system namespace UID).
+type Checks = (Commands, Vec<String>, Option<String>);
+
+/// With --run-dir, the cluster must be the run's (SPEC section 5, rule 9): another cluster is a
+/// refusal, and so is one whose identity cannot be read, unless --allow-unknown-cluster.
+fn check_cluster(
+    exec: &mut ReadOnlyExecutor,
+    commands: &Commands,
+    recorded: &str,
+    allow_unknown: bool,
+) -> Result<()> {
+    let cmd = commands.cluster_identity();
+    let uid = exec
+        .probe(&cmd)?
+        .filter(|out| out.success())
+        .map(|out| out.stdout.trim().to_string())
+        .filter(|uid| !uid.is_empty());
+    match uid {
+        Some(uid) if uid == recorded => Ok(()),
+        Some(uid) => Err(Error::refused(format!(
+            "the run directory's run touched the cluster whose kube-system namespace UID is {recorded}, but the current kube context reaches {uid}; select the run's cluster (--kubeconfig/--context)"
+        ))),
+        None if allow_unknown => {
+            eprintln!(
+                "arthur-restore: WARNING: --allow-unknown-cluster: the cluster's identity could not be read; the run's cluster is {recorded}"
+            );
+            Ok(())
+        }
+        None => Err(Error::refused(format!(
+            "the cluster's identity could not be read (`{cmd}`), so verify cannot prove it checks the run's cluster ({recorded}); check the kube context, or pass --allow-unknown-cluster"
+        ))),
+    }
+}
+
+/// The namespaces and the restores to check: a run directory knows its namespaces, restores and
+/// cluster; -n, when given, must agree with it.
+fn what_to_check(global: &GlobalArgs, args: &VerifyArgs) -> Result<Checks> {
     let Some(dir) = &args.run_dir else {
         let namespace = settings::require_namespace(global)?;
         let commands = settings::commands(
@@ -54,7 +92,7 @@ fn what_to_check(global: &GlobalArgs, args: &VerifyArgs) -> Result<(Commands, Ve
             global.velero_namespace.clone(),
             fixed::DEFAULT_CLICKHOUSE_POD,
         );
-        return Ok((commands, Vec::new()));
+        return Ok((commands, Vec::new(), None));
     };
     let state = RunDir::existing(dir).load_state()?;
     let recorded = state.options.namespace;
@@ -72,7 +110,7 @@ fn what_to_check(global: &GlobalArgs, args: &VerifyArgs) -> Result<(Commands, Ve
         state.options.velero_namespace,
         fixed::DEFAULT_CLICKHOUSE_POD,
     );
-    Ok((commands, restores))
+    Ok((commands, restores, state.facts.cluster_uid))
 }
 
 /// Checks once; with --wait, again every poll interval while nothing is broken and something is

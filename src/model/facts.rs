@@ -23,6 +23,9 @@ pub struct Facts {
     /// Steps finished, in the order they finished.
     #[serde(default)]
     pub completed_steps: Vec<StepId>,
+    /// Steps begun, in the order they began: their options can no longer be corrected on resume.
+    #[serde(default)]
+    pub started_steps: Vec<StepId>,
     /// The settings the restored instance was created with.
     #[serde(default)]
     pub rds_settings: Option<RdsSettings>,
@@ -61,6 +64,27 @@ pub struct Facts {
 impl Facts {
     pub fn is_complete(&self, step: StepId) -> bool {
         self.completed_steps.contains(&step)
+    }
+
+    /// True while this run has changed nothing in the cluster or the AWS account (nor asked for
+    /// a change whose answer it did not see): a refusal then leaves everything as it was.
+    pub fn nothing_changed(&self) -> bool {
+        !self.rds_restore_sent
+            && !self.clickhouse_apply_sent
+            && self.messaging_deletions.is_none()
+            && !self.messaging_deleted
+            && self.restores.is_empty()
+            && !self.workflows_recovered
+            && !self.completed_steps.iter().any(|s| {
+                matches!(
+                    s,
+                    StepId::Rds
+                        | StepId::Clickhouse
+                        | StepId::Messaging
+                        | StepId::Enrichments
+                        | StepId::Workflows
+                )
+            })
     }
 
     /// Whether an object created at `created` (RFC 3339) was made after this run began: only

@@ -57,6 +57,7 @@ impl Runner {
         let (out_read, out_write) = std::io::pipe().map_err(|e| spawn_error(cmd, e))?;
         let (err_read, err_write) = std::io::pipe().map_err(|e| spawn_error(cmd, e))?;
         let handle = duct::cmd(self.program(cmd.tool), &cmd.args)
+            .before_spawn(die_with_parent)
             .stdin_null()
             .stdout_file(out_write)
             .stderr_file(err_write)
@@ -191,6 +192,29 @@ impl Runner {
             }
         }
     }
+}
+
+/// Children never outlive the tool, however it ends (SIGKILL included): the kernel kills a
+/// child whose parent has died (Linux's parent-death signal). A port-forward left running would
+/// otherwise hold the local port, and a command the operator believes stopped would go on.
+fn die_with_parent(command: &mut std::process::Command) -> std::io::Result<()> {
+    use std::os::unix::process::CommandExt;
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: the closure runs in the child between fork and exec and calls only
+    // async-signal-safe functions (prctl, getppid, _exit); it allocates nothing.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The parent died between fork and prctl: the signal will never come.
+            if libc::getppid() != parent {
+                libc::_exit(137);
+            }
+            Ok(())
+        });
+    }
+    Ok(())
 }
 
 fn spawn_error(cmd: &Cmd, error: std::io::Error) -> Error {

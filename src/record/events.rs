@@ -101,10 +101,22 @@ pub enum Event {
         backups: BackupNames,
         rds_snapshot: Option<String>,
     },
+    /// Options given again on resume that changed the recorded ones (`--flag old -> new`).
+    OptionsCorrected {
+        corrections: Vec<String>,
+    },
     RunEnded {
         status: RunStatus,
         error: Option<String>,
         exit: i32,
+    },
+    /// The line before this one was cut short (the tool was killed while writing it). It is
+    /// kept as it is, named here by its number and hash, and the chain goes on from the last
+    /// whole event.
+    TruncatedLine {
+        line: usize,
+        fragment_sha256: String,
+        bytes: usize,
     },
 }
 
@@ -144,22 +156,47 @@ pub struct EventLog {
     file: File,
     last_hash: String,
     sequence: u64,
+    truncated: Option<usize>,
 }
 
 impl EventLog {
+    /// Opens the log for appending. A last line cut short is closed with a newline and noted by
+    /// a `truncated-line` event before anything else is appended.
     pub fn open(path: &Path) -> Result<EventLog> {
-        let (last_hash, sequence) = last_event(path)?;
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|e| Error::io("cannot open", path, e))?;
-        Ok(EventLog {
+        let tail = read_tail(path)?;
+        let file = {
+            use std::os::unix::fs::OpenOptionsExt;
+            OpenOptions::new()
+                .create(true)
+                .append(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(|e| Error::io("cannot open", path, e))?
+        };
+        let mut log = EventLog {
             path: path.to_path_buf(),
             file,
-            last_hash,
-            sequence,
-        })
+            last_hash: tail.last_hash,
+            sequence: tail.sequence,
+            truncated: None,
+        };
+        if tail.unterminated {
+            writeln!(log.file).map_err(|e| Error::io("cannot write", path, e))?;
+        }
+        if let Some((line, fragment)) = tail.fragment {
+            log.truncated = Some(line);
+            log.append(Event::TruncatedLine {
+                line,
+                fragment_sha256: line_hash(&fragment),
+                bytes: fragment.len(),
+            })?;
+        }
+        Ok(log)
+    }
+
+    /// The number of the line found cut short when the log was opened.
+    pub fn truncated(&self) -> Option<usize> {
+        self.truncated
     }
 
     /// Appends one event, chained to the one before by its SHA-256.
@@ -190,41 +227,91 @@ impl EventLog {
     }
 }
 
-/// The hash and number of the last event already in the file (a resumed run continues the chain).
-fn last_event(path: &Path) -> Result<(String, u64)> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((GENESIS.into(), 0)),
-        Err(e) => return Err(Error::io("cannot read", path, e)),
-    };
-    let Some(last) = text.lines().rfind(|l| !l.trim().is_empty()) else {
-        return Ok((GENESIS.into(), 0));
-    };
-    let sequence = serde_json::from_str::<serde_json::Value>(last)
-        .ok()
-        .and_then(|v| v.get("seq").and_then(serde_json::Value::as_u64))
-        .unwrap_or(0);
-    Ok((line_hash(last), sequence))
+/// The end of an existing log: the hash and number of its last whole event, and a last line
+/// cut short (its number and text), if any.
+struct Tail {
+    last_hash: String,
+    sequence: u64,
+    fragment: Option<(usize, String)>,
+    unterminated: bool,
 }
 
-/// Checks the hash chain of an events.jsonl: the number of events, or the number of the first
-/// line that breaks it.
-pub fn verify_chain(text: &str) -> std::result::Result<usize, usize> {
-    let mut previous = GENESIS.to_string();
-    let mut count = 0;
-    for (index, line) in text
+fn read_tail(path: &Path) -> Result<Tail> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(Error::io("cannot read", path, e)),
+    };
+    let mut tail = Tail {
+        last_hash: GENESIS.into(),
+        sequence: 0,
+        fragment: None,
+        unterminated: !text.is_empty() && !text.ends_with('\n'),
+    };
+    let lines: Vec<(usize, &str)> = text
         .lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
-    {
-        let value: serde_json::Value = serde_json::from_str(line).map_err(|_| index + 1)?;
+        .collect();
+    for (position, (index, line)) in lines.iter().enumerate() {
+        match serde_json::from_str::<serde_json::Value>(line) {
+            Ok(value) => {
+                tail.last_hash = line_hash(line);
+                tail.sequence = value
+                    .get("seq")
+                    .and_then(serde_json::Value::as_u64)
+                    .unwrap_or(tail.sequence);
+            }
+            // Only the last line can be cut short by a kill; an unreadable line before it is
+            // an edit, which the chain check reports.
+            Err(_) if position + 1 == lines.len() => {
+                tail.fragment = Some((index + 1, line.to_string()));
+            }
+            Err(_) => {}
+        }
+    }
+    Ok(tail)
+}
+
+/// Checks the hash chain of an events.jsonl: the number of events, or the number of the first
+/// line that breaks it. A line cut short is accepted only when the next event names it (by its
+/// number and hash) and continues the chain from the event before it.
+pub fn verify_chain(text: &str) -> std::result::Result<usize, usize> {
+    let mut previous = GENESIS.to_string();
+    let mut count = 0;
+    let lines: Vec<(usize, &str)> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .collect();
+    let mut fragment: Option<(usize, String)> = None;
+    for (index, line) in lines {
+        let number = index + 1;
+        let Ok(value) = serde_json::from_str::<serde_json::Value>(line) else {
+            if fragment.is_some() {
+                return Err(number);
+            }
+            fragment = Some((number, line_hash(line)));
+            continue;
+        };
         if value.get("prev").and_then(|p| p.as_str()) != Some(previous.as_str()) {
-            return Err(index + 1);
+            return Err(number);
+        }
+        if let Some((cut, hash)) = fragment.take() {
+            let names_it = value.get("event").and_then(|e| e.as_str()) == Some("truncated-line")
+                && value.get("line").and_then(serde_json::Value::as_u64) == Some(cut as u64)
+                && value.get("fragment_sha256").and_then(|h| h.as_str()) == Some(hash.as_str());
+            if !names_it {
+                return Err(cut);
+            }
         }
         previous = line_hash(line);
         count += 1;
     }
-    Ok(count)
+    match fragment {
+        Some((cut, _)) => Err(cut),
+        None => Ok(count),
+    }
 }
 
 /// The events of a file, each with its line number; a line that is not an event of this tool is
@@ -297,6 +384,39 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(verify_chain(&text), Ok(5));
         assert!(text.lines().last().unwrap().contains("\"seq\":5"));
+    }
+
+    /// The tool killed while writing an event: the next run finds the line cut short, keeps it,
+    /// names it in a `truncated-line` event, and the chain holds.
+    #[test]
+    fn a_last_line_cut_short_is_noted_and_the_chain_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.jsonl");
+        let mut log = EventLog::open(&path).unwrap();
+        for event in sample() {
+            log.append(event).unwrap();
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let cut = &text[..text.len() - 20];
+        std::fs::write(&path, cut).unwrap();
+        assert_eq!(
+            verify_chain(cut),
+            Err(4),
+            "a cut line alone breaks the chain"
+        );
+        let mut again = EventLog::open(&path).unwrap();
+        assert_eq!(again.truncated(), Some(4));
+        again
+            .append(Event::Note {
+                text: "resumed".into(),
+            })
+            .unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(verify_chain(&text), Ok(5), "{text}");
+        assert!(text.contains("\"event\":\"truncated-line\""));
+        // Editing the fragment afterwards is seen.
+        let edited = text.replacen("\"gate\":\"delete-messaging\"", "\"gate\":\"other\"", 1);
+        assert!(verify_chain(&edited).is_err());
     }
 
     #[test]

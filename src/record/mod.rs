@@ -35,7 +35,9 @@ pub struct RunDir {
 }
 
 impl RunDir {
-    /// The directory of a new run: created when missing; refused when it already holds a run.
+    /// The directory of a new run: created when missing. One that holds a run is refused (it is
+    /// continued with `--resume`), and so is one that holds anything else: a run's files never
+    /// mix with others.
     pub fn create(path: &Path) -> Result<RunDir> {
         if path.join(STATE_FILE).exists() {
             return Err(Error::usage(format!(
@@ -44,8 +46,16 @@ impl RunDir {
                 path.display()
             )));
         }
-        std::fs::create_dir_all(path)
-            .map_err(|e| Error::io("cannot create the run directory", path, e))?;
+        let occupied = std::fs::read_dir(path)
+            .map(|mut entries| entries.next().is_some())
+            .unwrap_or(false);
+        if occupied {
+            return Err(Error::usage(format!(
+                "{} is not empty and holds no run of this tool; give --run-dir a new or empty folder",
+                path.display()
+            )));
+        }
+        create_private_dir(path)?;
         Ok(RunDir {
             path: path.to_path_buf(),
         })
@@ -96,33 +106,142 @@ impl RunDir {
     }
 
     pub fn write_artifact(&self, name: &str, contents: &str) -> Result<PathBuf> {
+        use std::os::unix::fs::OpenOptionsExt;
         let path = self.artifact_path(name);
-        std::fs::write(&path, contents).map_err(|e| Error::io("cannot write", &path, e))?;
+        OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&path)
+            .and_then(|mut file| file.write_all(contents.as_bytes()))
+            .map_err(|e| Error::io("cannot write", &path, e))?;
         Ok(path)
     }
 }
 
-/// The open files of a run being recorded: the transcript and the event log.
+/// The run directory and its files are the operator's alone (SPEC section 5, rule 10).
+fn create_private_dir(path: &Path) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+        .map_err(|e| Error::io("cannot create the run directory", path, e))
+}
+
+/// Opens a file of the run directory for appending, created 0600.
+fn open_private(path: &Path) -> Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| Error::io("cannot open", path, e))
+}
+
+/// The exclusive lock of a run directory: held while a run writes into it, released when the
+/// process ends (however it ends). The file names the holder, for the one refused.
+pub struct RunLock {
+    file: File,
+    /// The holder before this one, when it had died without unlocking (pid, host).
+    pub taken_over: Option<String>,
+}
+
+impl RunLock {
+    /// Says the run ended in order: the next run finds no holder to take over from.
+    fn release(&mut self) {
+        let _ = self.file.set_len(0);
+    }
+}
+
+pub const LOCK_FILE: &str = "lock";
+
+impl RunDir {
+    /// Takes the run directory's lock, or refuses (exit 3) naming the run that holds it.
+    pub fn lock(&self) -> Result<RunLock> {
+        use std::io::{Read, Seek};
+        let path = self.path.join(LOCK_FILE);
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| Error::io("cannot open", &path, e))?;
+        let mut holder = String::new();
+        let _ = file.read_to_string(&mut holder);
+        let holder = holder.trim().to_string();
+        if let Err(error) = file.try_lock() {
+            return Err(match error {
+                std::fs::TryLockError::WouldBlock => Error::refused(format!(
+                    "the run directory {} is in use by another arthur-restore ({}); nothing was changed. Wait for it to end, or stop it first",
+                    self.path.display(),
+                    if holder.is_empty() {
+                        "holder unknown"
+                    } else {
+                        &holder
+                    }
+                )),
+                std::fs::TryLockError::Error(e) => Error::io("cannot lock", &path, e),
+            });
+        }
+        let me = format!("pid {} on host {}", std::process::id(), host_name());
+        file.set_len(0)
+            .and_then(|()| file.rewind())
+            .and_then(|()| writeln!(file, "{me}"))
+            .map_err(|e| Error::io("cannot write", &path, e))?;
+        Ok(RunLock {
+            file,
+            taken_over: (!holder.is_empty()).then_some(holder),
+        })
+    }
+}
+
+/// This machine's name, as the run header and the lock show it.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// The open files of a run being recorded: the transcript and the event log, under the lock.
 pub struct RunRecord {
     dir: RunDir,
     transcript: File,
     events: EventLog,
+    lock: RunLock,
 }
 
 impl RunRecord {
-    pub fn open(dir: RunDir) -> Result<RunRecord> {
-        let path = dir.path.join(TRANSCRIPT_FILE);
-        let transcript = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(|e| Error::io("cannot open", path, e))?;
+    pub fn open(dir: RunDir, lock: RunLock) -> Result<RunRecord> {
+        let transcript = open_private(&dir.path.join(TRANSCRIPT_FILE))?;
         let events = EventLog::open(&dir.events_path())?;
         Ok(RunRecord {
             dir,
             transcript,
             events,
+            lock,
         })
+    }
+
+    /// The holder of the lock before this run, when it had died holding it (SIGKILL).
+    pub fn lock_taken_over(&self) -> Option<&str> {
+        self.lock.taken_over.as_deref()
+    }
+
+    /// The run ended in order (completed, failed, refused or interrupted).
+    pub fn release_lock(&mut self) {
+        self.lock.release();
+    }
+
+    /// A last line of events.jsonl that was cut short (the tool killed while writing it), found
+    /// when the log was opened: its line number. The log continues after it, and says so.
+    pub fn truncated_event(&self) -> Option<usize> {
+        self.events.truncated()
     }
 
     pub fn dir(&self) -> &RunDir {

@@ -86,9 +86,21 @@ pub fn save(file: &Path, state: &RunState) -> Result<()> {
     let temporary = file.with_extension("json.tmp");
     let text = serde_json::to_string_pretty(state)
         .map_err(|e| Error::io("cannot serialize", file, std::io::Error::other(e)))?;
-    std::fs::write(&temporary, text + "\n")
-        .and_then(|()| std::fs::rename(&temporary, file))
-        .map_err(|e| Error::io("cannot write", file, e))
+    let write = || -> std::io::Result<()> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut out = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&temporary)?;
+        out.write_all(text.as_bytes())?;
+        out.write_all(b"\n")?;
+        out.sync_all()?;
+        std::fs::rename(&temporary, file)
+    };
+    write().map_err(|e| Error::io("cannot write", file, e))
 }
 
 #[cfg(test)]

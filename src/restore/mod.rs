@@ -19,9 +19,22 @@ pub use read_only::ReadOnlyExecutor;
 /// How a restore begins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Start {
-    Plan { offline: bool },
+    Plan {
+        offline: bool,
+    },
     Run,
-    Resume,
+    Resume {
+        /// Options were corrected on the resume: the names are checked against discovery again.
+        corrected: bool,
+        /// `--allow-unknown-cluster`: go on when the cluster's identity cannot be read.
+        allow_unknown_cluster: bool,
+    },
+}
+
+impl Start {
+    fn resuming(self) -> bool {
+        matches!(self, Start::Resume { .. })
+    }
 }
 
 /// The whole sequence of a plan or a run: identity, the choice of backups (not on resume, whose
@@ -32,13 +45,21 @@ pub fn restore(
     facts: &mut Facts,
     start: Start,
 ) -> Result<()> {
-    let resuming = start == Start::Resume;
-    steps::identify(&mut Context::new(options, exec, facts, resuming))?;
+    let resuming = start.resuming();
+    let mut cx = Context::new(options, exec, facts, resuming);
+    cx.allow_unknown_cluster = matches!(
+        start,
+        Start::Resume {
+            allow_unknown_cluster: true,
+            ..
+        }
+    );
+    steps::identify(&mut cx)?;
     // A resumed run keeps the names it chose; one interrupted before it chose them chooses now
     // (nothing was changed before the choice).
     let choose = match start {
         Start::Run | Start::Plan { offline: false } => true,
-        Start::Resume => discovery::lacks_names(options),
+        Start::Resume { corrected, .. } => corrected || discovery::lacks_names(options),
         Start::Plan { offline: true } => false,
     };
     if choose {
@@ -57,6 +78,10 @@ fn perform_all(cx: &mut Context<'_>) -> Result<()> {
             cx.exec.section(step.title())?;
             cx.note_completed(step)?;
             continue;
+        }
+        if !cx.facts.started_steps.contains(&step) {
+            cx.facts.started_steps.push(step);
+            cx.checkpoint()?;
         }
         steps::perform(step, cx)?;
         cx.exec.complete_step(step, cx.facts)?;

@@ -93,6 +93,7 @@ impl LiveExecutor {
             programs.join(" ")
         );
         self.comment(&text)?;
+        self.note_record_repairs()?;
         let identity = RunIdentity {
             version: VERSION.into(),
             user,
@@ -108,33 +109,68 @@ impl LiveExecutor {
         })
     }
 
-    /// The closing lines, the last event and the final state.
+    /// Options corrected on resume (SPEC section 3: only those of steps not yet begun).
+    pub fn corrected(&mut self, corrections: &[String]) -> Result<()> {
+        self.comment(&format!(
+            "options corrected on resume (their steps had not begun): {}",
+            corrections.join("; ")
+        ))?;
+        self.event(Event::OptionsCorrected {
+            corrections: corrections.to_vec(),
+        })
+    }
+
+    /// Says what was found when the run directory was opened: a lock left by a run that died
+    /// holding it, a last event cut short.
+    fn note_record_repairs(&mut self) -> Result<()> {
+        if let Some(holder) = self.record.lock_taken_over().map(String::from) {
+            self.comment(&format!(
+                "the run directory's lock was left by {holder}, which no longer runs (killed); taken over"
+            ))?;
+        }
+        if let Some(line) = self.record.truncated_event() {
+            self.comment(&format!(
+                "events.jsonl line {line} was cut short (the tool was killed while writing it); it is kept as it is, and a truncated-line event names it"
+            ))?;
+        }
+        Ok(())
+    }
+
+    /// The closing lines, the last event and the final state. A failure or refusal says
+    /// whether anything was changed, and the one command that goes on.
     pub fn finish(&mut self, facts: &Facts, outcome: &Result<()>) -> Result<()> {
         let status = RunStatus::of(outcome);
         let error = outcome.as_ref().err();
         let run_dir = self.record.dir().path().display().to_string();
+        let go_on = if facts.nothing_changed() {
+            format!(
+                "nothing was changed. After fixing the cause, continue with `arthur-restore run --resume {run_dir}` (an option of a step not yet begun may be corrected on it, e.g. `--messaging-backup NAME`), or start a new run"
+            )
+        } else {
+            format!(
+                "state saved in {run_dir}; after fixing the cause, continue with `arthur-restore run --resume {run_dir}` (completed steps are not repeated)"
+            )
+        };
         let text = match (status, error) {
             (RunStatus::Completed, _) => "run completed: every step passed".to_string(),
             (RunStatus::Interrupted, _) => format!(
                 "run interrupted; state saved. Continue with: arthur-restore run --resume {run_dir}"
             ),
-            (_, Some(error)) => format!(
-                "run {status}: {error}\nstate saved in {run_dir}; after fixing the cause, continue with: arthur-restore run --resume {run_dir}"
-            ),
+            (_, Some(error)) => format!("run {status}: {error}\n{go_on}"),
             (_, None) => format!("run {status}"),
         };
         self.comment(&text)?;
         if matches!(status, RunStatus::Failed | RunStatus::Refused) {
-            eprintln!(
-                "arthur-restore: state saved in {run_dir}; after fixing the cause, continue with `arthur-restore run --resume {run_dir}` (completed steps are not repeated)"
-            );
+            eprintln!("arthur-restore: {go_on}");
         }
         self.event(Event::RunEnded {
             status,
             error: error.map(ToString::to_string),
             exit: error.map(Error::exit_code).unwrap_or(0),
         })?;
-        self.save_state(facts, status, error.map(ToString::to_string))
+        self.save_state(facts, status, error.map(ToString::to_string))?;
+        self.record.release_lock();
+        Ok(())
     }
 
     fn save_state(&self, facts: &Facts, status: RunStatus, error: Option<String>) -> Result<()> {

@@ -15,8 +15,9 @@ pub fn identify(cx: &mut Context<'_>) -> Result<()> {
     let (Some(context), Some(uid)) = (context, uid) else {
         return Ok(());
     };
-    if let Some(uid) = &uid {
-        check_same_cluster(cx, uid)?;
+    match &uid {
+        Some(uid) => check_same_cluster(cx, uid)?,
+        None => unknown_cluster(cx)?,
     }
     cx.note(format!(
         "identity: kube context {context}, cluster (kube-system namespace UID) {}\nversions: {}",
@@ -95,6 +96,23 @@ pub(super) fn first_line(out: &Output) -> String {
         .find(|l| !l.is_empty() && !l.ends_with(':'))
         .unwrap_or("")
         .to_string()
+}
+
+/// The cluster's identity could not be read. A new run notes it; a resumed run must prove it
+/// touches the cluster it began on, so it refuses unless told to go on without the proof.
+fn unknown_cluster(cx: &mut Context<'_>) -> Result<()> {
+    let Some(recorded) = cx.facts.cluster_uid.clone().filter(|_| cx.resuming) else {
+        return Ok(());
+    };
+    if cx.allow_unknown_cluster {
+        return cx.note(format!(
+            "WARNING: --allow-unknown-cluster: the cluster's identity could not be read; going on without proof that this is the run's cluster (kube-system namespace UID {recorded})"
+        ));
+    }
+    Err(Error::refused(format!(
+        "the cluster's identity could not be read (`{}`), so this resume cannot prove it touches the cluster the run began on (kube-system namespace UID {recorded}); nothing was changed. Check the kube context and the connection, or pass --allow-unknown-cluster to go on without the proof (it is recorded)",
+        cx.commands.cluster_identity()
+    )))
 }
 
 /// A resumed run must touch the cluster the run began on.

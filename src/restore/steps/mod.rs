@@ -33,6 +33,8 @@ pub struct Context<'a> {
     pub facts: &'a mut Facts,
     /// True when continuing a recorded run: objects this run already changed are expected.
     pub resuming: bool,
+    /// `--allow-unknown-cluster`: a resume goes on when the cluster's identity cannot be read.
+    pub allow_unknown_cluster: bool,
 }
 
 impl<'a> Context<'a> {
@@ -48,6 +50,7 @@ impl<'a> Context<'a> {
             exec,
             facts,
             resuming,
+            allow_unknown_cluster: false,
         }
     }
 
@@ -59,7 +62,7 @@ impl<'a> Context<'a> {
         self.exec.note(text.as_ref())
     }
 
-    fn checkpoint(&mut self) -> Result<()> {
+    pub(crate) fn checkpoint(&mut self) -> Result<()> {
         self.exec.checkpoint(self.facts)
     }
 }
