@@ -54,9 +54,10 @@ pub enum Error {
     Refused(String),
 
     /// A wait ran out of time.
-    #[error("timed out after {waited} waiting for {what}:\n{still}")]
+    #[error("timed out after {waited} waiting for {what} (polling `{probe}`):\n{still}")]
     Timeout {
         what: String,
+        probe: String,
         waited: String,
         still: String,
     },

@@ -56,7 +56,7 @@ impl Sim {
     /// A complete restore: every step, the backups of the newest complete restore point.
     pub fn restore(&self, fault: Option<&str>) -> Output {
         let argv = Argv::arthur("run")
-            .with(&["--yes", "--command-timeout", "2s"])
+            .with(&["--yes", "--command-timeout", "1s"])
             .fast(&self.run_dir())
             .with(&[
                 "--rds-instance",
@@ -590,4 +590,124 @@ fn a_run_dir_with_other_files_is_refused() {
     assert_eq!(output.status.code(), Some(2), "{}", explain(&output));
     assert!(stderr(&output).contains("not empty"));
     assert_eq!(sim.calls(), 0);
+}
+
+/// The faults every command meets in the fault matrix: the real CLIs' errors, a hang past
+/// --command-timeout, output no parser reads, death by a signal.
+const FAULTS: [&str; 7] = [
+    "notfound",
+    "forbidden",
+    "refused",
+    "throttled",
+    "hang",
+    "garbage",
+    "signal",
+];
+
+/// The changes asked after call `n` (the first run's, before the resume).
+fn changes_after(world: &Value, n: usize) -> Vec<String> {
+    world["calls"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["n"].as_u64().unwrap_or(0) as usize > n && c["changed"].is_string())
+        .map(|c| c["argv"].to_string())
+        .collect()
+}
+
+/// One fault: the run fails as SPEC says (or, where the command is only recorded or polled
+/// again, goes on), changes nothing after the failure, says which command and what to do; once
+/// the fault is cleared, --resume completes to the same end.
+fn fault_at(n: usize, kind: &str, expected: &Value) -> Result<(), String> {
+    let sim = Sim::new();
+    let first = sim.restore(Some(&format!("{n}:{kind}")));
+    let command = &reference_calls()[n - 1];
+    match first.status.code() {
+        Some(0) => {}
+        Some(1 | 3) => {
+            let said = stderr(&first);
+            let program = command.split(' ').next().unwrap_or("");
+            if !said.contains(&format!("`{program} ")) && !said.contains(&format!("`{command}`")) {
+                return Err(format!(
+                    "the error does not name the command `{command}`:\n{said}"
+                ));
+            }
+            if !said.contains("run --resume") {
+                return Err(format!("the error does not say how to go on:\n{said}"));
+            }
+            let after = changes_after(&sim.world(), n);
+            if !after.is_empty() {
+                return Err(format!("changed after the failure: {after:?}"));
+            }
+            let resumed = sim.resume(kind == "blocking");
+            if resumed.status.code() != Some(0) {
+                return Err(format!(
+                    "the resume exited {:?}\n{}",
+                    resumed.status.code(),
+                    explain(&resumed)
+                ));
+            }
+        }
+        other => {
+            return Err(format!(
+                "exit {other:?}, not 0, 1 or 3\n{}",
+                explain(&first)
+            ));
+        }
+    }
+    let end = sim.end_state();
+    if &end != expected {
+        return Err(format!("end state {end:#}\nexpected {expected:#}"));
+    }
+    let repeated = sim.repeated_changes();
+    if !repeated.is_empty() {
+        return Err(format!("repeated: {repeated:?}"));
+    }
+    Ok(())
+}
+
+#[test]
+fn every_command_meets_every_fault() {
+    let (_, expected) = reference();
+    let commands = reference_calls();
+    let mut cases: Vec<(usize, &str)> = FAULTS
+        .iter()
+        .flat_map(|kind| (1..=commands.len()).map(move |n| (n, *kind)))
+        .collect();
+    // Blocking like the real systems: PVCs held by their protection finalizer, a Velero restore
+    // that stays InProgress.
+    cases.push((command_number("delete pvc"), "blocking"));
+    cases.push((command_number("restore create --from-backup"), "blocking"));
+    let failures = std::sync::Mutex::new(Vec::new());
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..3 {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let Some((n, kind)) = cases.get(i) else {
+                        break;
+                    };
+                    if let Err(why) = fault_at(*n, kind, &expected) {
+                        failures.lock().unwrap().push(format!(
+                            "command {n} (`{}`), {kind}: {why}",
+                            commands[n - 1]
+                        ));
+                    }
+                }
+            });
+        }
+    });
+    let failures = failures.into_inner().unwrap();
+    summary(
+        "faults",
+        &format!(
+            "fault matrix: {} cases ({} commands x {} faults, and 2 blocking), {} failed",
+            cases.len(),
+            commands.len(),
+            FAULTS.len(),
+            failures.len()
+        ),
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }

@@ -55,15 +55,21 @@ pub fn parse_list(stdout: &str) -> ParseResult<Vec<ClickhouseBackup>> {
             continue;
         }
         let fields: Vec<&str> = line.split_whitespace().collect();
+        let location = fields
+            .iter()
+            .find(|field| matches!(**field, "local" | "remote"))
+            .map(|field| field.to_string());
+        let (Some(location), false) = (location, line.chars().any(char::is_control)) else {
+            // Neither a log line nor a backup row: not the output of `clickhouse-backup list`.
+            return Err(ParseError::at(
+                "not a line of `clickhouse-backup list` (neither a log line nor a backup row saying local or remote)",
+                line,
+            ));
+        };
         let Some((node, name)) = split_node(fields[0]) else {
             // Not an Arthur node backup (another naming scheme): not ours to restore.
             continue;
         };
-        let location = fields
-            .iter()
-            .find(|field| matches!(**field, "local" | "remote"))
-            .ok_or_else(|| ParseError::at("a backup row says neither local nor remote", line))?
-            .to_string();
         let broken = line.contains("broken") || fields.contains(&"???");
         backups.push(ClickhouseBackup {
             node,

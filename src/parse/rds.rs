@@ -92,6 +92,17 @@ pub fn instances(json: &str) -> ParseResult<Vec<DbInstance>> {
         .collect()
 }
 
+/// The identifier in the answer of `restore-db-instance-from-db-snapshot` (`DBInstance`).
+pub fn restored_identifier(json: &str) -> ParseResult<String> {
+    let value: Value = serde_json::from_str(json).map_err(ParseError::json)?;
+    value
+        .get("DBInstance")
+        .and_then(|i| i.get("DBInstanceIdentifier"))
+        .and_then(Value::as_str)
+        .map(String::from)
+        .ok_or_else(|| ParseError::new("the answer has no DBInstance.DBInstanceIdentifier"))
+}
+
 /// The one instance a `--db-instance-identifier` describe returns.
 pub fn instance(json: &str) -> ParseResult<DbInstance> {
     let mut all = instances(json)?;

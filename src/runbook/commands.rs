@@ -484,6 +484,10 @@ impl Commands {
         self.kubectl(Effect::Reads, &["logs", service, "-n", self.ns()])
     }
 
+    pub fn describe_pvc(&self, pvc: &str) -> Cmd {
+        self.kubectl(Effect::Reads, &["describe", "pvc", pvc, "-n", self.ns()])
+    }
+
     pub fn get_statefulsets_and_pvcs(&self) -> Cmd {
         self.kubectl(Effect::Reads, &["get", "sts,pvc", "-n", self.ns()])
     }

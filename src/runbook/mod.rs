@@ -309,6 +309,7 @@ pub fn additions(commands: &Commands) -> Vec<crate::process::Cmd> {
         commands.previous_container_logs("POD", "CONTAINER"),
         commands.service_logs("SERVICE"),
         commands.get_statefulsets_and_pvcs(),
+        commands.describe_pvc("PVC"),
         commands.describe_rds_events("ID"),
     ]);
     list

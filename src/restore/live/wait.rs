@@ -23,19 +23,22 @@ pub enum OnTimeout {
 /// The state of one wait as it goes.
 struct Progress {
     what: String,
+    /// The probe's `$ ` form, for the error of a wait that runs out of time.
+    probe: String,
     started: Instant,
     polls: u64,
     spinner: indicatif::ProgressBar,
 }
 
 impl Progress {
-    fn new(what: String) -> Progress {
+    fn new(what: String, probe: String) -> Progress {
         let spinner = indicatif::ProgressBar::new_spinner();
         if !std::io::stderr().is_terminal() {
             spinner.set_draw_target(indicatif::ProgressDrawTarget::hidden());
         }
         Progress {
             what,
+            probe,
             started: Instant::now(),
             polls: 0,
             spinner,
@@ -68,7 +71,7 @@ impl LiveExecutor {
             timeout,
             mut check,
         } = wait;
-        let mut progress = Progress::new(what.clone());
+        let mut progress = Progress::new(what.clone(), probe.to_string());
         self.event(Event::WaitStarted {
             what,
             probe: probe.argv(),
@@ -177,6 +180,7 @@ impl LiveExecutor {
         if on_timeout == OnTimeout::Fail {
             return Err(Error::Timeout {
                 what: progress.what.clone(),
+                probe: progress.probe.clone(),
                 waited: format!("{} ({line})", progress.elapsed()),
                 still: indented(&pending),
             });
@@ -202,6 +206,7 @@ impl LiveExecutor {
         if on_timeout == OnTimeout::Fail {
             return Err(Error::Timeout {
                 what: progress.what.clone(),
+                probe: progress.probe.clone(),
                 waited: format_duration(timeout),
                 still: indented(&pending),
             });

@@ -4,6 +4,7 @@
 
 use super::{Context, required};
 use crate::error::{Error, Result};
+use crate::process::{Cmd, Output};
 use crate::runbook::{StepId, fixed};
 
 pub fn perform(cx: &mut Context<'_>) -> Result<()> {
@@ -57,19 +58,31 @@ pub fn perform(cx: &mut Context<'_>) -> Result<()> {
     cx.checkpoint()?;
     if let Some(out) = cx.exec.change(&apply)? {
         super::expect_success(&apply, &out)?;
+        check_job_created(&apply, &out, &cx.commands.get_job(fixed::CLICKHOUSE_JOB))?;
         cx.facts.clickhouse_job_applied = true;
         cx.checkpoint()?;
-        if !out.stdout.contains("created") {
-            cx.note(format!(
-                "kubectl did not say `job.batch/{} created`; the smoke step checks the Job",
-                fixed::CLICKHOUSE_JOB
-            ))?;
-        }
     }
     cx.note(format!(
         "the Job {} runs on while messaging is restored (as in the runbook); the smoke step waits for it to complete",
         fixed::CLICKHOUSE_JOB
     ))
+}
+
+/// Success is decided by the tool (SPEC section 5, rule 7): `kubectl apply` must say it
+/// created (or configured) the Job, not only exit 0.
+fn check_job_created(apply: &Cmd, out: &Output, look: &Cmd) -> Result<()> {
+    let said = ["created", "configured", "unchanged"].iter().any(|verb| {
+        out.stdout
+            .contains(&format!("job.batch/{} {verb}", fixed::CLICKHOUSE_JOB))
+    });
+    if said {
+        return Ok(());
+    }
+    Err(Error::StepFailed(format!(
+        "`{apply}` exited 0 but did not say `job.batch/{} created`: it printed `{}`. Look with `{look}`, then resume",
+        fixed::CLICKHOUSE_JOB,
+        out.stdout.trim(),
+    )))
 }
 
 #[derive(Debug, PartialEq, Eq)]

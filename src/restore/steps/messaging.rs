@@ -7,12 +7,12 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use super::{Context, only_not_found, parsed, required, waits};
+use super::{Context, parsed, required, waits};
 use crate::error::{Error, Result};
 use crate::model::MessagingDeletions;
 use crate::names::format_duration;
 use crate::parse::{ParseError, kube};
-use crate::process::command_failed;
+use crate::process::{Cmd, Output, command_failed};
 use crate::restore::executor::{Confirmation, GateOutcome, Poll, Wait, WaitEnd};
 use crate::runbook::{StepId, VeleroComponent, fixed};
 
@@ -258,20 +258,53 @@ fn delete(cx: &mut Context<'_>, deletions: Option<&MessagingDeletions>) -> Resul
             continue;
         };
         ran = true;
-        if out.success() {
-            continue;
-        }
-        if cx.resuming && only_not_found(&out) {
-            cx.note(format!(
-                "StatefulSet {name} is already gone (deleted before the interruption)"
-            ))?;
-        } else {
-            return Err(command_failed(&cmd, &out));
-        }
+        check_deleted(cx, &cmd, &out, std::slice::from_ref(name))?;
     }
     delete_claims(cx, deletions)?;
     wait_for_volumes(cx, deletions)?;
     Ok(ran)
+}
+
+/// Success is kubectl saying, for each object, `KIND "NAME" deleted` (SPEC section 5, rule 7:
+/// never the exit status alone). An object kubectl says is not found is gone too (say so); an
+/// answer that says neither about an object is a failure, before anything else is deleted.
+fn check_deleted(cx: &mut Context<'_>, cmd: &Cmd, out: &Output, names: &[String]) -> Result<()> {
+    let deleted = |name: &str| {
+        out.stdout
+            .lines()
+            .any(|l| l.contains(&format!("\"{name}\" deleted")))
+    };
+    let not_found = |name: &str| {
+        out.stderr
+            .lines()
+            .any(|l| l.contains("(NotFound)") && l.contains(&format!("\"{name}\" not found")))
+    };
+    let gone: Vec<&str> = names
+        .iter()
+        .map(String::as_str)
+        .filter(|n| !deleted(n) && not_found(n))
+        .collect();
+    let unsaid: Vec<&str> = names
+        .iter()
+        .map(String::as_str)
+        .filter(|n| !deleted(n) && !not_found(n))
+        .collect();
+    if !unsaid.is_empty() {
+        let mut error = command_failed(cmd, out);
+        if let Error::CommandFailed { reason, .. } = &mut error {
+            reason.push_str(&format!(
+                " (kubectl did not say that {} {} deleted; nothing else was deleted after it. Look with `{}`)",
+                unsaid.join(", "),
+                if unsaid.len() == 1 { "was" } else { "were" },
+                cx.commands.get_statefulsets_and_pvcs()
+            ));
+        }
+        return Err(error);
+    }
+    if !gone.is_empty() {
+        cx.note(format!("already gone (NotFound): {}", gone.join(" ")))?;
+    }
+    Ok(())
 }
 
 /// On resume, the recorded deletions less what is already gone (deleted before the
@@ -322,14 +355,8 @@ fn delete_claims(cx: &mut Context<'_>, deletions: Option<&MessagingDeletions>) -
     match deletions {
         Some(d) if !d.pvcs.is_empty() => {
             let cmd = cx.commands.delete_pvcs(&d.pvcs);
-            if let Some(out) = cx.exec.change(&cmd)?
-                && !out.success()
-            {
-                if only_not_found(&out) {
-                    cx.note("some PVCs were already gone (NotFound); the others were deleted")?;
-                } else {
-                    return Err(command_failed(&cmd, &out));
-                }
+            if let Some(out) = cx.exec.change(&cmd)? {
+                check_deleted(cx, &cmd, &out, &d.pvcs)?;
             }
             Ok(())
         }
@@ -357,13 +384,50 @@ fn wait_for_volumes(cx: &mut Context<'_>, deletions: Option<&MessagingDeletions>
             format_duration(grace)
         )),
         WaitEnd::TimedOut { pending } => {
-            let leftovers: Vec<String> = pvs
+            let left: Vec<(&String, bool)> = pvs
                 .iter()
-                .filter(|pv| pending.iter().any(|p| p.starts_with(&format!("PV {pv} "))))
-                .cloned()
+                .filter_map(|pv| {
+                    let line = pending.iter().find(|p| p.starts_with(&format!("PV {pv} ")))?;
+                    Some((pv, line.starts_with(&format!("PV {pv} Bound "))))
+                })
                 .collect();
+            let held: Vec<&String> = left.iter().filter(|(_, bound)| *bound).map(|(pv, _)| *pv).collect();
+            if !held.is_empty() {
+                return Err(claims_held(cx, deletions, &held, grace));
+            }
+            let leftovers: Vec<String> = left.into_iter().map(|(pv, _)| pv.clone()).collect();
             delete_leftover_volumes(cx, &leftovers)
         }
+    }
+}
+
+/// PVs still Bound after the grace period: their claims have not gone (a PVC is held by its
+/// `kubernetes.io/pvc-protection` finalizer while a pod uses it). Deleting the PVs then would
+/// pull the storage from under a running pod: the run stops and says what to look at.
+fn claims_held(
+    cx: &Context<'_>,
+    deletions: Option<&MessagingDeletions>,
+    held: &[&String],
+    waited: Duration,
+) -> Error {
+    let claims: Vec<String> = deletions.map(|d| d.pvcs.clone()).unwrap_or_default();
+    let look: Vec<String> = claims
+        .iter()
+        .take(3)
+        .map(|c| format!("`{}`", cx.commands.describe_pvc(c)))
+        .collect();
+    Error::Timeout {
+        what: "the deleted PVCs to go and release their PVs".into(),
+        probe: cx.commands.get_pvs().to_string(),
+        waited: format_duration(waited),
+        still: format!(
+            "  PVs still Bound: {}\n  their PVCs are still Terminating, held by the kubernetes.io/pvc-protection finalizer while a pod uses them; the PVs were not deleted. Look with {} and stop what uses them, then resume",
+            held.iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+            look.join(", ")
+        ),
     }
 }
 
@@ -373,11 +437,8 @@ fn delete_leftover_volumes(cx: &mut Context<'_>, leftovers: &[String]) -> Result
         leftovers.join(" ")
     ))?;
     let cmd = cx.commands.delete_pvs(leftovers);
-    if let Some(out) = cx.exec.change(&cmd)?
-        && !out.success()
-        && !only_not_found(&out)
-    {
-        return Err(command_failed(&cmd, &out));
+    if let Some(out) = cx.exec.change(&cmd)? {
+        check_deleted(cx, &cmd, &out, leftovers)?;
     }
     let timeout = cx.options.timing.timeout;
     cx.exec.wait(volumes_gone(cx, leftovers, timeout))?;
@@ -400,6 +461,10 @@ fn volumes_gone<'a>(cx: &Context<'_>, pvs: &'a [String], timeout: Duration) -> W
         probe,
         timeout,
         check: Box::new(move |out| {
+            // A listing that failed says nothing of what is gone.
+            if !out.success() {
+                return Err(command_failed(&for_errors, out));
+            }
             let present: Vec<kube::Volume> = parsed(&for_errors, kube::pvs(&out.stdout))?
                 .into_iter()
                 .filter(|v| pvs.contains(&v.name))
@@ -407,7 +472,10 @@ fn volumes_gone<'a>(cx: &Context<'_>, pvs: &'a [String], timeout: Duration) -> W
             let pending: Vec<String> = present.iter().map(volume_line).collect();
             Ok(if present.is_empty() {
                 Poll::Ready("0 of the selected PVs remain".into())
-            } else if present.iter().all(|v| v.reclaim_policy == "Retain") {
+            } else if present
+                .iter()
+                .all(|v| v.reclaim_policy == "Retain" && v.status != "Bound")
+            {
                 Poll::Stop {
                     progress: format!(
                         "{} PV(s) with reclaim policy Retain, which Kubernetes never deletes by itself",

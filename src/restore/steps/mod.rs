@@ -110,17 +110,6 @@ fn expect_success(cmd: &Cmd, out: &Output) -> Result<()> {
     }
 }
 
-/// True when every error line of a kubectl delete is a NotFound: the objects are already gone,
-/// which is fine when continuing a run that deleted them.
-fn only_not_found(out: &Output) -> bool {
-    let errors: Vec<&str> = out
-        .stderr
-        .lines()
-        .filter(|line| line.starts_with("Error") || line.starts_with("error"))
-        .collect();
-    !errors.is_empty() && errors.iter().all(|line| line.contains("(NotFound)"))
-}
-
 impl Context<'_> {
     /// A step finished before an interruption is not performed again.
     pub fn note_completed(&mut self, step: StepId) -> Result<()> {

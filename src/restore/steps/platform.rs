@@ -89,7 +89,7 @@ fn check_db_pointer(cx: &mut Context<'_>, endpoint: Option<&str>) -> Result<()> 
     let host = endpoint.rsplit_once(':').map_or(endpoint, |(h, _)| h);
     if host.is_empty() || !kots::config_names_host(&out.stdout, host) {
         return Err(Error::refused(format!(
-            "the KOTS config does not name the restored database host `{host}`: the platform would write to the wrong database (DATA CORRUPTION). Set Config > Meta Database in the Admin Console, deploy, then `arthur-restore run --resume DIR`; or pass --skip-db-pointer-check if the pointer was checked another way"
+            "the KOTS config (`{cmd}`) does not name the restored database host `{host}`: the platform would write to the wrong database (DATA CORRUPTION). Set Config > Meta Database in the Admin Console, deploy, then `arthur-restore run --resume DIR`; or pass --skip-db-pointer-check if the pointer was checked another way"
         )));
     }
     cx.note(format!(

@@ -293,7 +293,7 @@ fn check_like_exists(cx: &mut Context<'_>) -> Result<()> {
     {
         return Err(if rds::is_not_found(&out.stderr) {
             Error::refused(format!(
-                "the --rds-like instance `{like}` does not exist; give the settings with --rds-port, --rds-security-group, --rds-subnet-group and --rds-instance-class instead"
+                "the --rds-like instance `{like}` does not exist (`{cmd}`); give the settings with --rds-port, --rds-security-group, --rds-subnet-group and --rds-instance-class instead"
             ))
         } else {
             command_failed(&cmd, &out)

@@ -41,6 +41,13 @@ pub fn perform(cx: &mut Context<'_>) -> Result<()> {
         cx.checkpoint()?;
         if let Some(out) = cx.exec.change(&restore)? {
             super::expect_success(&restore, &out)?;
+            // Success is decided by the tool: the answer names the new instance.
+            let answered = parsed(&restore, rds::restored_identifier(&out.stdout))?;
+            if answered != instance {
+                return Err(Error::StepFailed(format!(
+                    "`{restore}` answered for the instance {answered}, not {instance}"
+                )));
+            }
             cx.facts.rds_settings = Some(wanted.clone());
             cx.facts.rds_restore_requested = true;
             cx.checkpoint()?;

@@ -19,6 +19,9 @@ pub(super) fn pods_ready(cx: &mut Context<'_>) -> Result<()> {
         probe,
         timeout: cx.options.timing.timeout,
         check: Box::new(move |out| {
+            if !out.success() {
+                return Err(command_failed(&for_errors, out));
+            }
             let pods = parsed(&for_errors, kube::pods(&out.stdout))?;
             let pending: Vec<String> = pods
                 .iter()
@@ -53,6 +56,9 @@ pub(super) fn jobs_complete(cx: &mut Context<'_>) -> Result<()> {
         probe,
         timeout: cx.options.timing.timeout,
         check: Box::new(move |out| {
+            if !out.success() {
+                return Err(command_failed(&for_errors, out));
+            }
             let jobs = parsed(&for_errors, kube::jobs(&out.stdout))?;
             if let Some(failed) = jobs.iter().find(|j| j.is_failed()) {
                 return Err(Error::CommandFailed {
@@ -92,6 +98,9 @@ pub(super) fn app_ready(cx: &mut Context<'_>) -> Result<()> {
         probe,
         timeout: cx.options.timing.timeout,
         check: Box::new(move |out| {
+            if !out.success() {
+                return Err(command_failed(&for_errors, out));
+            }
             let apps = parsed(&for_errors, kots::apps(&out.stdout))?;
             // Arthur's slug, or the only app installed (a renamed install).
             let app = apps
