@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::names::format_duration;
+use crate::names::{ObjectName, format_duration};
 use crate::parse::kube::{JobOutcome, PodHealth};
 use crate::parse::{kots, velero};
 use crate::runbook::{Commands, fixed};
@@ -126,7 +126,8 @@ fn assess_pod(
     pod: &PodHealth,
     job: Option<&JobOutcome>,
 ) -> Option<HealthFinding> {
-    let describe = commands.describe_pod(&pod.name).to_string();
+    let pod_name = ObjectName::or_shown(&pod.name);
+    let describe = commands.describe_pod(&pod_name).to_string();
     if pod.phase == "Succeeded" {
         return None;
     }
@@ -142,7 +143,7 @@ fn assess_pod(
                         "pod {} of job {job_name} failed; the job is retrying",
                         pod.name
                     ),
-                    look: commands.pod_logs(&pod.name).to_string(),
+                    look: commands.pod_logs(&pod_name).to_string(),
                 });
             }
             _ => {}
@@ -164,7 +165,7 @@ fn assess_pod(
             ),
             look: format!(
                 "{describe}; {}",
-                commands.previous_container_logs(&pod.name, container)
+                commands.previous_container_logs(&pod_name, &ObjectName::or_shown(container))
             ),
         }
     } else if matches!(pod.phase.as_str(), "Failed" | "Unknown") {
@@ -196,12 +197,12 @@ fn assess_job(commands: &Commands, name: &str, outcome: &JobOutcome) -> Option<H
         JobOutcome::Failed { reason } => Some(HealthFinding {
             severity: Severity::Problem,
             what: format!("job {name} failed ({reason})"),
-            look: commands.job_logs(name).to_string(),
+            look: commands.job_logs(&ObjectName::or_shown(name)).to_string(),
         }),
         JobOutcome::Running { .. } => Some(HealthFinding {
             severity: Severity::NotYet,
             what: format!("job {name} is still running"),
-            look: commands.get_job(name).to_string(),
+            look: commands.get_job(&ObjectName::or_shown(name)).to_string(),
         }),
     }
 }
@@ -245,7 +246,9 @@ fn assess_restore(commands: &Commands, restore: &velero::VeleroRestore) -> Optio
         velero::RestoreOutcome::Running => Some(HealthFinding {
             severity: Severity::NotYet,
             what: format!("Velero restore {} is {}", restore.name, restore.phase),
-            look: commands.velero_restore_describe(&restore.name).to_string(),
+            look: commands
+                .velero_restore_describe(&ObjectName::or_shown(&restore.name))
+                .to_string(),
         }),
         velero::RestoreOutcome::Failed => Some(HealthFinding {
             severity: Severity::Problem,
@@ -253,7 +256,9 @@ fn assess_restore(commands: &Commands, restore: &velero::VeleroRestore) -> Optio
                 "Velero restore {} ended {} ({} errors)",
                 restore.name, restore.phase, restore.errors
             ),
-            look: commands.velero_restore_logs(&restore.name).to_string(),
+            look: commands
+                .velero_restore_logs(&ObjectName::or_shown(&restore.name))
+                .to_string(),
         }),
     }
 }
@@ -321,11 +326,11 @@ mod tests {
 
     fn commands() -> Commands {
         Commands {
-            namespace: "arthur".into(),
-            velero_namespace: "velero".into(),
-            clickhouse_pod: fixed::DEFAULT_CLICKHOUSE_POD.into(),
+            namespace: crate::names::Namespace::new("arthur").unwrap(),
+            velero_namespace: crate::names::Namespace::new("velero").unwrap(),
+            clickhouse_pod: fixed::object(fixed::DEFAULT_CLICKHOUSE_POD),
             connection: Connection {
-                context: Some("prod".into()),
+                context: Some(crate::names::KubeContext::new("prod").unwrap()),
                 ..Connection::default()
             },
         }

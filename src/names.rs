@@ -1,8 +1,14 @@
-//! Validation of every name that goes into an argv (SPEC section 5, rule 6).
+//! Validation of every value that goes into an argv (SPEC section 5, rule 6).
 //!
-//! Each function is a clap value parser: it takes the raw text and returns it (or a typed value)
-//! when it has the documented form, or a sentence saying what form was expected. Names from CLI
-//! output go through the same functions before they are used in a command.
+//! Each function takes the raw text and returns it when it has the documented form, or a
+//! sentence saying what form was expected. The types below (`Namespace`, `ObjectName`, …) can be
+//! built only through these functions, whatever the source of the text: a flag (they are clap's
+//! value parsers), the environment, `state.json` (deserializing validates) or a command's output.
+//! The command catalogue takes only these types, so an unchecked string cannot reach an argv.
+//!
+//! The one exception is `shown`: a placeholder of the runbook's text (`$arthur_namespace`) or of
+//! a plan (`<the PVCs selected above>`), for commands that are shown and never run. A command
+//! built with one is marked, and the runner refuses to start it.
 
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -30,7 +36,8 @@ static S3_URI: LazyLock<Regex> =
     LazyLock::new(|| regex(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9!_.*'()/=+-]*)?$"));
 static AWS_REGION: LazyLock<Regex> = LazyLock::new(|| regex(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$"));
 static AWS_PROFILE: LazyLock<Regex> = LazyLock::new(|| regex(r"^[A-Za-z0-9_][A-Za-z0-9_.@+-]*$"));
-static ENDPOINT_URL: LazyLock<Regex> = LazyLock::new(|| regex(r"^https?://[^\s/$.?#][^\s]*$"));
+static ENDPOINT_URL: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"^https?://[^\s/$.?#\p{Cc}][^\s\p{Cc}]*$"));
 static DURATION: LazyLock<Regex> = LazyLock::new(|| regex(r"^([0-9]+)(ms|s|m|h)$"));
 
 fn check(value: &str, pattern: &Regex, max: usize, what: &str) -> Result<String, String> {
@@ -241,6 +248,209 @@ pub fn duration(value: &str) -> Result<Duration, String> {
     Ok(Duration::from_millis(millis))
 }
 
+/// A value the catalogue may put into an argv.
+pub trait ArgValue {
+    /// The text of the argument.
+    fn arg(&self) -> &str;
+    /// True for a placeholder that is only shown, never run.
+    fn is_shown(&self) -> bool;
+}
+
+macro_rules! checked {
+    ($(#[$doc:meta])* $name:ident, $check:path) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name {
+            value: String,
+            #[serde(skip)]
+            shown: bool,
+        }
+
+        impl $name {
+            /// The value, when it has the documented form.
+            pub fn new(value: &str) -> Result<$name, String> {
+                $check(value).map(|value| $name { value, shown: false })
+            }
+
+            /// A placeholder, for a command that is only shown (see the module's documentation).
+            pub fn shown(text: impl Into<String>) -> $name {
+                $name { value: text.into(), shown: true }
+            }
+
+            /// The value when it is valid, else a placeholder of its text: for a command that
+            /// is only printed for the operator (which `Display` quotes), never run.
+            pub fn or_shown(text: &str) -> $name {
+                $name::new(text).unwrap_or_else(|_| $name::shown(text))
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.value
+            }
+        }
+
+        impl ArgValue for $name {
+            fn arg(&self) -> &str {
+                &self.value
+            }
+
+            fn is_shown(&self) -> bool {
+                self.shown
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = String;
+
+            fn try_from(value: String) -> Result<$name, String> {
+                $name::new(&value)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(name: $name) -> String {
+                name.value
+            }
+        }
+
+        /// For tests: a value known to be valid.
+        #[cfg(test)]
+        impl From<&str> for $name {
+            fn from(value: &str) -> $name {
+                $name::new(value).expect("a valid value in a test")
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.value
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = str;
+
+            fn deref(&self) -> &str {
+                &self.value
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.value)
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.value == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.value == *other
+            }
+        }
+    };
+}
+
+checked!(
+    /// A Kubernetes namespace.
+    Namespace,
+    namespace
+);
+checked!(
+    /// A Kubernetes object name: a pod, a StatefulSet, a PVC, a PV, a Job, a Velero restore.
+    ObjectName,
+    object_name
+);
+checked!(
+    /// A Velero backup name.
+    VeleroBackupName,
+    velero_backup
+);
+checked!(
+    /// An Arthur ClickHouse backup name, without the node prefix.
+    ClickhouseBackupName,
+    clickhouse_backup
+);
+checked!(
+    /// An RDS DB instance identifier.
+    RdsIdentifier,
+    rds_instance
+);
+checked!(
+    /// An RDS DB snapshot identifier.
+    SnapshotId,
+    rds_snapshot
+);
+checked!(
+    /// A VPC security group ID.
+    SecurityGroupId,
+    security_group
+);
+checked!(
+    /// A DB subnet group name.
+    SubnetGroupName,
+    subnet_group
+);
+checked!(
+    /// An RDS instance class.
+    InstanceClass,
+    instance_class
+);
+checked!(
+    /// An S3 URI to list ClickHouse backups under.
+    S3Uri,
+    s3_uri
+);
+checked!(
+    /// An endpoint URL for aws.
+    EndpointUrl,
+    endpoint_url
+);
+checked!(
+    /// An AWS region.
+    AwsRegion,
+    aws_region
+);
+checked!(
+    /// An AWS profile name.
+    AwsProfile,
+    aws_profile
+);
+checked!(
+    /// A kube context name.
+    KubeContext,
+    kube_context
+);
+checked!(
+    /// A path given to the CLIs (the kubeconfig).
+    CliPath,
+    cli_path_text
+);
+
+checked!(
+    /// A port number as an argument (`--port 5432`), from a flag or an instance's description.
+    PortNumber,
+    port_text
+);
+
+fn port_text(value: &str) -> Result<String, String> {
+    match value.parse::<u16>() {
+        Ok(port) if port >= 1 && value.bytes().all(|b| b.is_ascii_digit()) => Ok(value.to_string()),
+        _ => Err(format!(
+            "`{value}` is not a port (a number from 1 to 65535)"
+        )),
+    }
+}
+
+/// A path given to the CLIs (kubeconfig), as text. Refused when it could be read as a flag.
+fn cli_path_text(value: &str) -> Result<String, String> {
+    cli_path(value).map(|_| value.to_string())
+}
+
 /// `--at`: RFC 3339, or a date (the end of that day, UTC).
 pub fn at_time(text: &str) -> Result<jiff::Timestamp, String> {
     if let Ok(timestamp) = text.parse::<jiff::Timestamp>() {
@@ -400,5 +610,28 @@ mod tests {
         assert!(aws_region("US").is_err());
         assert!(endpoint_url("http://127.0.0.1:5000").is_ok());
         assert!(endpoint_url("file:///etc/passwd").is_err());
+    }
+}
+
+#[cfg(test)]
+mod gate_tests {
+    use super::*;
+
+    #[test]
+    fn values_from_any_source_go_through_the_same_checks() {
+        // From state.json: deserializing checks.
+        let from_state: Result<ObjectName, _> = serde_json::from_str("\"--all\"");
+        assert!(from_state.is_err());
+        let ok: ObjectName = serde_json::from_str("\"messaging\"").unwrap();
+        assert_eq!(ok.as_str(), "messaging");
+        assert_eq!(serde_json::to_string(&ok).unwrap(), "\"messaging\"");
+        assert!(serde_json::from_str::<Namespace>("\"-A\"").is_err());
+        // A control character in a URL or a path is refused at the option.
+        assert!(EndpointUrl::new("http://127.0.0.1:5000\u{1b}[31m").is_err());
+        assert!(CliPath::new("/k/config\n").is_err());
+        assert!(KubeContext::new("prod\u{0}").is_err());
+        // A placeholder is marked.
+        assert!(ObjectName::shown("<x>").is_shown());
+        assert!(!ok.is_shown());
     }
 }

@@ -11,4 +11,5 @@ mod plan;
 mod recovery;
 mod run;
 mod support;
+mod trust;
 mod verify;

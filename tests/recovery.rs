@@ -35,15 +35,21 @@ impl Sim {
 
     /// Runs the tool against the world, with a fault planned (`N:KIND`) or a blocking fault
     /// cleared.
-    pub fn run(&self, args: &[&str], fault: Option<&str>, clear: bool) -> Output {
+    /// The tool, with the sim as the four CLIs and this world.
+    pub fn command(&self) -> assert_cmd::Command {
         let path = format!("{}:/usr/bin:/bin", self.dir.path().join("bin").display());
         let mut command = tool();
         command
             .env("PATH", path)
             .env("ARTHUR_SIM_FIXTURES", fixtures())
             .env("ARTHUR_SIM_STATE", self.dir.path().join("world.json"))
-            .current_dir(self.dir.path())
-            .args(args);
+            .current_dir(self.dir.path());
+        command
+    }
+
+    pub fn run(&self, args: &[&str], fault: Option<&str>, clear: bool) -> Output {
+        let mut command = self.command();
+        command.args(args);
         if let Some(fault) = fault {
             command.env("ARTHUR_SIM_FAULT", fault);
         }
@@ -255,7 +261,7 @@ fn a_restore_interrupted_at_any_command_resumes_to_the_same_end() {
 }
 
 /// The calls of an uninterrupted restore, once per test binary.
-fn reference_calls() -> &'static Vec<String> {
+pub fn reference_calls() -> &'static Vec<String> {
     static CALLS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
     CALLS.get_or_init(|| {
         let sim = Sim::new();
@@ -279,7 +285,7 @@ fn reference_calls() -> &'static Vec<String> {
 }
 
 /// The number (1-based) of the first command of an uninterrupted restore containing `text`.
-fn command_number(text: &str) -> usize {
+pub fn command_number(text: &str) -> usize {
     reference_calls()
         .iter()
         .position(|c| c.contains(text))
@@ -287,7 +293,7 @@ fn command_number(text: &str) -> usize {
         + 1
 }
 
-fn transcript(sim: &Sim) -> String {
+pub fn transcript(sim: &Sim) -> String {
     std::fs::read_to_string(sim.run_dir().join("transcript.log")).unwrap_or_default()
 }
 

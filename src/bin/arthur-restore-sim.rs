@@ -21,6 +21,8 @@
 //!                  by their protection finalizer, a Velero restore that stays InProgress
 //!   `ARTHUR_SIM_CLUSTER=other|forbidden`  the kube context reaches another cluster, or one
 //!                              whose identity the operator may not read
+//!   `ARTHUR_SIM_EXTRA_PV=NAME`  the world starts with one more PV, of that name, bound to a
+//!                              messaging claim (a name no real API server would accept)
 //!   `ARTHUR_SIM_CLEAR=1`       the operator cleared a blocking fault (finalizers removed, the
 //!                              stuck restore finished)
 //!
@@ -135,6 +137,16 @@ impl World {
             "0",
         );
         world.restore_messaging("0");
+        // A volume under a name a real API server would refuse, bound to a messaging claim:
+        // the tool must not depend on the server to keep such names out of its argv.
+        if let Ok(name) = std::env::var("ARTHUR_SIM_EXTRA_PV") {
+            world.pvs.push(Pv {
+                name,
+                claim: format!("{NS}/datadir-0-messaging-0"),
+                policy: "Delete".into(),
+                status: "Bound".into(),
+            });
+        }
         // Another namespace's messaging volume: never to be touched.
         world.pvs.push(Pv {
             name: "pvc-staging-messaging-0".into(),

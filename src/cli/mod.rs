@@ -9,7 +9,11 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::names;
+use crate::names::{
+    self, AwsProfile, AwsRegion, CliPath, ClickhouseBackupName, EndpointUrl, InstanceClass,
+    KubeContext, Namespace, ObjectName, RdsIdentifier, S3Uri, SecurityGroupId, SnapshotId,
+    SubnetGroupName, VeleroBackupName,
+};
 use crate::runbook::StepId;
 
 const ABOUT: &str = "Performs the vendor runbook \"Restoring the Arthur Platform\" with kubectl, velero, aws and curl, and writes a transcript an auditor can hold against the runbook.";
@@ -101,32 +105,32 @@ pub enum OutputFormat {
 #[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Arthur namespace.
-    #[arg(short = 'n', long, global = true, env = "ARTHUR_NAMESPACE", value_name = "NS", value_parser = names::namespace)]
-    pub namespace: Option<String>,
+    #[arg(short = 'n', long, global = true, env = "ARTHUR_NAMESPACE", value_name = "NS", value_parser = Namespace::new)]
+    pub namespace: Option<Namespace>,
 
     /// Velero namespace (Velero's own, where its Backup and Restore objects live).
-    #[arg(long, global = true, env = "VELERO_NAMESPACE", value_name = "NS", default_value = "velero", value_parser = names::namespace)]
-    pub velero_namespace: String,
+    #[arg(long, global = true, env = "VELERO_NAMESPACE", value_name = "NS", default_value = "velero", value_parser = Namespace::new)]
+    pub velero_namespace: Namespace,
 
     /// Passed to kubectl (--kubeconfig) and velero (--kubeconfig).
-    #[arg(long, global = true, value_name = "PATH", value_parser = names::cli_path)]
-    pub kubeconfig: Option<PathBuf>,
+    #[arg(long, global = true, value_name = "PATH", value_parser = CliPath::new)]
+    pub kubeconfig: Option<CliPath>,
 
     /// Passed to kubectl (--context) and velero (--kubecontext).
-    #[arg(long, global = true, value_name = "NAME", value_parser = names::kube_context)]
-    pub context: Option<String>,
+    #[arg(long, global = true, value_name = "NAME", value_parser = KubeContext::new)]
+    pub context: Option<KubeContext>,
 
     /// Passed to aws (--profile).
-    #[arg(long, global = true, env = "AWS_PROFILE", value_name = "NAME", value_parser = names::aws_profile)]
-    pub aws_profile: Option<String>,
+    #[arg(long, global = true, env = "AWS_PROFILE", value_name = "NAME", value_parser = AwsProfile::new)]
+    pub aws_profile: Option<AwsProfile>,
 
     /// Passed to aws (--region).
-    #[arg(long, global = true, env = "AWS_REGION", value_name = "NAME", value_parser = names::aws_region)]
-    pub aws_region: Option<String>,
+    #[arg(long, global = true, env = "AWS_REGION", value_name = "NAME", value_parser = AwsRegion::new)]
+    pub aws_region: Option<AwsRegion>,
 
     /// Passed to aws (--endpoint-url), for S3-compatible stores and tests.
-    #[arg(long, global = true, value_name = "URL", value_parser = names::endpoint_url)]
-    pub aws_endpoint_url: Option<String>,
+    #[arg(long, global = true, value_name = "URL", value_parser = EndpointUrl::new)]
+    pub aws_endpoint_url: Option<EndpointUrl>,
 
     /// Output format of plan, backups, verify, audit and steps.
     #[arg(long, global = true, value_enum, default_value = "text")]
@@ -154,10 +158,10 @@ pub enum Command {
     Run(Box<RunArgs>),
 
     /// List restore points: velero backups grouped by time, with the matching ClickHouse backup.
-    Backups(BackupsArgs),
+    Backups(Box<BackupsArgs>),
 
     /// Check platform health (the smoke step on its own).
-    Verify(VerifyArgs),
+    Verify(Box<VerifyArgs>),
 
     /// Compare a transcript file with the runbook.
     Audit(AuditArgs),
@@ -198,29 +202,29 @@ pub struct RestorePointArgs {
     pub at: Option<String>,
 
     /// Velero backup of Kafka and ZooKeeper (overrides the restore point).
-    #[arg(long, value_name = "NAME", value_parser = names::velero_backup)]
-    pub messaging_backup: Option<String>,
+    #[arg(long, value_name = "NAME", value_parser = VeleroBackupName::new)]
+    pub messaging_backup: Option<VeleroBackupName>,
 
     /// Velero backup of the enrichments infrastructure.
-    #[arg(long, value_name = "NAME", value_parser = names::velero_backup)]
-    pub enrichments_backup: Option<String>,
+    #[arg(long, value_name = "NAME", value_parser = VeleroBackupName::new)]
+    pub enrichments_backup: Option<VeleroBackupName>,
 
     /// Velero backup of the enrichments workflows.
-    #[arg(long, value_name = "NAME", value_parser = names::velero_backup)]
-    pub workflows_backup: Option<String>,
+    #[arg(long, value_name = "NAME", value_parser = VeleroBackupName::new)]
+    pub workflows_backup: Option<VeleroBackupName>,
 
     /// Arthur ClickHouse backup name without the node prefix
     /// (e.g. arthur-clickhouse-backup-2023-05-11-00-00-07).
-    #[arg(long, value_name = "NAME", value_parser = names::clickhouse_backup)]
-    pub clickhouse_backup: Option<String>,
+    #[arg(long, value_name = "NAME", value_parser = ClickhouseBackupName::new)]
+    pub clickhouse_backup: Option<ClickhouseBackupName>,
 
     /// ClickHouse pod whose backup container lists the backups.
-    #[arg(long, value_name = "NAME", default_value = crate::runbook::fixed::DEFAULT_CLICKHOUSE_POD, value_parser = names::object_name)]
-    pub clickhouse_pod: String,
+    #[arg(long, value_name = "NAME", default_value = crate::runbook::fixed::DEFAULT_CLICKHOUSE_POD, value_parser = ObjectName::new)]
+    pub clickhouse_pod: ObjectName,
 
     /// List ClickHouse backups with `aws s3 ls URI` instead of kubectl exec.
-    #[arg(long, value_name = "URI", value_parser = names::s3_uri)]
-    pub clickhouse_s3_uri: Option<String>,
+    #[arg(long, value_name = "URI", value_parser = S3Uri::new)]
+    pub clickhouse_s3_uri: Option<S3Uri>,
 
     /// Accept explicit names from different backup operations (said loudly in the transcript).
     #[arg(long)]
@@ -231,36 +235,36 @@ pub struct RestorePointArgs {
 #[command(next_help_heading = "RDS")]
 pub struct RdsArgs {
     /// Snapshot to restore.
-    #[arg(long, value_name = "ID", value_parser = names::rds_snapshot)]
-    pub rds_snapshot: Option<String>,
+    #[arg(long, value_name = "ID", value_parser = SnapshotId::new)]
+    pub rds_snapshot: Option<SnapshotId>,
 
     /// Identifier of the new instance.
-    #[arg(long, value_name = "ID", value_parser = names::rds_instance)]
-    pub rds_instance: Option<String>,
+    #[arg(long, value_name = "ID", value_parser = RdsIdentifier::new)]
+    pub rds_instance: Option<RdsIdentifier>,
 
     /// Copy port, security groups, subnet group and class from this instance.
-    #[arg(long, value_name = "ID", value_parser = names::rds_instance)]
-    pub rds_like: Option<String>,
+    #[arg(long, value_name = "ID", value_parser = RdsIdentifier::new)]
+    pub rds_like: Option<RdsIdentifier>,
 
     /// The instance whose snapshots belong to the restore points [default: the --rds-like instance].
-    #[arg(long, value_name = "ID", value_parser = names::rds_instance)]
-    pub rds_source: Option<String>,
+    #[arg(long, value_name = "ID", value_parser = RdsIdentifier::new)]
+    pub rds_source: Option<RdsIdentifier>,
 
     /// Port of the new instance (overrides --rds-like).
     #[arg(long, value_name = "N", value_parser = names::rds_port)]
     pub rds_port: Option<u16>,
 
     /// VPC security group of the new instance; repeat for several (overrides --rds-like).
-    #[arg(long = "rds-security-group", value_name = "ID", value_parser = names::security_group)]
-    pub rds_security_groups: Vec<String>,
+    #[arg(long = "rds-security-group", value_name = "ID", value_parser = SecurityGroupId::new)]
+    pub rds_security_groups: Vec<SecurityGroupId>,
 
     /// DB subnet group of the new instance (overrides --rds-like).
-    #[arg(long, value_name = "NAME", value_parser = names::subnet_group)]
-    pub rds_subnet_group: Option<String>,
+    #[arg(long, value_name = "NAME", value_parser = SubnetGroupName::new)]
+    pub rds_subnet_group: Option<SubnetGroupName>,
 
     /// Instance class of the new instance (overrides --rds-like).
-    #[arg(long, value_name = "CLASS", value_parser = names::instance_class)]
-    pub rds_instance_class: Option<String>,
+    #[arg(long, value_name = "CLASS", value_parser = InstanceClass::new)]
+    pub rds_instance_class: Option<InstanceClass>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -361,12 +365,12 @@ pub struct BackupsArgs {
     pub point: RestorePointArgs,
 
     /// The instance whose snapshots belong to the restore points.
-    #[arg(long, value_name = "ID", value_parser = names::rds_instance)]
-    pub rds_source: Option<String>,
+    #[arg(long, value_name = "ID", value_parser = RdsIdentifier::new)]
+    pub rds_source: Option<RdsIdentifier>,
 
     /// Same as --rds-source, for symmetry with plan and run.
-    #[arg(long, value_name = "ID", value_parser = names::rds_instance)]
-    pub rds_like: Option<String>,
+    #[arg(long, value_name = "ID", value_parser = RdsIdentifier::new)]
+    pub rds_like: Option<RdsIdentifier>,
 
     /// Limit of any one subprocess.
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = names::duration)]

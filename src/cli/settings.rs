@@ -4,6 +4,7 @@
 use super::{GlobalArgs, RdsArgs, RestoreArgs, StepArgs, TimingArgs};
 use crate::error::{Error, Result};
 use crate::model::{BackupNames, RdsOptions, RestoreOptions, Timing};
+use crate::names::{Namespace, ObjectName};
 use crate::runbook::commands::Connection;
 use crate::runbook::{Commands, StepId};
 
@@ -74,7 +75,7 @@ pub fn connection(global: &GlobalArgs) -> Connection {
     }
 }
 
-pub fn require_namespace(global: &GlobalArgs) -> Result<String> {
+pub fn require_namespace(global: &GlobalArgs) -> Result<Namespace> {
     global.namespace.clone().ok_or_else(|| {
         Error::usage(
             "the Arthur namespace is needed: give -n/--namespace NS before the command (or set ARTHUR_NAMESPACE)",
@@ -85,14 +86,14 @@ pub fn require_namespace(global: &GlobalArgs) -> Result<String> {
 /// The command catalogue of a command that is not a restore (`backups`, `verify`).
 pub fn commands(
     global: &GlobalArgs,
-    namespace: String,
-    velero_namespace: String,
-    clickhouse_pod: &str,
+    namespace: Namespace,
+    velero_namespace: Namespace,
+    clickhouse_pod: ObjectName,
 ) -> Commands {
     Commands {
         namespace,
         velero_namespace,
-        clickhouse_pod: clickhouse_pod.to_string(),
+        clickhouse_pod,
         connection: connection(global),
     }
 }

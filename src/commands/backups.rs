@@ -12,7 +12,8 @@ use crate::restore_point::{self, RestorePoint};
 pub fn backups(global: &GlobalArgs, args: &BackupsArgs) -> Result<i32> {
     let namespace = match (&global.namespace, &args.point.clickhouse_s3_uri) {
         (Some(ns), _) => ns.clone(),
-        (None, Some(_)) => String::new(),
+        // Only the S3 listing is read: no command names the Arthur namespace.
+        (None, Some(_)) => crate::names::Namespace::shown("<no namespace>"),
         (None, None) => {
             return Err(Error::usage(
                 "the ClickHouse backups are listed in the Arthur namespace: give -n/--namespace NS before the command (or --clickhouse-s3-uri URI)",
@@ -30,7 +31,7 @@ pub fn backups(global: &GlobalArgs, args: &BackupsArgs) -> Result<i32> {
         global,
         namespace,
         global.velero_namespace.clone(),
-        &args.point.clickhouse_pod,
+        args.point.clickhouse_pod.clone(),
     );
     let runner = Runner::locate(args.command_timeout, Interrupt::never())
         .map_err(|e| Error::refused(e.to_string()))?;
@@ -39,9 +40,9 @@ pub fn backups(global: &GlobalArgs, args: &BackupsArgs) -> Result<i32> {
     let inventory = discover(
         &mut exec,
         &commands,
-        args.point.clickhouse_s3_uri.as_deref(),
+        args.point.clickhouse_s3_uri.as_ref(),
         true,
-        source.as_deref(),
+        source.as_ref(),
     )?
     .ok_or_else(|| Error::StepFailed("the listings did not run".into()))?;
     let (points, unplaced) = restore_point::restore_points(&inventory, now());

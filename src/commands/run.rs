@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::cli::{GlobalArgs, RunArgs, settings};
 use crate::error::{Error, Result, exit};
 use crate::model::{Facts, RestoreOptions};
+use crate::names::{ClickhouseBackupName, RdsIdentifier, S3Uri, SnapshotId, VeleroBackupName};
 use crate::process::{Interrupt, Runner};
 use crate::record::{RunDir, RunLock, RunRecord, RunState, RunStatus};
 use crate::restore::executor::Executor;
@@ -86,6 +87,7 @@ fn resume(global: &GlobalArgs, args: &RunArgs, path: &Path) -> Result<Begin> {
     // The lock first: the state is read only while no other run writes it.
     let lock = dir.lock()?;
     let state = dir.load_state()?;
+    dir.check_state_against_events(&state)?;
     if state.status == RunStatus::Completed {
         return Err(Error::usage(format!(
             "the run in {} has already completed; start a new run instead of --resume",
@@ -130,8 +132,9 @@ struct Given {
     apply: Apply,
 }
 
-fn path_text(path: Option<&PathBuf>) -> Option<String> {
-    path.map(|p| p.display().to_string())
+/// A checked value given or recorded, as text for comparing and showing.
+fn text<T: std::fmt::Display>(value: &Option<T>) -> Option<String> {
+    value.as_ref().map(ToString::to_string)
 }
 
 /// The options of the command line that a run records, beside the recorded values.
@@ -147,33 +150,33 @@ fn fixed_options(global: &GlobalArgs, recorded: &RestoreOptions) -> Vec<Given> {
     vec![
         fixed(
             "--namespace",
-            global.namespace.clone(),
-            Some(recorded.namespace.clone()),
+            text(&global.namespace),
+            Some(recorded.namespace.to_string()),
         ),
         fixed(
             "--context",
-            global.context.clone(),
-            connection.context.clone(),
+            text(&global.context),
+            text(&connection.context),
         ),
         fixed(
             "--kubeconfig",
-            path_text(global.kubeconfig.as_ref()),
-            path_text(connection.kubeconfig.as_ref()),
+            text(&global.kubeconfig),
+            text(&connection.kubeconfig),
         ),
         fixed(
             "--aws-endpoint-url",
-            global.aws_endpoint_url.clone(),
-            connection.aws_endpoint_url.clone(),
+            text(&global.aws_endpoint_url),
+            text(&connection.aws_endpoint_url),
         ),
         fixed(
             "--aws-profile",
-            global.aws_profile.clone(),
-            connection.aws_profile.clone(),
+            text(&global.aws_profile),
+            text(&connection.aws_profile),
         ),
         fixed(
             "--aws-region",
-            global.aws_region.clone(),
-            connection.aws_region.clone(),
+            text(&global.aws_region),
+            text(&connection.aws_region),
         ),
     ]
 }
@@ -184,63 +187,64 @@ fn step_options(args: &RunArgs, recorded: &RestoreOptions) -> Vec<Given> {
     vec![
         Given {
             flag: "--messaging-backup",
-            given: point.messaging_backup.clone(),
-            recorded: recorded.backups.messaging.clone(),
+            given: text(&point.messaging_backup),
+            recorded: text(&recorded.backups.messaging),
             step: Some(StepId::Messaging),
-            apply: |o, v| o.backups.messaging = Some(v),
+            apply: |o, v| o.backups.messaging = VeleroBackupName::new(&v).ok(),
         },
         Given {
             flag: "--enrichments-backup",
-            given: point.enrichments_backup.clone(),
-            recorded: recorded.backups.enrichments.clone(),
+            given: text(&point.enrichments_backup),
+            recorded: text(&recorded.backups.enrichments),
             step: Some(StepId::Enrichments),
-            apply: |o, v| o.backups.enrichments = Some(v),
+            apply: |o, v| o.backups.enrichments = VeleroBackupName::new(&v).ok(),
         },
         Given {
             flag: "--workflows-backup",
-            given: point.workflows_backup.clone(),
-            recorded: recorded.backups.workflows.clone(),
+            given: text(&point.workflows_backup),
+            recorded: text(&recorded.backups.workflows),
             step: Some(StepId::Workflows),
-            apply: |o, v| o.backups.workflows = Some(v),
+            apply: |o, v| o.backups.workflows = VeleroBackupName::new(&v).ok(),
         },
         Given {
             flag: "--clickhouse-backup",
-            given: point.clickhouse_backup.clone(),
-            recorded: recorded.backups.clickhouse.clone(),
+            given: text(&point.clickhouse_backup),
+            recorded: text(&recorded.backups.clickhouse),
             step: Some(StepId::Clickhouse),
-            apply: |o, v| o.backups.clickhouse = Some(v),
+            apply: |o, v| o.backups.clickhouse = ClickhouseBackupName::new(&v).ok(),
         },
         Given {
             flag: "--clickhouse-s3-uri",
-            given: point.clickhouse_s3_uri.clone(),
-            recorded: recorded.clickhouse_s3_uri.clone(),
+            given: text(&point.clickhouse_s3_uri),
+            recorded: text(&recorded.clickhouse_s3_uri),
             step: Some(StepId::Clickhouse),
-            apply: |o, v| o.clickhouse_s3_uri = Some(v),
+            apply: |o, v| o.clickhouse_s3_uri = S3Uri::new(&v).ok(),
         },
         Given {
             flag: "--rds-snapshot",
-            given: rds.rds_snapshot.clone(),
-            recorded: recorded.rds.snapshot.clone(),
+            given: text(&rds.rds_snapshot),
+            recorded: text(&recorded.rds.snapshot),
             step: Some(StepId::Rds),
-            apply: |o, v| o.rds.snapshot = Some(v),
+            apply: |o, v| o.rds.snapshot = SnapshotId::new(&v).ok(),
         },
         Given {
             flag: "--rds-instance",
-            given: rds.rds_instance.clone(),
-            recorded: recorded.rds.instance.clone(),
+            given: text(&rds.rds_instance),
+            recorded: text(&recorded.rds.instance),
             step: Some(StepId::Rds),
-            apply: |o, v| o.rds.instance = Some(v),
+            apply: |o, v| o.rds.instance = RdsIdentifier::new(&v).ok(),
         },
         Given {
             flag: "--rds-like",
-            given: rds.rds_like.clone(),
-            recorded: recorded.rds.like.clone(),
+            given: text(&rds.rds_like),
+            recorded: text(&recorded.rds.like),
             step: Some(StepId::Rds),
             apply: |o, v| {
+                let like = RdsIdentifier::new(&v).ok();
                 if o.rds.source == o.rds.like {
-                    o.rds.source = Some(v.clone());
+                    o.rds.source = like.clone();
                 }
-                o.rds.like = Some(v);
+                o.rds.like = like;
             },
         },
     ]
@@ -312,7 +316,9 @@ fn step_disagreements(
     {
         disagreements.push("--only/--skip/--from select other steps than the run's".into());
     }
-    if global.velero_namespace != recorded.velero_namespace && global.velero_namespace != "velero" {
+    if global.velero_namespace != recorded.velero_namespace
+        && global.velero_namespace.as_str() != "velero"
+    {
         disagreements.push(format!(
             "--velero-namespace {} (the run has {})",
             global.velero_namespace, recorded.velero_namespace

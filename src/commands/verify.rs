@@ -10,6 +10,7 @@ use serde_json::json;
 use crate::cli::{GlobalArgs, OutputFormat, VerifyArgs, settings};
 use crate::error::{Error, Result, exit};
 use crate::health::{self, Health};
+use crate::names::ObjectName;
 use crate::names::format_duration;
 use crate::parse::{kots, kube, velero};
 use crate::process::{Cmd, Interrupt, Runner};
@@ -48,7 +49,7 @@ pub fn verify(global: &GlobalArgs, args: &VerifyArgs) -> Result<i32> {
 
 /// What verify checks: the catalogue of its commands, the Velero restores of a run, and the
 /// cluster the run touched (its kube-system namespace UID).
-type Checks = (Commands, Vec<String>, Option<String>);
+type Checks = (Commands, Vec<ObjectName>, Option<String>);
 
 /// With --run-dir, the cluster must be the run's (SPEC section 5, rule 9): another cluster is a
 /// refusal, and so is one whose identity cannot be read, unless --allow-unknown-cluster.
@@ -90,7 +91,7 @@ fn what_to_check(global: &GlobalArgs, args: &VerifyArgs) -> Result<Checks> {
             global,
             namespace,
             global.velero_namespace.clone(),
-            fixed::DEFAULT_CLICKHOUSE_POD,
+            fixed::object(fixed::DEFAULT_CLICKHOUSE_POD),
         );
         return Ok((commands, Vec::new(), None));
     };
@@ -108,7 +109,7 @@ fn what_to_check(global: &GlobalArgs, args: &VerifyArgs) -> Result<Checks> {
         global,
         recorded,
         state.options.velero_namespace,
-        fixed::DEFAULT_CLICKHOUSE_POD,
+        fixed::object(fixed::DEFAULT_CLICKHOUSE_POD),
     );
     Ok((commands, restores, state.facts.cluster_uid))
 }
@@ -118,7 +119,7 @@ fn what_to_check(global: &GlobalArgs, args: &VerifyArgs) -> Result<Checks> {
 fn check_until_settled(
     exec: &mut ReadOnlyExecutor,
     commands: &Commands,
-    restore_names: &[String],
+    restore_names: &[ObjectName],
     args: &VerifyArgs,
     interrupt: &Interrupt,
 ) -> Result<Health> {
@@ -151,7 +152,7 @@ fn read(exec: &mut ReadOnlyExecutor, cmd: &Cmd) -> Result<String> {
 fn check(
     exec: &mut ReadOnlyExecutor,
     commands: &Commands,
-    restore_names: &[String],
+    restore_names: &[ObjectName],
 ) -> Result<Health> {
     let cmd = commands.get_pods_json();
     let pods = kube::pods_json(&read(exec, &cmd)?).map_err(|e| e.for_command(&cmd))?;
@@ -163,7 +164,7 @@ fn check(
     for name in restore_names {
         let cmd = commands.velero_restore_json(name);
         let found = velero::restores(&read(exec, &cmd)?).map_err(|e| e.for_command(&cmd))?;
-        restores.extend(found.into_iter().filter(|r| &r.name == name));
+        restores.extend(found.into_iter().filter(|r| name == r.name.as_str()));
     }
     Ok(health::assess(commands, &pods, &jobs, &apps, &restores))
 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::names::ObjectName;
 use crate::runbook::commands::RdsSettings;
 use crate::runbook::{StepId, VeleroComponent};
 
@@ -56,7 +57,7 @@ pub struct Facts {
     pub messaging_deleted: bool,
     /// The Velero restore created for each component by this run.
     #[serde(default)]
-    pub restores: BTreeMap<VeleroComponent, String>,
+    pub restores: BTreeMap<VeleroComponent, ObjectName>,
     #[serde(default)]
     pub workflows_recovered: bool,
 }
@@ -105,8 +106,8 @@ impl Facts {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessagingDeletions {
-    pub statefulsets: Vec<String>,
-    pub pvcs: Vec<String>,
+    pub statefulsets: Vec<ObjectName>,
+    pub pvcs: Vec<ObjectName>,
     /// PVs whose claim is one of `pvcs`; deleted by hand only if they outlive their claims.
-    pub pvs: Vec<String>,
+    pub pvs: Vec<ObjectName>,
 }

@@ -7,28 +7,32 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::names::{
+    ClickhouseBackupName, InstanceClass, Namespace, ObjectName, RdsIdentifier, S3Uri,
+    SecurityGroupId, SnapshotId, SubnetGroupName, VeleroBackupName,
+};
 use crate::runbook::commands::Connection;
 use crate::runbook::{Commands, StepId, VeleroComponent};
 
 /// Explicit backup names; `None` where discovery is to choose (issue: restore points).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BackupNames {
-    pub messaging: Option<String>,
-    pub enrichments: Option<String>,
-    pub workflows: Option<String>,
-    pub clickhouse: Option<String>,
+    pub messaging: Option<VeleroBackupName>,
+    pub enrichments: Option<VeleroBackupName>,
+    pub workflows: Option<VeleroBackupName>,
+    pub clickhouse: Option<ClickhouseBackupName>,
 }
 
 impl BackupNames {
-    pub fn velero(&self, component: VeleroComponent) -> Option<&str> {
+    pub fn velero(&self, component: VeleroComponent) -> Option<&VeleroBackupName> {
         match component {
-            VeleroComponent::Messaging => self.messaging.as_deref(),
-            VeleroComponent::Enrichments => self.enrichments.as_deref(),
-            VeleroComponent::Workflows => self.workflows.as_deref(),
+            VeleroComponent::Messaging => self.messaging.as_ref(),
+            VeleroComponent::Enrichments => self.enrichments.as_ref(),
+            VeleroComponent::Workflows => self.workflows.as_ref(),
         }
     }
 
-    pub fn set_velero(&mut self, component: VeleroComponent, name: String) {
+    pub fn set_velero(&mut self, component: VeleroComponent, name: VeleroBackupName) {
         let slot = match component {
             VeleroComponent::Messaging => &mut self.messaging,
             VeleroComponent::Enrichments => &mut self.enrichments,
@@ -40,14 +44,14 @@ impl BackupNames {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RdsOptions {
-    pub snapshot: Option<String>,
-    pub instance: Option<String>,
-    pub like: Option<String>,
-    pub source: Option<String>,
+    pub snapshot: Option<SnapshotId>,
+    pub instance: Option<RdsIdentifier>,
+    pub like: Option<RdsIdentifier>,
+    pub source: Option<RdsIdentifier>,
     pub port: Option<u16>,
-    pub security_groups: Vec<String>,
-    pub subnet_group: Option<String>,
-    pub instance_class: Option<String>,
+    pub security_groups: Vec<SecurityGroupId>,
+    pub subnet_group: Option<SubnetGroupName>,
+    pub instance_class: Option<InstanceClass>,
 }
 
 impl RdsOptions {
@@ -97,11 +101,11 @@ mod millis {
 /// Everything a plan or a run needs, checked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RestoreOptions {
-    pub namespace: String,
-    pub velero_namespace: String,
+    pub namespace: Namespace,
+    pub velero_namespace: Namespace,
     pub connection: Connection,
-    pub clickhouse_pod: String,
-    pub clickhouse_s3_uri: Option<String>,
+    pub clickhouse_pod: ObjectName,
+    pub clickhouse_s3_uri: Option<S3Uri>,
     pub backups: BackupNames,
     pub at: Option<String>,
     pub allow_mixed: bool,

@@ -13,6 +13,9 @@ pub mod velero;
 pub struct ParseError {
     pub problem: String,
     pub line: Option<String>,
+    /// A value read from the output that is not safe to put into an argv (an object name that
+    /// is not one): a refusal, not a plain failure to read.
+    pub unsafe_value: Option<String>,
 }
 
 impl ParseError {
@@ -20,6 +23,7 @@ impl ParseError {
         ParseError {
             problem: problem.into(),
             line: None,
+            unsafe_value: None,
         }
     }
 
@@ -27,7 +31,23 @@ impl ParseError {
         ParseError {
             problem: problem.into(),
             line: Some(line.to_string()),
+            unsafe_value: None,
         }
+    }
+
+    /// A value that is not of its form (`problem` says which form), found in the output.
+    pub fn unsafe_value(problem: impl Into<String>, value: &str) -> ParseError {
+        ParseError {
+            problem: problem.into(),
+            line: None,
+            unsafe_value: Some(value.to_string()),
+        }
+    }
+
+    /// The line the value was read from, when the parser knows it.
+    pub fn on_line(mut self, line: &str) -> ParseError {
+        self.line = Some(line.to_string());
+        self
     }
 
     pub fn json(error: serde_json::Error) -> ParseError {
@@ -36,6 +56,15 @@ impl ParseError {
 
     /// Attaches the command whose output this was.
     pub fn for_command(self, cmd: &crate::process::Cmd) -> crate::error::Error {
+        if let Some(value) = self.unsafe_value {
+            return crate::error::Error::refused(format!(
+                "the output of `{cmd}` holds {value:?}, which may not go into a command: {}{}. Nothing was run after it; look at the output in the transcript",
+                self.problem,
+                self.line
+                    .map(|l| format!(" (at line: {l:?})"))
+                    .unwrap_or_default()
+            ));
+        }
         crate::error::Error::Parse {
             command: cmd.to_string(),
             problem: self.problem,

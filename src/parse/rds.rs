@@ -3,6 +3,7 @@
 use serde_json::Value;
 
 use super::{ParseError, ParseResult};
+use crate::names::{InstanceClass, PortNumber, SecurityGroupId, SubnetGroupName};
 use crate::runbook::commands::RdsSettings;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,7 +13,37 @@ pub struct DbInstance {
     /// `InstanceCreateTime`: absent while a new instance is still being created.
     pub created: Option<String>,
     pub endpoint: Option<(String, u16)>,
-    pub settings: RdsSettings,
+    pub settings: InstanceSettings,
+}
+
+/// The settings of an instance as AWS describes them, unchecked: to compare, or to check
+/// (`checked`) before they go into an argv.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceSettings {
+    pub port: String,
+    pub security_groups: Vec<String>,
+    pub subnet_group: String,
+    pub instance_class: String,
+}
+
+impl InstanceSettings {
+    /// The settings as values that may go into an argv; a value that is not of its form is an
+    /// unsafe value read from output (a refusal naming it).
+    pub fn checked(&self) -> ParseResult<RdsSettings> {
+        let unsafe_value = |value: &str, problem: String| ParseError::unsafe_value(problem, value);
+        Ok(RdsSettings {
+            port: PortNumber::new(&self.port).map_err(|p| unsafe_value(&self.port, p))?,
+            security_groups: self
+                .security_groups
+                .iter()
+                .map(|g| SecurityGroupId::new(g).map_err(|p| unsafe_value(g, p)))
+                .collect::<ParseResult<Vec<_>>>()?,
+            subnet_group: SubnetGroupName::new(&self.subnet_group)
+                .map_err(|p| unsafe_value(&self.subnet_group, p))?,
+            instance_class: InstanceClass::new(&self.instance_class)
+                .map_err(|p| unsafe_value(&self.instance_class, p))?,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,7 +109,7 @@ pub fn instances(json: &str) -> ParseResult<Vec<DbInstance>> {
                     .and_then(Value::as_str)
                     .map(String::from),
                 endpoint,
-                settings: RdsSettings {
+                settings: InstanceSettings {
                     port,
                     security_groups,
                     subnet_group: item
@@ -191,8 +222,12 @@ pub fn is_not_found(stderr: &str) -> bool {
 }
 
 /// The differences between what an instance has and what it should have.
-pub fn differences(actual: &RdsSettings, wanted: &RdsSettings) -> Vec<String> {
-    let mut wanted_groups = wanted.security_groups.clone();
+pub fn differences(actual: &InstanceSettings, wanted: &RdsSettings) -> Vec<String> {
+    let mut wanted_groups: Vec<String> = wanted
+        .security_groups
+        .iter()
+        .map(|g| g.to_string())
+        .collect();
     wanted_groups.sort();
     let mut actual_groups = actual.security_groups.clone();
     actual_groups.sort();
@@ -202,7 +237,7 @@ pub fn differences(actual: &RdsSettings, wanted: &RdsSettings) -> Vec<String> {
             out.push(format!("{what} is {actual}, the source has {wanted}"));
         }
     };
-    compare("port", actual.port.clone(), wanted.port.clone());
+    compare("port", actual.port.clone(), wanted.port.to_string());
     compare(
         "security groups",
         actual_groups.join(" "),
@@ -211,12 +246,12 @@ pub fn differences(actual: &RdsSettings, wanted: &RdsSettings) -> Vec<String> {
     compare(
         "subnet group",
         actual.subnet_group.clone(),
-        wanted.subnet_group.clone(),
+        wanted.subnet_group.to_string(),
     );
     compare(
         "instance class",
         actual.instance_class.clone(),
-        wanted.instance_class.clone(),
+        wanted.instance_class.to_string(),
     );
     out
 }
@@ -239,7 +274,7 @@ mod tests {
             restored.endpoint.as_ref().unwrap().0,
             "arthur-restored-db.c9xkq2abcd12.us-east-1.rds.amazonaws.com"
         );
-        assert!(differences(&restored.settings, &source.settings).is_empty());
+        assert!(differences(&restored.settings, &source.settings.checked().unwrap()).is_empty());
     }
 
     #[test]
@@ -281,12 +316,16 @@ mod tests {
     fn differences_are_named() {
         let wanted = RdsSettings {
             port: "5432".into(),
-            security_groups: vec!["sg-1".into(), "sg-2".into()],
+            security_groups: vec!["sg-00000001".into(), "sg-00000002".into()],
             subnet_group: "g".into(),
             instance_class: "db.m5.large".into(),
         };
-        let mut actual = wanted.clone();
-        actual.security_groups.reverse();
+        let mut actual = InstanceSettings {
+            port: "5432".into(),
+            security_groups: vec!["sg-00000002".into(), "sg-00000001".into()],
+            subnet_group: "g".into(),
+            instance_class: "db.m5.large".into(),
+        };
         assert!(differences(&actual, &wanted).is_empty());
         actual.port = "5433".into();
         assert_eq!(

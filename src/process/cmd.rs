@@ -25,6 +25,10 @@ pub struct Cmd {
     /// Arguments after the program name, global flags included.
     pub args: Vec<String>,
     pub effect: Effect,
+    /// Built with a placeholder (the runbook's `$variable`, a plan's `<…>`): only to be shown;
+    /// the runner refuses to start it.
+    #[serde(skip)]
+    pub shown: bool,
 }
 
 impl Cmd {
@@ -33,6 +37,7 @@ impl Cmd {
             tool,
             args: Vec::new(),
             effect,
+            shown: false,
         }
     }
 
@@ -42,6 +47,12 @@ impl Cmd {
 
     pub fn changes(tool: Tool) -> Cmd {
         Cmd::new(tool, Effect::Changes)
+    }
+
+    /// Marks a command built with a placeholder: it can be shown, never run.
+    pub fn shown_only(mut self, shown: bool) -> Cmd {
+        self.shown = self.shown || shown;
+        self
     }
 
     pub fn arg(mut self, arg: impl Into<String>) -> Cmd {

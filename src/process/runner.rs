@@ -54,6 +54,11 @@ impl Runner {
     /// Starts the command: the one place a `Cmd` becomes a process. stdin is closed; stdout and
     /// stderr come back through pipes, as chunks in the order they arrive.
     fn start(&self, cmd: &Cmd) -> Result<(duct::Handle, mpsc::Receiver<Chunk>)> {
+        if cmd.shown {
+            return Err(Error::StepFailed(format!(
+                "`{cmd}` holds a placeholder and is only to be shown; it was not run (a defect of arthur-restore: please report it)"
+            )));
+        }
         let (out_read, out_write) = std::io::pipe().map_err(|e| spawn_error(cmd, e))?;
         let (err_read, err_write) = std::io::pipe().map_err(|e| spawn_error(cmd, e))?;
         let handle = duct::cmd(self.program(cmd.tool), &cmd.args)

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use super::redact::redact;
 use super::state::RunStatus;
 use crate::error::{Error, Result};
-use crate::model::{BackupNames, RestoreOptions};
+use crate::model::{BackupNames, MessagingDeletions, RestoreOptions};
 use crate::process::Effect;
 
 /// The `prev` of the first event.
@@ -99,7 +99,7 @@ pub enum Event {
     },
     OptionsResolved {
         backups: BackupNames,
-        rds_snapshot: Option<String>,
+        rds_snapshot: Option<crate::names::SnapshotId>,
     },
     /// Options given again on resume that changed the recorded ones (`--flag old -> new`).
     OptionsCorrected {
@@ -312,6 +312,72 @@ pub fn verify_chain(text: &str) -> std::result::Result<usize, usize> {
         Some((cut, _)) => Err(cut),
         None => Ok(count),
     }
+}
+
+/// The run's parameters as the events recorded them since the last start or resumption: its
+/// options then, and after each choice of backups by discovery. state.json is saved after the
+/// event, so a run killed in between left the one before: each of them is a recorded value.
+pub fn recorded_options(records: &[EventRecord]) -> Vec<RestoreOptions> {
+    let mut values: Vec<RestoreOptions> = Vec::new();
+    for record in records {
+        match &record.event {
+            Event::RunStarted(identity) | Event::RunResumed(identity) => {
+                values = vec![identity.options.clone()];
+            }
+            Event::OptionsResolved {
+                backups,
+                rds_snapshot,
+            } => {
+                if let Some(mut options) = values.last().cloned() {
+                    options.backups = backups.clone();
+                    options.rds.snapshot = rds_snapshot.clone();
+                    values.push(options);
+                }
+            }
+            _ => {}
+        }
+    }
+    values
+}
+
+/// Whether the deletion gate showed exactly these objects, and the operator said yes to them.
+pub fn gate_showed(records: &[EventRecord], deletions: &MessagingDeletions) -> bool {
+    let shown = records.iter().rev().find_map(|record| match &record.event {
+        Event::Gate {
+            gate,
+            answer,
+            details: Some(details),
+        } if gate == "delete-messaging" && answer.starts_with("yes") => Some(details.clone()),
+        _ => None,
+    });
+    let Some(details) = shown else {
+        return false;
+    };
+    // The gate's lines: `  StatefulSets: a b`, `  PVCs (n): c d`, `  PVs bound … (n): e f`.
+    let names_after = |prefix: &str| -> Vec<String> {
+        details
+            .iter()
+            .find(|line| line.trim_start().starts_with(prefix))
+            .and_then(|line| line.split_once(": "))
+            .map(|(_, names)| {
+                names
+                    .split_whitespace()
+                    .filter(|n| *n != "none")
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let same = |shown: Vec<String>, recorded: &[crate::names::ObjectName]| {
+        let mut shown = shown;
+        shown.sort();
+        let mut recorded: Vec<String> = recorded.iter().map(|n| n.to_string()).collect();
+        recorded.sort();
+        shown == recorded
+    };
+    same(names_after("StatefulSets"), &deletions.statefulsets)
+        && same(names_after("PVCs"), &deletions.pvcs)
+        && same(names_after("PVs"), &deletions.pvs)
 }
 
 /// The events of a file, each with its line number; a line that is not an event of this tool is

@@ -89,6 +89,58 @@ impl RunDir {
         state::save(&self.path.join(STATE_FILE), state)
     }
 
+    /// A resume trusts state.json only as far as events.jsonl, hash-chained, backs it: the chain
+    /// must hold, the parameters must be those the events recorded, and a confirmed deletion list
+    /// must be the one the gate showed. Anything else is a refusal (exit 3), before anything runs.
+    pub fn check_state_against_events(&self, state: &RunState) -> Result<()> {
+        let Some(text) = self.read_events()? else {
+            return Ok(());
+        };
+        let edited = |what: String| {
+            Error::refused(format!(
+                "{what}: the run directory {} was edited, and a resume cannot trust it; nothing was run. Start a new run",
+                self.path.display()
+            ))
+        };
+        if let Err(line) = events::verify_chain(&text) {
+            // A last line cut short by a kill breaks the chain only until the log is opened
+            // again, which names it (a `truncated-line` event).
+            let lines: Vec<&str> = text.lines().collect();
+            let last = lines
+                .iter()
+                .rposition(|l| !l.trim().is_empty())
+                .map(|i| i + 1);
+            let cut_short = Some(line) == last
+                && text
+                    .lines()
+                    .nth(line - 1)
+                    .is_some_and(|l| serde_json::from_str::<serde_json::Value>(l).is_err());
+            if !cut_short {
+                return Err(edited(format!(
+                    "events.jsonl's hash chain breaks at line {line}"
+                )));
+            }
+        }
+        let records: Vec<EventRecord> = events::read(&text)
+            .into_iter()
+            .filter_map(|r| r.ok().map(|(_, record)| record))
+            .collect();
+        let recorded = events::recorded_options(&records);
+        if !recorded.is_empty() && !recorded.contains(&state.options) {
+            return Err(edited(
+                "state.json's parameters are not those events.jsonl recorded".into(),
+            ));
+        }
+        if let Some(deletions) = &state.facts.messaging_deletions
+            && !events::gate_showed(&records, deletions)
+        {
+            return Err(edited(
+                "state.json's list of objects to delete is not the one the deletion gate showed and the operator confirmed".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// The text of events.jsonl, `None` when there is none.
     pub fn read_events(&self) -> Result<Option<String>> {
         let path = self.events_path();

@@ -73,9 +73,11 @@ pub fn load(dir: &Path, file: &Path) -> Result<RunState> {
             Error::io("cannot read", file, e)
         }
     })?;
+    // Deserializing checks every value that can reach a command (`crate::names`): a state file
+    // edited by hand to hold `--all` among the StatefulSets is refused here, before anything runs.
     serde_json::from_str(&text).map_err(|e| {
-        Error::usage(format!(
-            "{} is not a state file of this tool: {e}",
+        Error::refused(format!(
+            "{} does not hold a valid state of this tool ({e}); it was edited or damaged, and nothing was run",
             file.display()
         ))
     })

@@ -6,6 +6,7 @@ use jiff::Timestamp;
 use super::executor::{Confirmation, Executor};
 use crate::error::{Error, Result};
 use crate::model::RestoreOptions;
+use crate::names::{ClickhouseBackupName, RdsIdentifier, S3Uri, SnapshotId, VeleroBackupName};
 use crate::parse::rds::DbSnapshot;
 use crate::parse::{clickhouse, rds, velero};
 use crate::process::Cmd;
@@ -31,7 +32,7 @@ pub fn now() -> Timestamp {
 pub fn clickhouse_backups(
     exec: &mut dyn Executor,
     commands: &Commands,
-    s3_uri: Option<&str>,
+    s3_uri: Option<&S3Uri>,
 ) -> Result<Option<(Cmd, Vec<clickhouse::ClickhouseBackup>)>> {
     let cmd = match s3_uri {
         Some(uri) => commands.s3_list(uri),
@@ -63,9 +64,9 @@ pub fn clickhouse_backups(
 pub fn discover(
     exec: &mut dyn Executor,
     commands: &Commands,
-    clickhouse_s3_uri: Option<&str>,
+    clickhouse_s3_uri: Option<&S3Uri>,
     with_clickhouse: bool,
-    rds_source: Option<&str>,
+    rds_source: Option<&RdsIdentifier>,
 ) -> Result<Option<Inventory>> {
     let cmd = commands.velero_backups_json();
     let Some(out) = exec.read(&cmd)? else {
@@ -282,7 +283,7 @@ fn check_coinciding(
     {
         let time = snapshots
             .iter()
-            .find(|s| &s.id == name)
+            .find(|s| s.id == name.as_str())
             .and_then(restore_point::snapshot_time);
         match time {
             Some(time) if time.duration_since(point.time).abs() <= restore_point::RDS_LIMIT => {
@@ -303,6 +304,18 @@ fn check_coinciding(
     }
 }
 
+/// A name read from a listing, checked before it can go into an argv: one that is not of its
+/// form is a refusal naming it.
+fn from_listing<T>(
+    name: &str,
+    check: fn(&str) -> std::result::Result<T, String>,
+    listing: &Cmd,
+) -> Result<T> {
+    check(name).map_err(|problem| {
+        crate::parse::ParseError::unsafe_value(problem, name).for_command(listing)
+    })
+}
+
 /// Fills the missing names from the point; what was filled in, as flags.
 fn fill_in(
     options: &mut RestoreOptions,
@@ -310,12 +323,18 @@ fn fill_in(
     point: &RestorePoint,
     why: &str,
 ) -> Result<Vec<String>> {
+    let commands = options.commands();
     let mut filled: Vec<String> = Vec::new();
     for component in &wanted.missing_velero {
         let backup = point
             .velero(*component)
             .ok_or_else(|| Error::refused(format!("{why} has no {} backup", component.word())))?;
-        options.backups.set_velero(*component, backup.name.clone());
+        let name = from_listing(
+            &backup.name,
+            VeleroBackupName::new,
+            &commands.velero_backups_json(),
+        )?;
+        options.backups.set_velero(*component, name);
         filled.push(format!("{} {}", component.flag(), backup.name));
     }
     if wanted.missing_clickhouse {
@@ -323,7 +342,12 @@ fn fill_in(
             .clickhouse
             .as_ref()
             .ok_or_else(|| Error::refused(format!("{why} has no ClickHouse backup")))?;
-        options.backups.clickhouse = Some(c.name.clone());
+        let listing = match &options.clickhouse_s3_uri {
+            Some(uri) => commands.s3_list(uri),
+            None => commands.clickhouse_backup_list(),
+        };
+        options.backups.clickhouse =
+            Some(from_listing(&c.name, ClickhouseBackupName::new, &listing)?);
         filled.push(format!("--clickhouse-backup {}", c.name));
     }
     if wanted.missing_snapshot {
@@ -331,7 +355,11 @@ fn fill_in(
             .rds_snapshot
             .as_ref()
             .ok_or_else(|| Error::refused(format!("{why} has no RDS snapshot")))?;
-        options.rds.snapshot = Some(s.name.clone());
+        let listing = match &options.rds.source {
+            Some(source) => commands.describe_db_snapshots_of(source),
+            None => commands.describe_db_snapshot(&SnapshotId::shown(&s.name)),
+        };
+        options.rds.snapshot = Some(from_listing(&s.name, SnapshotId::new, &listing)?);
         filled.push(format!("--rds-snapshot {}", s.name));
     }
     Ok(filled)
@@ -354,9 +382,9 @@ fn read_inventory(
     let listed = discover(
         exec,
         &options.commands(),
-        options.clickhouse_s3_uri.as_deref(),
+        options.clickhouse_s3_uri.as_ref(),
         wanted.clickhouse || wanted.missing_any(),
-        rds_source.as_deref(),
+        rds_source.as_ref(),
     );
     match listed {
         Ok(inventory) => Ok(inventory),
@@ -458,7 +486,7 @@ mod tests {
             at: None,
             allow_mixed: false,
             rds: RdsOptions {
-                snapshot: snapshot.map(String::from),
+                snapshot: snapshot.map(Into::into),
                 instance: Some("arthur-restored-db".into()),
                 like: Some("arthur-prod-db".into()),
                 source: Some("arthur-prod-db".into()),

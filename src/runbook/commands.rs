@@ -6,21 +6,26 @@
 //! for velero (which spells the context flag `--kubecontext`), and `--profile`, `--region`,
 //! `--endpoint-url` on every aws argv.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 
 use super::fixed;
+use crate::names::{
+    ArgValue, AwsProfile, AwsRegion, CliPath, EndpointUrl, InstanceClass, KubeContext, Namespace,
+    ObjectName, PortNumber, RdsIdentifier, S3Uri, SecurityGroupId, SnapshotId, SubnetGroupName,
+    VeleroBackupName,
+};
 use crate::process::{Cmd, Effect, Tool};
 
 /// How the CLIs reach the cluster and the cloud account (the global options).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Connection {
-    pub kubeconfig: Option<PathBuf>,
-    pub context: Option<String>,
-    pub aws_profile: Option<String>,
-    pub aws_region: Option<String>,
-    pub aws_endpoint_url: Option<String>,
+    pub kubeconfig: Option<CliPath>,
+    pub context: Option<KubeContext>,
+    pub aws_profile: Option<AwsProfile>,
+    pub aws_region: Option<AwsRegion>,
+    pub aws_endpoint_url: Option<EndpointUrl>,
 }
 
 impl Connection {
@@ -34,14 +39,14 @@ impl Connection {
                 flags.push(value.to_string());
             }
         };
-        let kubeconfig = self.kubeconfig.as_deref().map(path_text);
+        let kubeconfig = self.kubeconfig.as_deref();
         match cmd.tool {
             Tool::Kubectl => {
-                push("--kubeconfig", kubeconfig.as_deref());
+                push("--kubeconfig", kubeconfig);
                 push("--context", self.context.as_deref());
             }
             Tool::Velero => {
-                push("--kubeconfig", kubeconfig.as_deref());
+                push("--kubeconfig", kubeconfig);
                 push("--kubecontext", self.context.as_deref());
             }
             Tool::Aws => {
@@ -66,37 +71,75 @@ fn path_text(path: &Path) -> String {
 }
 
 /// Builds the commands of one restore: the namespaces and the connection are fixed for a run.
+/// Every value a method puts into an argv is of a checked type (`crate::names`); a command built
+/// with a placeholder (`shown`) is marked, and the runner refuses to start it.
 #[derive(Debug, Clone)]
 pub struct Commands {
-    pub namespace: String,
-    pub velero_namespace: String,
-    pub clickhouse_pod: String,
+    pub namespace: Namespace,
+    pub velero_namespace: Namespace,
+    pub clickhouse_pod: ObjectName,
     pub connection: Connection,
 }
 
 /// The RDS settings a restored instance must share with its source.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct RdsSettings {
-    pub port: String,
-    pub security_groups: Vec<String>,
-    pub subnet_group: String,
-    pub instance_class: String,
+    pub port: PortNumber,
+    pub security_groups: Vec<SecurityGroupId>,
+    pub subnet_group: SubnetGroupName,
+    pub instance_class: InstanceClass,
+}
+
+/// Whether any of the values is a placeholder.
+fn any_shown(values: &[&dyn ArgValue]) -> bool {
+    values.iter().any(|v| v.is_shown())
 }
 
 impl Commands {
+    /// Whether the command uses a placeholder of the catalogue's own (a template's namespace,
+    /// or `backups` without one, whose S3 listing needs none).
+    fn own(&self, args: &[&str]) -> bool {
+        let fields: [&dyn ArgValue; 3] = [
+            &self.namespace,
+            &self.velero_namespace,
+            &self.clickhouse_pod,
+        ];
+        fields
+            .iter()
+            .any(|field| field.is_shown() && args.contains(&field.arg()))
+    }
+
+    fn build(&self, tool: Tool, effect: Effect, args: &[&str], values: &[&dyn ArgValue]) -> Cmd {
+        self.connection.finish(
+            Cmd::new(tool, effect)
+                .args(args.iter().copied())
+                .shown_only(self.own(args) || any_shown(values)),
+        )
+    }
+
     fn kubectl(&self, effect: Effect, args: &[&str]) -> Cmd {
-        self.connection
-            .finish(Cmd::new(Tool::Kubectl, effect).args(args.iter().copied()))
+        self.build(Tool::Kubectl, effect, args, &[])
     }
 
     fn velero(&self, effect: Effect, args: &[&str]) -> Cmd {
-        self.connection
-            .finish(Cmd::new(Tool::Velero, effect).args(args.iter().copied()))
+        self.build(Tool::Velero, effect, args, &[])
     }
 
     fn aws(&self, effect: Effect, args: &[&str]) -> Cmd {
-        self.connection
-            .finish(Cmd::new(Tool::Aws, effect).args(args.iter().copied()))
+        self.build(Tool::Aws, effect, args, &[])
+    }
+
+    /// A kubectl command with values of checked types.
+    fn kubectl_with(&self, effect: Effect, args: &[&str], values: &[&dyn ArgValue]) -> Cmd {
+        self.build(Tool::Kubectl, effect, args, values)
+    }
+
+    fn velero_with(&self, effect: Effect, args: &[&str], values: &[&dyn ArgValue]) -> Cmd {
+        self.build(Tool::Velero, effect, args, values)
+    }
+
+    fn aws_with(&self, effect: Effect, args: &[&str], values: &[&dyn ArgValue]) -> Cmd {
+        self.build(Tool::Aws, effect, args, values)
     }
 
     fn ns(&self) -> &str {
@@ -140,8 +183,12 @@ impl Commands {
         )
     }
 
-    pub fn get_namespace(&self, namespace: &str) -> Cmd {
-        self.kubectl(Effect::Reads, &["get", "namespace", namespace])
+    pub fn get_namespace(&self, namespace: &Namespace) -> Cmd {
+        self.kubectl_with(
+            Effect::Reads,
+            &["get", "namespace", namespace],
+            &[namespace],
+        )
     }
 
     pub fn get_cronjobs(&self) -> Cmd {
@@ -157,8 +204,8 @@ impl Commands {
 
     // RDS (the AWS documentation's commands; the runbook names none).
 
-    pub fn describe_db_instance(&self, instance: &str) -> Cmd {
-        self.aws(
+    pub fn describe_db_instance(&self, instance: &RdsIdentifier) -> Cmd {
+        self.aws_with(
             Effect::Reads,
             &[
                 "rds",
@@ -166,11 +213,12 @@ impl Commands {
                 "--db-instance-identifier",
                 instance,
             ],
+            &[instance],
         )
     }
 
-    pub fn describe_db_snapshot(&self, snapshot: &str) -> Cmd {
-        self.aws(
+    pub fn describe_db_snapshot(&self, snapshot: &SnapshotId) -> Cmd {
+        self.aws_with(
             Effect::Reads,
             &[
                 "rds",
@@ -178,11 +226,12 @@ impl Commands {
                 "--db-snapshot-identifier",
                 snapshot,
             ],
+            &[snapshot],
         )
     }
 
-    pub fn describe_db_snapshots_of(&self, instance: &str) -> Cmd {
-        self.aws(
+    pub fn describe_db_snapshots_of(&self, instance: &RdsIdentifier) -> Cmd {
+        self.aws_with(
             Effect::Reads,
             &[
                 "rds",
@@ -190,16 +239,17 @@ impl Commands {
                 "--db-instance-identifier",
                 instance,
             ],
+            &[instance],
         )
     }
 
     pub fn restore_db_instance(
         &self,
-        instance: &str,
-        snapshot: &str,
+        instance: &RdsIdentifier,
+        snapshot: &SnapshotId,
         settings: &RdsSettings,
     ) -> Cmd {
-        let mut args = vec![
+        let mut args: Vec<&str> = vec![
             "rds",
             "restore-db-instance-from-db-snapshot",
             "--db-instance-identifier",
@@ -214,8 +264,16 @@ impl Commands {
             &settings.subnet_group,
             "--vpc-security-group-ids",
         ];
-        args.extend(settings.security_groups.iter().map(String::as_str));
-        self.aws(Effect::Changes, &args)
+        args.extend(settings.security_groups.iter().map(|g| g.as_str()));
+        let mut values: Vec<&dyn ArgValue> = vec![
+            instance,
+            snapshot,
+            &settings.instance_class,
+            &settings.port,
+            &settings.subnet_group,
+        ];
+        values.extend(settings.security_groups.iter().map(|g| g as &dyn ArgValue));
+        self.aws_with(Effect::Changes, &args, &values)
     }
 
     // Install the Arthur Platform.
@@ -276,8 +334,8 @@ impl Commands {
         )
     }
 
-    pub fn s3_list(&self, uri: &str) -> Cmd {
-        self.aws(Effect::Reads, &["s3", "ls", uri])
+    pub fn s3_list(&self, uri: &S3Uri) -> Cmd {
+        self.aws_with(Effect::Reads, &["s3", "ls", uri], &[uri])
     }
 
     /// `--dry-run=client` only prints the Job; nothing is created.
@@ -328,8 +386,12 @@ impl Commands {
         self.kubectl(Effect::Reads, &["get", "sts", "-n", self.ns()])
     }
 
-    pub fn delete_statefulset(&self, name: &str) -> Cmd {
-        self.kubectl(Effect::Changes, &["delete", "sts", name, "-n", self.ns()])
+    pub fn delete_statefulset(&self, name: &ObjectName) -> Cmd {
+        self.kubectl_with(
+            Effect::Changes,
+            &["delete", "sts", name, "-n", self.ns()],
+            &[name],
+        )
     }
 
     pub fn get_pvcs(&self) -> Cmd {
@@ -337,11 +399,12 @@ impl Commands {
     }
 
     /// One `kubectl delete pvc` with every name, as `… | xargs kubectl delete pvc -n NS` runs.
-    pub fn delete_pvcs(&self, names: &[String]) -> Cmd {
+    pub fn delete_pvcs(&self, names: &[ObjectName]) -> Cmd {
         let mut args = vec!["delete", "pvc"];
-        args.extend(names.iter().map(String::as_str));
+        args.extend(names.iter().map(|n| n.as_str()));
         args.extend(["-n", self.ns()]);
-        self.kubectl(Effect::Changes, &args)
+        let values: Vec<&dyn ArgValue> = names.iter().map(|n| n as &dyn ArgValue).collect();
+        self.kubectl_with(Effect::Changes, &args, &values)
     }
 
     /// PVs are cluster-scoped: the runbook's `-n` does nothing for them, so it is left out.
@@ -349,20 +412,22 @@ impl Commands {
         self.kubectl(Effect::Reads, &["get", "pv"])
     }
 
-    pub fn delete_pvs(&self, names: &[String]) -> Cmd {
+    pub fn delete_pvs(&self, names: &[ObjectName]) -> Cmd {
         let mut args = vec!["delete", "pv"];
-        args.extend(names.iter().map(String::as_str));
-        self.kubectl(Effect::Changes, &args)
+        args.extend(names.iter().map(|n| n.as_str()));
+        let values: Vec<&dyn ArgValue> = names.iter().map(|n| n as &dyn ArgValue).collect();
+        self.kubectl_with(Effect::Changes, &args, &values)
     }
 
     pub fn velero_backup_list(&self) -> Cmd {
         self.velero(Effect::Reads, &["backup", "get", "-n", self.vns()])
     }
 
-    pub fn velero_backup_json(&self, backup: &str) -> Cmd {
-        self.velero(
+    pub fn velero_backup_json(&self, backup: &VeleroBackupName) -> Cmd {
+        self.velero_with(
             Effect::Reads,
             &["backup", "get", backup, "-n", self.vns(), "-o", "json"],
+            &[backup],
         )
     }
 
@@ -373,8 +438,8 @@ impl Commands {
         )
     }
 
-    pub fn velero_restore_create(&self, backup: &str) -> Cmd {
-        self.velero(
+    pub fn velero_restore_create(&self, backup: &VeleroBackupName) -> Cmd {
+        self.velero_with(
             Effect::Changes,
             &[
                 "restore",
@@ -384,13 +449,15 @@ impl Commands {
                 "--namespace",
                 self.vns(),
             ],
+            &[backup],
         )
     }
 
-    pub fn velero_restore_json(&self, restore: &str) -> Cmd {
-        self.velero(
+    pub fn velero_restore_json(&self, restore: &ObjectName) -> Cmd {
+        self.velero_with(
             Effect::Reads,
             &["restore", "get", restore, "-n", self.vns(), "-o", "json"],
+            &[restore],
         )
     }
 
@@ -402,17 +469,19 @@ impl Commands {
     }
 
     /// Named in failure messages, for the operator to look closer; not run by the tool.
-    pub fn velero_restore_describe(&self, restore: &str) -> Cmd {
-        self.velero(
+    pub fn velero_restore_describe(&self, restore: &ObjectName) -> Cmd {
+        self.velero_with(
             Effect::Reads,
             &["restore", "describe", restore, "-n", self.vns()],
+            &[restore],
         )
     }
 
-    pub fn velero_restore_logs(&self, restore: &str) -> Cmd {
-        self.velero(
+    pub fn velero_restore_logs(&self, restore: &ObjectName) -> Cmd {
+        self.velero_with(
             Effect::Reads,
             &["restore", "logs", restore, "-n", self.vns()],
+            &[restore],
         )
     }
 
@@ -446,46 +515,64 @@ impl Commands {
         ])
     }
 
-    pub fn describe_pod(&self, pod: &str) -> Cmd {
-        self.kubectl(Effect::Reads, &["describe", "pod", pod, "-n", self.ns()])
+    pub fn describe_pod(&self, pod: &ObjectName) -> Cmd {
+        self.kubectl_with(
+            Effect::Reads,
+            &["describe", "pod", pod, "-n", self.ns()],
+            &[pod],
+        )
     }
 
-    pub fn job_logs(&self, job: &str) -> Cmd {
-        self.kubectl(
+    pub fn job_logs(&self, job: &ObjectName) -> Cmd {
+        self.kubectl_with(
             Effect::Reads,
             &["logs", &format!("job/{job}"), "-n", self.ns()],
+            &[job],
         )
     }
 
     // Named for the operator to look closer or to act; never run by the tool. They carry the
     // connection flags like every other command, so that pasting one reaches the same cluster.
 
-    pub fn describe_job(&self, job: &str) -> Cmd {
-        self.kubectl(Effect::Reads, &["describe", "job", job, "-n", self.ns()])
-    }
-
-    pub fn get_job(&self, job: &str) -> Cmd {
-        self.kubectl(Effect::Reads, &["get", "job", job, "-n", self.ns()])
-    }
-
-    pub fn pod_logs(&self, pod: &str) -> Cmd {
-        self.kubectl(Effect::Reads, &["logs", pod, "-n", self.ns()])
-    }
-
-    /// The logs of a container's previous run (a container in CrashLoopBackOff).
-    pub fn previous_container_logs(&self, pod: &str, container: &str) -> Cmd {
-        self.kubectl(
+    pub fn describe_job(&self, job: &ObjectName) -> Cmd {
+        self.kubectl_with(
             Effect::Reads,
-            &["logs", pod, "-n", self.ns(), "-c", container, "--previous"],
+            &["describe", "job", job, "-n", self.ns()],
+            &[job],
         )
     }
 
-    pub fn service_logs(&self, service: &str) -> Cmd {
-        self.kubectl(Effect::Reads, &["logs", service, "-n", self.ns()])
+    pub fn get_job(&self, job: &ObjectName) -> Cmd {
+        self.kubectl_with(Effect::Reads, &["get", "job", job, "-n", self.ns()], &[job])
     }
 
-    pub fn describe_pvc(&self, pvc: &str) -> Cmd {
-        self.kubectl(Effect::Reads, &["describe", "pvc", pvc, "-n", self.ns()])
+    pub fn pod_logs(&self, pod: &ObjectName) -> Cmd {
+        self.kubectl_with(Effect::Reads, &["logs", pod, "-n", self.ns()], &[pod])
+    }
+
+    /// The logs of a container's previous run (a container in CrashLoopBackOff).
+    pub fn previous_container_logs(&self, pod: &ObjectName, container: &ObjectName) -> Cmd {
+        self.kubectl_with(
+            Effect::Reads,
+            &["logs", pod, "-n", self.ns(), "-c", container, "--previous"],
+            &[pod, container],
+        )
+    }
+
+    /// The logs of the dataset service (a fixed name).
+    pub fn dataset_service_logs(&self) -> Cmd {
+        self.kubectl(
+            Effect::Reads,
+            &["logs", fixed::DATASET_SERVICE, "-n", self.ns()],
+        )
+    }
+
+    pub fn describe_pvc(&self, pvc: &ObjectName) -> Cmd {
+        self.kubectl_with(
+            Effect::Reads,
+            &["describe", "pvc", pvc, "-n", self.ns()],
+            &[pvc],
+        )
     }
 
     pub fn get_statefulsets_and_pvcs(&self) -> Cmd {
@@ -499,8 +586,8 @@ impl Commands {
         )
     }
 
-    pub fn describe_rds_events(&self, instance: &str) -> Cmd {
-        self.aws(
+    pub fn describe_rds_events(&self, instance: &RdsIdentifier) -> Cmd {
+        self.aws_with(
             Effect::Reads,
             &[
                 "rds",
@@ -510,6 +597,7 @@ impl Commands {
                 "--source-type",
                 "db-instance",
             ],
+            &[instance],
         )
     }
 }
@@ -558,7 +646,7 @@ mod tests {
     #[test]
     fn velero_spells_the_context_flag_kubecontext() {
         let line = commands(everything())
-            .velero_restore_create("b")
+            .velero_restore_create(&"b".into())
             .to_string();
         assert_eq!(
             line,
@@ -569,7 +657,7 @@ mod tests {
     #[test]
     fn aws_gets_profile_region_and_endpoint() {
         let line = commands(everything())
-            .s3_list("s3://arthur-prod-backups/clickhouse/")
+            .s3_list(&"s3://arthur-prod-backups/clickhouse/".into())
             .to_string();
         assert_eq!(
             line,
@@ -585,18 +673,18 @@ mod tests {
     fn commands_named_for_the_operator_carry_the_connection_flags() {
         let commands = commands(everything());
         for cmd in [
-            commands.describe_job("j"),
-            commands.get_job("j"),
-            commands.pod_logs("p"),
-            commands.previous_container_logs("p", "c"),
-            commands.service_logs("svc/s"),
+            commands.describe_job(&"j".into()),
+            commands.get_job(&"j".into()),
+            commands.pod_logs(&"p".into()),
+            commands.previous_container_logs(&"p".into(), &"c".into()),
+            commands.dataset_service_logs(),
             commands.get_statefulsets_and_pvcs(),
             commands.delete_restore_job(),
-            commands.describe_pod("p"),
-            commands.job_logs("j"),
-            commands.velero_restore_logs("r"),
-            commands.velero_restore_describe("r"),
-            commands.describe_rds_events("db"),
+            commands.describe_pod(&"p".into()),
+            commands.job_logs(&"j".into()),
+            commands.velero_restore_logs(&"r".into()),
+            commands.velero_restore_describe(&"r".into()),
+            commands.describe_rds_events(&"db".into()),
         ] {
             let line = cmd.to_string();
             let connected = line.contains("--context prod")

@@ -7,6 +7,10 @@ pub mod commands;
 
 use serde::{Deserialize, Serialize};
 
+use crate::names::{
+    InstanceClass, Namespace, ObjectName, PortNumber, RdsIdentifier, S3Uri, SecurityGroupId,
+    SnapshotId, SubnetGroupName, VeleroBackupName,
+};
 pub use commands::Commands;
 
 /// A step of the runbook (SPEC section 2), in runbook order.
@@ -158,15 +162,21 @@ pub mod fixed {
     pub const RECOVER_PATH: &str = "/api/v1/workflows/batch/recover";
     pub const KOTS_APP_SLUG: &str = "arthur";
     pub const DEFAULT_CLICKHOUSE_POD: &str = "chi-olap-installation-arthur-0-0-0";
+
+    /// A name of this module as a checked object name (a unit test checks every one).
+    pub fn object(name: &'static str) -> crate::names::ObjectName {
+        crate::names::ObjectName::new(name)
+            .unwrap_or_else(|_| crate::names::ObjectName::shown(name))
+    }
 }
 
 /// A catalogue with the runbook's own placeholders (`$arthur_namespace`), for `steps` and for
 /// matching hand-typed logs.
 pub fn template_commands() -> Commands {
     Commands {
-        namespace: "$arthur_namespace".into(),
-        velero_namespace: "$velero_namespace".into(),
-        clickhouse_pod: fixed::DEFAULT_CLICKHOUSE_POD.into(),
+        namespace: Namespace::shown("$arthur_namespace"),
+        velero_namespace: Namespace::shown("$velero_namespace"),
+        clickhouse_pod: ObjectName::shown(fixed::DEFAULT_CLICKHOUSE_POD),
         connection: commands::Connection::default(),
     }
 }
@@ -195,19 +205,26 @@ pub struct Documented {
 pub fn documented(step: StepId, commands: &Commands) -> Vec<Documented> {
     use Need::*;
     let settings = commands::RdsSettings {
-        port: "PORT".into(),
-        security_groups: vec!["SG1".into(), "SG2".into()],
-        subnet_group: "GROUP".into(),
-        instance_class: "CLASS".into(),
+        port: PortNumber::shown("PORT"),
+        security_groups: vec![SecurityGroupId::shown("SG1"), SecurityGroupId::shown("SG2")],
+        subnet_group: SubnetGroupName::shown("GROUP"),
+        instance_class: InstanceClass::shown("CLASS"),
     };
+    let instance = |id: &str| RdsIdentifier::shown(id);
+    let object = |name: &str| ObjectName::shown(name);
+    let backup = |name: &str| VeleroBackupName::shown(name);
     let list: Vec<(crate::process::Cmd, Need)> = match step {
         StepId::Rds => vec![
-            (commands.describe_db_instance("SOURCE"), Optional),
+            (commands.describe_db_instance(&instance("SOURCE")), Optional),
             (
-                commands.restore_db_instance("NEW", "SNAPSHOT", &settings),
+                commands.restore_db_instance(
+                    &instance("NEW"),
+                    &SnapshotId::shown("SNAPSHOT"),
+                    &settings,
+                ),
                 Optional,
             ),
-            (commands.describe_db_instance("NEW"), Optional),
+            (commands.describe_db_instance(&instance("NEW")), Optional),
         ],
         StepId::Platform => vec![
             (commands.kots_get_config(), Optional),
@@ -217,7 +234,7 @@ pub fn documented(step: StepId, commands: &Commands) -> Vec<Documented> {
         StepId::Clickhouse => vec![
             (commands.clickhouse_backup_list(), OneOf(1)),
             (
-                commands.s3_list("s3://<s3-bucket-name>/<backup-path>/"),
+                commands.s3_list(&S3Uri::shown("s3://<s3-bucket-name>/<backup-path>/")),
                 OneOf(1),
             ),
             (commands.create_restore_job_yaml(), Required),
@@ -228,18 +245,18 @@ pub fn documented(step: StepId, commands: &Commands) -> Vec<Documented> {
         ],
         StepId::Messaging => vec![
             (commands.get_statefulsets(), Required),
-            (commands.delete_statefulset("messaging"), Required),
+            (commands.delete_statefulset(&object("messaging")), Required),
             (
-                commands.delete_statefulset("messaging-cp-zookeeper"),
+                commands.delete_statefulset(&object("messaging-cp-zookeeper")),
                 Required,
             ),
             (commands.get_pvcs(), Required),
-            (commands.delete_pvcs(&["PVC...".into()]), Required),
+            (commands.delete_pvcs(&[object("PVC...")]), Required),
             (commands.get_pvs(), Required),
-            (commands.delete_pvs(&["PV...".into()]), Optional),
+            (commands.delete_pvs(&[object("PV...")]), Optional),
             (commands.velero_backup_list(), Required),
             (
-                commands.velero_restore_create("$messaging_backup"),
+                commands.velero_restore_create(&backup("$messaging_backup")),
                 Required,
             ),
             (commands.kots_get_apps(), Required),
@@ -247,14 +264,14 @@ pub fn documented(step: StepId, commands: &Commands) -> Vec<Documented> {
         StepId::Enrichments => vec![
             (commands.velero_backup_list(), Required),
             (
-                commands.velero_restore_create("$enrichments_backup"),
+                commands.velero_restore_create(&backup("$enrichments_backup")),
                 Required,
             ),
         ],
         StepId::Workflows => vec![
             (commands.velero_backup_list(), Required),
             (
-                commands.velero_restore_create("$workflows_backup"),
+                commands.velero_restore_create(&backup("$workflows_backup")),
                 Required,
             ),
             (commands.port_forward(7899), Required),
@@ -265,7 +282,10 @@ pub fn documented(step: StepId, commands: &Commands) -> Vec<Documented> {
             (commands.get_jobs(), Optional),
             (commands.kots_get_apps(), Optional),
             (commands.get_restore_job_json(), Optional),
-            (commands.velero_restore_json("$restore_name"), Optional),
+            (
+                commands.velero_restore_json(&object("$restore_name")),
+                Optional,
+            ),
         ],
     };
     list.into_iter()
@@ -277,6 +297,8 @@ pub fn documented(step: StepId, commands: &Commands) -> Vec<Documented> {
 /// documented listings, polls, the commands named for looking closer). `audit` recognises them
 /// as the tool's additions, not as deviations.
 pub fn additions(commands: &Commands) -> Vec<crate::process::Cmd> {
+    let object = |name: &str| ObjectName::shown(name);
+    let instance = |id: &str| RdsIdentifier::shown(id);
     let mut list: Vec<crate::process::Cmd> = crate::process::Tool::ALL
         .iter()
         .map(|t| commands.version(*t))
@@ -285,32 +307,72 @@ pub fn additions(commands: &Commands) -> Vec<crate::process::Cmd> {
         commands.kots_version(),
         commands.current_context(),
         commands.cluster_identity(),
-        commands.get_namespace("$namespace"),
+        commands.get_namespace(&Namespace::shown("$namespace")),
         commands.get_cronjobs(),
         commands.get_restore_job(),
         commands.get_restore_job_json(),
         commands.get_pods_json(),
         commands.get_jobs_json(),
-        commands.velero_backup_json("$backup"),
+        commands.velero_backup_json(&VeleroBackupName::shown("$backup")),
         commands.velero_backups_json(),
-        commands.velero_restore_json("$restore_name"),
+        commands.velero_restore_json(&object("$restore_name")),
         commands.velero_restores_json(),
-        commands.velero_restore_describe("$restore_name"),
-        commands.velero_restore_logs("$restore_name"),
-        commands.describe_db_instance("ID"),
-        commands.describe_db_snapshot("ID"),
-        commands.describe_db_snapshots_of("ID"),
-        commands.s3_list("URI"),
-        commands.describe_pod("POD"),
-        commands.job_logs("JOB"),
-        commands.describe_job("JOB"),
-        commands.get_job("JOB"),
-        commands.pod_logs("POD"),
-        commands.previous_container_logs("POD", "CONTAINER"),
-        commands.service_logs("SERVICE"),
+        commands.velero_restore_describe(&object("$restore_name")),
+        commands.velero_restore_logs(&object("$restore_name")),
+        commands.describe_db_instance(&instance("ID")),
+        commands.describe_db_snapshot(&SnapshotId::shown("ID")),
+        commands.describe_db_snapshots_of(&instance("ID")),
+        commands.s3_list(&S3Uri::shown("URI")),
+        commands.describe_pod(&object("POD")),
+        commands.job_logs(&object("JOB")),
+        commands.describe_job(&object("JOB")),
+        commands.get_job(&object("JOB")),
+        commands.pod_logs(&object("POD")),
+        commands.previous_container_logs(&object("POD"), &object("CONTAINER")),
+        commands.dataset_service_logs(),
         commands.get_statefulsets_and_pvcs(),
-        commands.describe_pvc("PVC"),
-        commands.describe_rds_events("ID"),
+        commands.describe_pvc(&object("PVC")),
+        commands.describe_rds_events(&instance("ID")),
     ]);
     list
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::names::ArgValue;
+
+    #[test]
+    fn every_fixed_name_is_a_valid_object_name() {
+        for name in [
+            fixed::MESSAGING_STATEFULSETS[0],
+            fixed::MESSAGING_STATEFULSETS[1],
+            fixed::CLICKHOUSE_CRONJOB,
+            fixed::CLICKHOUSE_JOB,
+            fixed::DEFAULT_CLICKHOUSE_POD,
+        ] {
+            assert!(!fixed::object(name).is_shown(), "{name}");
+        }
+    }
+
+    #[test]
+    fn commands_of_the_runbooks_text_can_be_shown_but_never_run() {
+        let commands = template_commands();
+        for step in StepId::ALL {
+            for documented in documented(step, &commands) {
+                // Placeholders: `$variable`, upper-case words (`SOURCE`), `PVC...`, `<…>`.
+                let placeholder = documented.cmd.args.iter().any(|a| {
+                    a.contains('$')
+                        || a.contains('<')
+                        || a.contains("...")
+                        || (a.len() > 1
+                            && a.chars()
+                                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()))
+                });
+                if placeholder {
+                    assert!(documented.cmd.shown, "{}", documented.cmd);
+                }
+            }
+        }
+    }
 }

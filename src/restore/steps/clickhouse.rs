@@ -58,7 +58,11 @@ pub fn perform(cx: &mut Context<'_>) -> Result<()> {
     cx.checkpoint()?;
     if let Some(out) = cx.exec.change(&apply)? {
         super::expect_success(&apply, &out)?;
-        check_job_created(&apply, &out, &cx.commands.get_job(fixed::CLICKHOUSE_JOB))?;
+        check_job_created(
+            &apply,
+            &out,
+            &cx.commands.get_job(&fixed::object(fixed::CLICKHOUSE_JOB)),
+        )?;
         cx.facts.clickhouse_job_applied = true;
         cx.checkpoint()?;
     }

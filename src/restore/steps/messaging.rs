@@ -10,7 +10,7 @@ use std::time::Duration;
 use super::{Context, parsed, required, waits};
 use crate::error::{Error, Result};
 use crate::model::MessagingDeletions;
-use crate::names::format_duration;
+use crate::names::{ObjectName, format_duration};
 use crate::parse::{ParseError, kube};
 use crate::process::{Cmd, Output, command_failed};
 use crate::restore::executor::{Confirmation, GateOutcome, Poll, Wait, WaitEnd};
@@ -60,11 +60,11 @@ pub fn perform(cx: &mut Context<'_>) -> Result<()> {
 
 /// The messaging restore this run created: recorded, or (on resume) found in Velero's list of
 /// restores from the backup, created after the run began, and then recorded.
-fn restore_of_this_run(cx: &mut Context<'_>) -> Result<Option<String>> {
+fn restore_of_this_run(cx: &mut Context<'_>) -> Result<Option<ObjectName>> {
     if let Some(name) = cx.facts.restores.get(&VeleroComponent::Messaging) {
         return Ok(Some(name.clone()));
     }
-    let Some(backup) = cx.options.backups.messaging.as_deref() else {
+    let Some(backup) = cx.options.backups.messaging.as_ref() else {
         return Ok(None);
     };
     let found = super::velero_restore::find_restore_of_this_run(cx, backup)?;
@@ -81,12 +81,36 @@ fn lowercase_contains_messaging(name: &str) -> bool {
     name.to_ascii_lowercase().contains("messaging")
 }
 
-fn listed(names: &[&str]) -> String {
+fn listed<T: AsRef<str>>(names: &[T]) -> String {
     if names.is_empty() {
         "none".to_string()
     } else {
-        names.join(" ")
+        names
+            .iter()
+            .map(AsRef::as_ref)
+            .collect::<Vec<_>>()
+            .join(" ")
     }
+}
+
+/// A name read from a listing, checked before it can go into an argv (a refusal when it is not
+/// an object name: a real API server would not have it, and the tool does not depend on that).
+fn listed_name(name: &str, listing: &Cmd, output: &str) -> Result<ObjectName> {
+    ObjectName::new(name).map_err(|problem| {
+        let mut error = ParseError::unsafe_value(problem, name);
+        if let Some(line) = output
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+        {
+            error = error.on_line(line);
+        }
+        error.for_command(listing)
+    })
+}
+
+/// The two StatefulSets the runbook names.
+fn messaging_statefulsets() -> Vec<ObjectName> {
+    fixed::MESSAGING_STATEFULSETS.map(fixed::object).to_vec()
 }
 
 /// Lists StatefulSets, PVCs and PVs and fixes the exact objects to delete; asks before any.
@@ -116,7 +140,7 @@ fn select(cx: &mut Context<'_>) -> Result<Option<MessagingDeletions>> {
 
 /// The runbook's `kubectl get sts | grep -i messaging`: exactly the two named StatefulSets, or a
 /// refusal before anything is deleted.
-fn select_statefulsets(cx: &mut Context<'_>) -> Result<Option<Vec<String>>> {
+fn select_statefulsets(cx: &mut Context<'_>) -> Result<Option<Vec<ObjectName>>> {
     let get_sts = cx.commands.get_statefulsets();
     let Some(out) = cx.read(&get_sts)? else {
         cx.note("selected (grep -i messaging): must be exactly messaging and messaging-cp-zookeeper, else refuse")?;
@@ -140,14 +164,12 @@ fn select_statefulsets(cx: &mut Context<'_>) -> Result<Option<Vec<String>>> {
             }
         )));
     }
-    Ok(Some(
-        fixed::MESSAGING_STATEFULSETS.map(String::from).to_vec(),
-    ))
+    Ok(Some(messaging_statefulsets()))
 }
 
 /// The runbook's `kubectl get pvc -n NS | grep -i messaging`: names checked before they can
 /// reach an argv.
-fn select_claims(cx: &mut Context<'_>) -> Result<Option<Vec<String>>> {
+fn select_claims(cx: &mut Context<'_>) -> Result<Option<Vec<ObjectName>>> {
     let get_pvc = cx.commands.get_pvcs();
     let Some(out) = cx.read(&get_pvc)? else {
         cx.note(format!(
@@ -156,22 +178,21 @@ fn select_claims(cx: &mut Context<'_>) -> Result<Option<Vec<String>>> {
         ))?;
         return Ok(None);
     };
-    let claims: Vec<String> = parsed(&get_pvc, kube::pvcs(&out.stdout))?
+    let claims: Vec<ObjectName> = parsed(&get_pvc, kube::pvcs(&out.stdout))?
         .into_iter()
         .filter(|claim| lowercase_contains_messaging(&claim.name))
-        .map(|claim| claim.name)
-        .collect();
-    for claim in &claims {
-        crate::names::object_name(claim)
-            .map_err(|problem| ParseError::at(problem, claim).for_command(&get_pvc))?;
-    }
-    let names: Vec<&str> = claims.iter().map(String::as_str).collect();
+        .map(|claim| listed_name(&claim.name, &get_pvc, &out.stdout))
+        .collect::<Result<_>>()?;
+    let names: Vec<&str> = claims.iter().map(|c| c.as_str()).collect();
     cx.note(format!("selected (grep -i messaging): {}", names.join(" ")))?;
     Ok(Some(claims))
 }
 
 /// The PVs whose claim is one of the selected PVCs (never by name alone: PVs are cluster-scoped).
-fn select_volumes(cx: &mut Context<'_>, claims: Option<&[String]>) -> Result<Option<Vec<String>>> {
+fn select_volumes(
+    cx: &mut Context<'_>,
+    claims: Option<&[ObjectName]>,
+) -> Result<Option<Vec<ObjectName>>> {
     let namespace = cx.options.namespace.clone();
     let get_pv = cx.commands.get_pvs();
     let (Some(out), Some(claims)) = (cx.read(&get_pv)?, claims) else {
@@ -198,8 +219,12 @@ fn select_volumes(cx: &mut Context<'_>, claims: Option<&[String]>) -> Result<Opt
             spared.join(", ")
         ));
     }
+    let ours = ours
+        .iter()
+        .map(|v| listed_name(&v.name, &get_pv, &out.stdout))
+        .collect::<Result<Vec<_>>>()?;
     cx.note(note)?;
-    Ok(Some(ours.into_iter().map(|v| v.name).collect()))
+    Ok(Some(ours))
 }
 
 /// The deletion fence (SPEC section 5, rule 8): the exact list, confirmed; saved once confirmed.
@@ -227,7 +252,7 @@ fn ask_to_delete(cx: &mut Context<'_>, deletions: &MessagingDeletions) -> Result
 }
 
 fn describe(deletions: &MessagingDeletions) -> Vec<String> {
-    let list = |items: &[String]| listed(&items.iter().map(String::as_str).collect::<Vec<_>>());
+    let list = |items: &[ObjectName]| listed(items);
     vec![
         format!("StatefulSets: {}", list(&deletions.statefulsets)),
         format!("PVCs ({}): {}", deletions.pvcs.len(), list(&deletions.pvcs)),
@@ -247,9 +272,9 @@ fn delete(cx: &mut Context<'_>, deletions: Option<&MessagingDeletions>) -> Resul
         other => other.cloned(),
     };
     let deletions = remaining.as_ref();
-    let statefulsets: Vec<String> = match deletions {
+    let statefulsets: Vec<ObjectName> = match deletions {
         Some(d) => d.statefulsets.clone(),
-        None => fixed::MESSAGING_STATEFULSETS.map(String::from).to_vec(),
+        None => messaging_statefulsets(),
     };
     let mut ran = false;
     for name in &statefulsets {
@@ -268,7 +293,12 @@ fn delete(cx: &mut Context<'_>, deletions: Option<&MessagingDeletions>) -> Resul
 /// Success is kubectl saying, for each object, `KIND "NAME" deleted` (SPEC section 5, rule 7:
 /// never the exit status alone). An object kubectl says is not found is gone too (say so); an
 /// answer that says neither about an object is a failure, before anything else is deleted.
-fn check_deleted(cx: &mut Context<'_>, cmd: &Cmd, out: &Output, names: &[String]) -> Result<()> {
+fn check_deleted(
+    cx: &mut Context<'_>,
+    cmd: &Cmd,
+    out: &Output,
+    names: &[ObjectName],
+) -> Result<()> {
     let deleted = |name: &str| {
         out.stdout
             .lines()
@@ -281,12 +311,12 @@ fn check_deleted(cx: &mut Context<'_>, cmd: &Cmd, out: &Output, names: &[String]
     };
     let gone: Vec<&str> = names
         .iter()
-        .map(String::as_str)
+        .map(|n| n.as_str())
         .filter(|n| !deleted(n) && not_found(n))
         .collect();
     let unsaid: Vec<&str> = names
         .iter()
-        .map(String::as_str)
+        .map(|n| n.as_str())
         .filter(|n| !deleted(n) && !not_found(n))
         .collect();
     if !unsaid.is_empty() {
@@ -315,7 +345,7 @@ fn still_present(cx: &mut Context<'_>, d: &MessagingDeletions) -> Result<Messagi
     let (Some(sts_out), Some(pvc_out)) = (cx.read(&get_sts)?, cx.read(&get_pvc)?) else {
         return Ok(d.clone());
     };
-    let statefulsets = parsed(&get_sts, kube::names(&sts_out.stdout))?;
+    let statefulsets: Vec<String> = parsed(&get_sts, kube::names(&sts_out.stdout))?;
     let claims: Vec<String> = parsed(&get_pvc, kube::pvcs(&pvc_out.stdout))?
         .into_iter()
         .map(|c| c.name)
@@ -324,13 +354,13 @@ fn still_present(cx: &mut Context<'_>, d: &MessagingDeletions) -> Result<Messagi
         statefulsets: d
             .statefulsets
             .iter()
-            .filter(|s| statefulsets.contains(s))
+            .filter(|s| statefulsets.iter().any(|n| n == s.as_str()))
             .cloned()
             .collect(),
         pvcs: d
             .pvcs
             .iter()
-            .filter(|p| claims.contains(p))
+            .filter(|p| claims.iter().any(|n| n == p.as_str()))
             .cloned()
             .collect(),
         pvs: d.pvs.clone(),
@@ -340,7 +370,7 @@ fn still_present(cx: &mut Context<'_>, d: &MessagingDeletions) -> Result<Messagi
         .iter()
         .chain(&d.pvcs)
         .filter(|name| !present.statefulsets.contains(name) && !present.pvcs.contains(name))
-        .map(String::as_str)
+        .map(|n| n.as_str())
         .collect();
     if !gone.is_empty() {
         cx.note(format!(
@@ -364,7 +394,7 @@ fn delete_claims(cx: &mut Context<'_>, deletions: Option<&MessagingDeletions>) -
         None => {
             let cmd = cx
                 .commands
-                .delete_pvcs(&["<the PVCs selected above>".to_string()]);
+                .delete_pvcs(&[ObjectName::shown("<the PVCs selected above>")]);
             cx.exec.change(&cmd)?;
             cx.note("(the runbook's `… | awk '{print $1}' | xargs kubectl delete pvc`, done with the list above)")
         }
@@ -375,7 +405,7 @@ fn delete_claims(cx: &mut Context<'_>, deletions: Option<&MessagingDeletions>) -
 /// outlive the grace period, and waits for those too.
 fn wait_for_volumes(cx: &mut Context<'_>, deletions: Option<&MessagingDeletions>) -> Result<()> {
     let grace = PV_GRACE.min(cx.options.timing.timeout);
-    let pvs: Vec<String> = deletions.map(|d| d.pvs.clone()).unwrap_or_default();
+    let pvs: Vec<ObjectName> = deletions.map(|d| d.pvs.clone()).unwrap_or_default();
     let end = cx.exec.wait_or_time_out(volumes_gone(cx, &pvs, grace))?;
     match end {
         WaitEnd::Ready => Ok(()),
@@ -384,18 +414,22 @@ fn wait_for_volumes(cx: &mut Context<'_>, deletions: Option<&MessagingDeletions>
             format_duration(grace)
         )),
         WaitEnd::TimedOut { pending } => {
-            let left: Vec<(&String, bool)> = pvs
+            let left: Vec<(&ObjectName, bool)> = pvs
                 .iter()
                 .filter_map(|pv| {
                     let line = pending.iter().find(|p| p.starts_with(&format!("PV {pv} ")))?;
                     Some((pv, line.starts_with(&format!("PV {pv} Bound "))))
                 })
                 .collect();
-            let held: Vec<&String> = left.iter().filter(|(_, bound)| *bound).map(|(pv, _)| *pv).collect();
+            let held: Vec<&ObjectName> = left
+                .iter()
+                .filter(|(_, bound)| *bound)
+                .map(|(pv, _)| *pv)
+                .collect();
             if !held.is_empty() {
                 return Err(claims_held(cx, deletions, &held, grace));
             }
-            let leftovers: Vec<String> = left.into_iter().map(|(pv, _)| pv.clone()).collect();
+            let leftovers: Vec<ObjectName> = left.into_iter().map(|(pv, _)| pv.clone()).collect();
             delete_leftover_volumes(cx, &leftovers)
         }
     }
@@ -407,10 +441,10 @@ fn wait_for_volumes(cx: &mut Context<'_>, deletions: Option<&MessagingDeletions>
 fn claims_held(
     cx: &Context<'_>,
     deletions: Option<&MessagingDeletions>,
-    held: &[&String],
+    held: &[&ObjectName],
     waited: Duration,
 ) -> Error {
-    let claims: Vec<String> = deletions.map(|d| d.pvcs.clone()).unwrap_or_default();
+    let claims: Vec<ObjectName> = deletions.map(|d| d.pvcs.clone()).unwrap_or_default();
     let look: Vec<String> = claims
         .iter()
         .take(3)
@@ -431,10 +465,10 @@ fn claims_held(
     }
 }
 
-fn delete_leftover_volumes(cx: &mut Context<'_>, leftovers: &[String]) -> Result<()> {
+fn delete_leftover_volumes(cx: &mut Context<'_>, leftovers: &[ObjectName]) -> Result<()> {
     cx.note(format!(
         "PVs left after their claims were deleted: {}; deleting them by hand, as the runbook says (\"if the PersistentVolumes still do not get deleted automatically\"), selected by claim",
-        leftovers.join(" ")
+        listed(leftovers)
     ))?;
     let cmd = cx.commands.delete_pvs(leftovers);
     if let Some(out) = cx.exec.change(&cmd)? {
@@ -452,7 +486,7 @@ fn volume_line(v: &kube::Volume) -> String {
     )
 }
 
-fn volumes_gone<'a>(cx: &Context<'_>, pvs: &'a [String], timeout: Duration) -> Wait<'a> {
+fn volumes_gone<'a>(cx: &Context<'_>, pvs: &'a [ObjectName], timeout: Duration) -> Wait<'a> {
     let probe = cx.commands.get_pvs();
     let for_errors = probe.clone();
     Wait {
@@ -467,7 +501,7 @@ fn volumes_gone<'a>(cx: &Context<'_>, pvs: &'a [String], timeout: Duration) -> W
             }
             let present: Vec<kube::Volume> = parsed(&for_errors, kube::pvs(&out.stdout))?
                 .into_iter()
-                .filter(|v| pvs.contains(&v.name))
+                .filter(|v| pvs.iter().any(|pv| pv == v.name.as_str()))
                 .collect();
             let pending: Vec<String> = present.iter().map(volume_line).collect();
             Ok(if present.is_empty() {
@@ -510,13 +544,13 @@ fn confirm_gone(
     };
     let mut remaining: Vec<String> = parsed(&get_sts, kube::names(&sts_out.stdout))?
         .into_iter()
-        .filter(|name| d.statefulsets.contains(name))
+        .filter(|name| d.statefulsets.iter().any(|s| s == name.as_str()))
         .map(|name| format!("StatefulSet {name}"))
         .collect();
     remaining.extend(
         parsed(&get_pvc, kube::pvcs(&pvc_out.stdout))?
             .into_iter()
-            .filter(|c| d.pvcs.contains(&c.name))
+            .filter(|c| d.pvcs.iter().any(|p| p == c.name.as_str()))
             .map(|c| format!("PVC {} ({})", c.name, c.status)),
     );
     if !remaining.is_empty() {

@@ -93,7 +93,7 @@ pub fn perform(step: StepId, cx: &mut Context<'_>) -> Result<()> {
 }
 
 /// The explicit or discovered name of a backup, or a usage error naming the flag.
-fn required<'a>(value: Option<&'a str>, flag: &str, step: StepId) -> Result<&'a str> {
+fn required<'a, T: ?Sized>(value: Option<&'a T>, flag: &str, step: StepId) -> Result<&'a T> {
     value.ok_or_else(|| {
         Error::usage(format!(
             "the `{step}` step needs {flag}; give it, or leave the step out with --skip {step}"

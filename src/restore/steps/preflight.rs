@@ -4,6 +4,7 @@
 
 use super::{Context, parsed, required};
 use crate::error::{Error, Result};
+use crate::names::{RdsIdentifier, SnapshotId, VeleroBackupName};
 use crate::parse::{clickhouse, kube, rds, velero};
 use crate::process::command_failed;
 use crate::record::transcript::PREFLIGHT_TITLE;
@@ -117,7 +118,7 @@ fn check_no_restore_job(cx: &mut Context<'_>, backup: &str) -> Result<()> {
             "a Job `{}` already exists in namespace `{}`, from an earlier restore; look at it (`{}`), delete it (`{}`) and run again (nothing was changed)",
             fixed::CLICKHOUSE_JOB,
             cx.options.namespace,
-            cx.commands.job_logs(fixed::CLICKHOUSE_JOB),
+            cx.commands.job_logs(&fixed::object(fixed::CLICKHOUSE_JOB)),
             cx.commands.delete_restore_job(),
         )));
     }
@@ -130,7 +131,7 @@ fn check_no_restore_job(cx: &mut Context<'_>, backup: &str) -> Result<()> {
     Ok(())
 }
 
-fn check_velero_backup(cx: &mut Context<'_>, backup: &str) -> Result<()> {
+fn check_velero_backup(cx: &mut Context<'_>, backup: &VeleroBackupName) -> Result<()> {
     let cmd = cx.commands.velero_backup_json(backup);
     let Some(out) = cx.exec.probe(&cmd)? else {
         return cx.note(format!("requires: backup {backup} exists and is Completed"));
@@ -147,7 +148,7 @@ fn check_velero_backup(cx: &mut Context<'_>, backup: &str) -> Result<()> {
         });
     }
     let backups = parsed(&cmd, velero::backups(&out.stdout))?;
-    let found = backups.iter().find(|b| b.name == backup);
+    let found = backups.iter().find(|b| backup == b.name.as_str());
     match found {
         Some(b) if b.phase == "Completed" => Ok(()),
         Some(b) => Err(Error::refused(format!(
@@ -162,7 +163,7 @@ fn check_velero_backup(cx: &mut Context<'_>, backup: &str) -> Result<()> {
 
 fn check_rds(cx: &mut Context<'_>) -> Result<()> {
     let snapshot = required(
-        cx.options.rds.snapshot.as_deref(),
+        cx.options.rds.snapshot.as_ref(),
         "--rds-snapshot",
         StepId::Rds,
     )?;
@@ -181,9 +182,9 @@ enum SnapshotLookup {
 
 /// The source's snapshots are listed (the form discovery uses); a snapshot of another instance
 /// is asked for by its own identifier.
-fn look_up_snapshot(cx: &mut Context<'_>, snapshot: &str) -> Result<SnapshotLookup> {
+fn look_up_snapshot(cx: &mut Context<'_>, snapshot: &SnapshotId) -> Result<SnapshotLookup> {
     let mut asked = false;
-    if let Some(source) = cx.options.rds.source.as_deref() {
+    if let Some(source) = cx.options.rds.source.as_ref() {
         let cmd = cx.commands.describe_db_snapshots_of(source);
         match cx.exec.probe(&cmd)? {
             None => return Ok(SnapshotLookup::NotAsked),
@@ -191,7 +192,7 @@ fn look_up_snapshot(cx: &mut Context<'_>, snapshot: &str) -> Result<SnapshotLook
                 asked = true;
                 let found = parsed(&cmd, rds::snapshots(&out.stdout))?
                     .into_iter()
-                    .find(|s| s.id == snapshot);
+                    .find(|s| snapshot == s.id.as_str());
                 if let Some(found) = found {
                     return Ok(SnapshotLookup::Found(found));
                 }
@@ -217,7 +218,7 @@ fn look_up_snapshot(cx: &mut Context<'_>, snapshot: &str) -> Result<SnapshotLook
     }
 }
 
-fn check_snapshot(cx: &mut Context<'_>, snapshot: &str) -> Result<()> {
+fn check_snapshot(cx: &mut Context<'_>, snapshot: &SnapshotId) -> Result<()> {
     match look_up_snapshot(cx, snapshot)? {
         SnapshotLookup::Found(s) if s.status == "available" => Ok(()),
         SnapshotLookup::Found(s) => Err(Error::refused(format!(
@@ -225,10 +226,15 @@ fn check_snapshot(cx: &mut Context<'_>, snapshot: &str) -> Result<()> {
             s.status
         ))),
         SnapshotLookup::Missing => {
-            let source = cx.options.rds.source.as_deref().unwrap_or("SOURCE");
+            let source = cx
+                .options
+                .rds
+                .source
+                .clone()
+                .unwrap_or_else(|| RdsIdentifier::shown("SOURCE"));
             Err(Error::refused(format!(
                 "the RDS snapshot `{snapshot}` does not exist; list the snapshots with `{}`, or see `arthur-restore backups --rds-source {source}`",
-                cx.commands.describe_db_snapshots_of(source)
+                cx.commands.describe_db_snapshots_of(&source)
             )))
         }
         SnapshotLookup::NotAsked => cx.note(format!("requires: snapshot {snapshot} is available")),
@@ -237,7 +243,9 @@ fn check_snapshot(cx: &mut Context<'_>, snapshot: &str) -> Result<()> {
 
 /// The new instance must not exist yet, unless this run asked for it before an interruption.
 fn check_target_absent(cx: &mut Context<'_>) -> Result<()> {
-    let instance = cx.options.rds.instance.as_deref().unwrap_or_default();
+    let Some(instance) = cx.options.rds.instance.as_ref() else {
+        return Ok(());
+    };
     let cmd = cx.commands.describe_db_instance(instance);
     let Some(out) = cx.exec.probe(&cmd)? else {
         return cx.note(format!(
@@ -262,7 +270,7 @@ fn check_target_absent(cx: &mut Context<'_>) -> Result<()> {
 /// then); it is adopted and the request is not sent again. Anything else is someone else's.
 fn adopt_instance(
     cx: &mut Context<'_>,
-    instance: &str,
+    instance: &RdsIdentifier,
     cmd: &crate::process::Cmd,
     out: &crate::process::Output,
 ) -> Result<()> {
@@ -284,7 +292,7 @@ fn adopt_instance(
 }
 
 fn check_like_exists(cx: &mut Context<'_>) -> Result<()> {
-    let Some(like) = cx.options.rds.like.as_deref() else {
+    let Some(like) = cx.options.rds.like.as_ref() else {
         return Ok(());
     };
     let cmd = cx.commands.describe_db_instance(like);
@@ -306,7 +314,7 @@ fn check_like_exists(cx: &mut Context<'_>) -> Result<()> {
 pub(super) fn check_clickhouse_backup(cx: &mut Context<'_>, backup: &str) -> Result<()> {
     let s3_uri = cx.options.clickhouse_s3_uri.clone();
     let listed =
-        crate::restore::discovery::clickhouse_backups(cx.exec, &cx.commands, s3_uri.as_deref())?;
+        crate::restore::discovery::clickhouse_backups(cx.exec, &cx.commands, s3_uri.as_ref())?;
     let Some((cmd, backups)) = listed else {
         return cx.note(format!(
             "requires: every ClickHouse node listed has a backup named <node>-{backup}"

@@ -4,6 +4,7 @@
 
 use super::{Context, parsed};
 use crate::error::{Error, Result};
+use crate::names::{InstanceClass, PortNumber, RdsIdentifier, SecurityGroupId, SubnetGroupName};
 use crate::parse::rds;
 use crate::process::command_failed;
 use crate::restore::executor::{Poll, Wait};
@@ -12,17 +13,17 @@ use crate::runbook::commands::RdsSettings;
 
 pub fn perform(cx: &mut Context<'_>) -> Result<()> {
     let instance = super::required(
-        cx.options.rds.instance.as_deref(),
+        cx.options.rds.instance.as_ref(),
         "--rds-instance",
         StepId::Rds,
     )?
-    .to_string();
+    .clone();
     let snapshot = super::required(
-        cx.options.rds.snapshot.as_deref(),
+        cx.options.rds.snapshot.as_ref(),
         "--rds-snapshot",
         StepId::Rds,
     )?
-    .to_string();
+    .clone();
     let wanted = match cx.facts.rds_settings.clone() {
         Some(settings) => settings,
         None => source_settings(cx)?,
@@ -43,7 +44,7 @@ pub fn perform(cx: &mut Context<'_>) -> Result<()> {
             super::expect_success(&restore, &out)?;
             // Success is decided by the tool: the answer names the new instance.
             let answered = parsed(&restore, rds::restored_identifier(&out.stdout))?;
-            if answered != instance {
+            if answered != instance.as_str() {
                 return Err(Error::StepFailed(format!(
                     "`{restore}` answered for the instance {answered}, not {instance}"
                 )));
@@ -81,58 +82,88 @@ pub fn perform(cx: &mut Context<'_>) -> Result<()> {
 /// The settings the new instance must have: explicit flags win over the --rds-like instance.
 fn source_settings(cx: &mut Context<'_>) -> Result<RdsSettings> {
     let rds_options = cx.options.rds.clone();
-    let mut settings = RdsSettings {
-        port: String::new(),
-        security_groups: Vec::new(),
-        subnet_group: String::new(),
-        instance_class: String::new(),
+    let copied = match &rds_options.like {
+        Some(like) => Some(copy_settings(cx, like)?),
+        None => None,
     };
-    if let Some(like) = &rds_options.like {
-        let cmd = cx.commands.describe_db_instance(like);
-        match cx.read(&cmd)? {
-            Some(out) => {
-                settings = parsed(&cmd, rds::instance(&out.stdout))?.settings;
-                let others = parsed(&cmd, rds::other_settings(&out.stdout))?;
-                cx.note(format!(
-                    "copied from {like}: port {}, security groups {}, subnet group {}, class {}\nnot copied, check them on the restored instance (the runbook: \"any other configuration which might be overridden\"): {}",
-                    settings.port,
-                    settings.security_groups.join(" "),
-                    settings.subnet_group,
-                    settings.instance_class,
-                    if others.is_empty() { "none".to_string() } else { others.join(", ") }
-                ))?;
-            }
-            None => {
-                settings = RdsSettings {
-                    port: format!("<port of {like}>"),
-                    security_groups: vec![format!("<security groups of {like}>")],
-                    subnet_group: format!("<subnet group of {like}>"),
-                    instance_class: format!("<class of {like}>"),
-                };
-                cx.note(format!(
-                    "the port, VPC security groups, DB subnet group and class are copied from {like}'s answer"
-                ))?;
-            }
-        }
-    }
-    if let Some(port) = rds_options.port {
-        settings.port = port.to_string();
-    }
-    if !rds_options.security_groups.is_empty() {
-        settings.security_groups = rds_options.security_groups.clone();
-    }
-    if let Some(group) = &rds_options.subnet_group {
-        settings.subnet_group = group.clone();
-    }
-    if let Some(class) = &rds_options.instance_class {
-        settings.instance_class = class.clone();
-    }
+    let missing = || {
+        Error::usage(
+            "the `rds` step needs --rds-like ID or every explicit setting (--rds-port, --rds-security-group, --rds-subnet-group, --rds-instance-class)",
+        )
+    };
+    let port = match rds_options.port {
+        Some(port) => PortNumber::new(&port.to_string()).map_err(Error::usage)?,
+        None => copied
+            .as_ref()
+            .map(|c| c.port.clone())
+            .ok_or_else(missing)?,
+    };
+    let security_groups = if rds_options.security_groups.is_empty() {
+        copied
+            .as_ref()
+            .map(|c| c.security_groups.clone())
+            .ok_or_else(missing)?
+    } else {
+        rds_options.security_groups.clone()
+    };
+    Ok(RdsSettings {
+        port,
+        security_groups,
+        subnet_group: rds_options
+            .subnet_group
+            .clone()
+            .or_else(|| copied.as_ref().map(|c| c.subnet_group.clone()))
+            .ok_or_else(missing)?,
+        instance_class: rds_options
+            .instance_class
+            .clone()
+            .or_else(|| copied.as_ref().map(|c| c.instance_class.clone()))
+            .ok_or_else(missing)?,
+    })
+}
+
+/// The settings of the --rds-like instance, read from its description and checked before they
+/// can go into the restore's argv; placeholders when nothing is read (a plan offline).
+fn copy_settings(cx: &mut Context<'_>, like: &RdsIdentifier) -> Result<RdsSettings> {
+    let cmd = cx.commands.describe_db_instance(like);
+    let Some(out) = cx.read(&cmd)? else {
+        cx.note(format!(
+            "the port, VPC security groups, DB subnet group and class are copied from {like}'s answer"
+        ))?;
+        return Ok(RdsSettings {
+            port: PortNumber::shown(format!("<port of {like}>")),
+            security_groups: vec![SecurityGroupId::shown(format!(
+                "<security groups of {like}>"
+            ))],
+            subnet_group: SubnetGroupName::shown(format!("<subnet group of {like}>")),
+            instance_class: InstanceClass::shown(format!("<class of {like}>")),
+        });
+    };
+    let described = parsed(&cmd, rds::instance(&out.stdout))?.settings;
+    let settings = parsed(&cmd, described.checked())?;
+    let others = parsed(&cmd, rds::other_settings(&out.stdout))?;
+    let groups: Vec<&str> = settings
+        .security_groups
+        .iter()
+        .map(|g| g.as_str())
+        .collect();
+    cx.note(format!(
+        "copied from {like}: port {}, security groups {}, subnet group {}, class {}\nnot copied, check them on the restored instance (the runbook: \"any other configuration which might be overridden\"): {}",
+        settings.port,
+        groups.join(" "),
+        settings.subnet_group,
+        settings.instance_class,
+        if others.is_empty() { "none".to_string() } else { others.join(", ") }
+    ))?;
     Ok(settings)
 }
 
 /// Polls `describe-db-instances` (not `aws rds wait`, whose fixed 30-minute limit a large
 /// restore can outlast) until the instance is available.
-fn wait_available(cx: &mut Context<'_>, instance: &str) -> Result<Option<rds::DbInstance>> {
+fn wait_available(
+    cx: &mut Context<'_>,
+    instance: &RdsIdentifier,
+) -> Result<Option<rds::DbInstance>> {
     let probe = cx.commands.describe_db_instance(instance);
     let mut last: Option<rds::DbInstance> = None;
     let what = format!("RDS instance {instance} to be available");

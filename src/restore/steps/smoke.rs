@@ -4,13 +4,14 @@
 
 use super::{Context, waits};
 use crate::error::Result;
+use crate::names::ObjectName;
 use crate::runbook::{StepId, VeleroComponent, fixed};
 
 pub fn perform(cx: &mut Context<'_>) -> Result<()> {
     if cx.facts.clickhouse_job_applied || cx.options.includes(StepId::Clickhouse) {
         waits::clickhouse_job_complete(cx)?;
     }
-    let restores: Vec<String> = cx.facts.restores.values().cloned().collect();
+    let restores: Vec<ObjectName> = cx.facts.restores.values().cloned().collect();
     // In a run, the Velero steps recorded their restores; only a plan gets here without them.
     let velero_steps = VeleroComponent::ALL
         .iter()

@@ -4,6 +4,7 @@
 
 use super::{Context, expect_success, parsed, required, waits};
 use crate::error::{Error, Result};
+use crate::names::{ObjectName, VeleroBackupName};
 use crate::parse::table::Table;
 use crate::parse::velero;
 use crate::runbook::VeleroComponent;
@@ -14,7 +15,7 @@ pub fn perform(cx: &mut Context<'_>, component: VeleroComponent) -> Result<()> {
         component.flag(),
         component.step(),
     )?
-    .to_string();
+    .clone();
     show_backup(cx, component, &backup)?;
     let restore = match cx.facts.restores.get(&component).cloned() {
         Some(name) => {
@@ -32,12 +33,17 @@ pub fn perform(cx: &mut Context<'_>, component: VeleroComponent) -> Result<()> {
             None => create(cx, component, &backup)?,
         },
     };
-    let name = restore.unwrap_or_else(|| format!("<the restore velero names for {backup}>"));
+    let name = restore
+        .unwrap_or_else(|| ObjectName::shown(format!("<the restore velero names for {backup}>")));
     waits::restore_finished(cx, &name)
 }
 
 /// The runbook's `velero backup get -n NS | grep COMPONENT`, done in process.
-fn show_backup(cx: &mut Context<'_>, component: VeleroComponent, backup: &str) -> Result<()> {
+fn show_backup(
+    cx: &mut Context<'_>,
+    component: VeleroComponent,
+    backup: &VeleroBackupName,
+) -> Result<()> {
     let cmd = cx.commands.velero_backup_list();
     let Some(out) = cx.read(&cmd)? else {
         return cx.note(format!(
@@ -47,7 +53,9 @@ fn show_backup(cx: &mut Context<'_>, component: VeleroComponent, backup: &str) -
     };
     let table = parsed(&cmd, Table::parse(&out.stdout))?;
     let records = table.records();
-    let row = records.iter().find(|r| r.get("NAME") == Some(&backup));
+    let row = records
+        .iter()
+        .find(|r| r.get("NAME") == Some(&backup.as_str()));
     match row {
         Some(row) if row.get("STATUS") == Some(&"Completed") => cx.note(format!(
             "selected (grep {}): {backup} Completed",
@@ -67,8 +75,8 @@ fn show_backup(cx: &mut Context<'_>, component: VeleroComponent, backup: &str) -
 /// have come between `restore create` and the state being saved) is reused.
 pub(super) fn find_restore_of_this_run(
     cx: &mut Context<'_>,
-    backup: &str,
-) -> Result<Option<String>> {
+    backup: &VeleroBackupName,
+) -> Result<Option<ObjectName>> {
     if !cx.resuming {
         return Ok(None);
     }
@@ -79,27 +87,36 @@ pub(super) fn find_restore_of_this_run(
     let restores = parsed(&cmd, velero::restores(&out.stdout))?;
     let found = restores
         .into_iter()
-        .find(|r| r.backup == backup && cx.facts.made_by_this_run(r.created.as_deref()));
+        .find(|r| backup == r.backup.as_str() && cx.facts.made_by_this_run(r.created.as_deref()));
     if let Some(restore) = &found {
         cx.note(format!(
             "found the restore {} from {backup}, created by this run before the interruption; reusing it",
             restore.name
         ))?;
     }
-    Ok(found.map(|r| r.name))
+    found
+        .map(|r| {
+            ObjectName::new(&r.name).map_err(|problem| {
+                crate::parse::ParseError::unsafe_value(problem, &r.name).for_command(&cmd)
+            })
+        })
+        .transpose()
 }
 
 fn create(
     cx: &mut Context<'_>,
     component: VeleroComponent,
-    backup: &str,
-) -> Result<Option<String>> {
+    backup: &VeleroBackupName,
+) -> Result<Option<ObjectName>> {
     let cmd = cx.commands.velero_restore_create(backup);
     let Some(out) = cx.exec.change(&cmd)? else {
         return Ok(None);
     };
     expect_success(&cmd, &out)?;
     let name = parsed(&cmd, velero::created_restore_name(&out.stdout))?;
+    let name = ObjectName::new(&name).map_err(|problem| {
+        crate::parse::ParseError::unsafe_value(problem, &name).for_command(&cmd)
+    })?;
     cx.facts.restores.insert(component, name.clone());
     cx.checkpoint()?;
     Ok(Some(name))

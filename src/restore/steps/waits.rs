@@ -4,6 +4,7 @@
 
 use super::{Context, parsed};
 use crate::error::{Error, Result};
+use crate::names::ObjectName;
 use crate::parse::kube::{self, JobOutcome};
 use crate::parse::velero::{self, RestoreOutcome};
 use crate::parse::{ParseError, kots};
@@ -66,8 +67,8 @@ pub(super) fn jobs_complete(cx: &mut Context<'_>) -> Result<()> {
                     reason: format!(
                         "job {} failed; look at `{}` and `{}`",
                         failed.name,
-                        commands.job_logs(&failed.name),
-                        commands.describe_job(&failed.name)
+                        commands.job_logs(&ObjectName::or_shown(&failed.name)),
+                        commands.describe_job(&ObjectName::or_shown(&failed.name))
                     ),
                 });
             }
@@ -131,7 +132,7 @@ pub(super) fn app_ready(cx: &mut Context<'_>) -> Result<()> {
     })?;
     Ok(())
 }
-pub(super) fn restore_finished(cx: &mut Context<'_>, restore: &str) -> Result<()> {
+pub(super) fn restore_finished(cx: &mut Context<'_>, restore: &ObjectName) -> Result<()> {
     let probe = cx.commands.velero_restore_json(restore);
     let for_errors = probe.clone();
     let describe = cx.commands.velero_restore_describe(restore);
@@ -177,7 +178,7 @@ pub(super) fn restore_finished(cx: &mut Context<'_>, restore: &str) -> Result<()
 pub(super) fn clickhouse_job_complete(cx: &mut Context<'_>) -> Result<()> {
     let probe = cx.commands.get_restore_job_json();
     let for_errors = probe.clone();
-    let logs = cx.commands.job_logs(fixed::CLICKHOUSE_JOB);
+    let logs = cx.commands.job_logs(&fixed::object(fixed::CLICKHOUSE_JOB));
     cx.exec.wait(Wait {
         what: format!("the Job {} to complete", fixed::CLICKHOUSE_JOB),
         probe,

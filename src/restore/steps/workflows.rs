@@ -40,8 +40,7 @@ pub fn recover(cx: &mut Context<'_>) -> Result<()> {
         return Err(Error::StepFailed(format!(
             "`{curl}` answered `{}`, not {{\"message\":\"success\"}}; look at the dataset service's logs (`{}`)",
             out.stdout.trim(),
-            cx.commands
-                .service_logs(crate::runbook::fixed::DATASET_SERVICE)
+            cx.commands.dataset_service_logs()
         )));
     }
     cx.facts.workflows_recovered = true;

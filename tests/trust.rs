@@ -1,0 +1,123 @@
+//! Trust boundaries: values from state.json and from command output reach an argv only through
+//! the same checks as flags; a state edited by hand is refused before anything runs.
+
+use serde_json::Value;
+
+use crate::recovery::{Sim, command_number};
+use crate::support::{Argv, explain};
+
+fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The calls the sim received that change something, after the first `skip`.
+fn changes_after(sim: &Sim, skip: usize) -> Vec<String> {
+    sim.world()["calls"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .skip(skip)
+        .filter(|c| c["changed"].is_string())
+        .map(|c| c["argv"].to_string())
+        .collect()
+}
+
+/// A run interrupted right after its first deletion, with state.json then edited by `edit`; the
+/// resume must be refused (exit 3) with `because`, and change nothing.
+fn edited_state_is_refused(edit: impl Fn(&mut Value), because: &str) {
+    let sim = Sim::new();
+    let n = command_number("delete sts messaging ");
+    let first = sim.restore(Some(&format!("{n}:interrupt")));
+    assert_eq!(first.status.code(), Some(130), "{}", explain(&first));
+    let path = sim.run_dir().join("state.json");
+    let mut state: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    edit(&mut state);
+    std::fs::write(&path, serde_json::to_string_pretty(&state).unwrap()).unwrap();
+    let before = sim.calls();
+    let resumed = sim.resume(false);
+    assert_eq!(resumed.status.code(), Some(3), "{}", explain(&resumed));
+    assert!(stderr(&resumed).contains(because), "{}", stderr(&resumed));
+    assert!(
+        changes_after(&sim, before).is_empty(),
+        "{:?}",
+        changes_after(&sim, before)
+    );
+    assert_eq!(sim.calls(), before, "nothing ran at all");
+}
+
+#[test]
+fn a_state_edited_to_delete_everything_is_refused() {
+    edited_state_is_refused(
+        |state| {
+            state["facts"]["messaging_deletions"]["statefulsets"]
+                .as_array_mut()
+                .unwrap()
+                .push("--all".into())
+        },
+        "is not a Kubernetes object name",
+    );
+}
+
+#[test]
+fn a_state_edited_to_an_option_like_namespace_is_refused() {
+    edited_state_is_refused(
+        |state| state["options"]["namespace"] = "-A".into(),
+        "is not a Kubernetes namespace",
+    );
+}
+
+#[test]
+fn a_state_whose_deletions_the_gate_did_not_show_is_refused() {
+    edited_state_is_refused(
+        |state| {
+            state["facts"]["messaging_deletions"]["pvcs"]
+                .as_array_mut()
+                .unwrap()
+                .push("data-volume-template-chi-olap-installation-arthur-0-0-0".into())
+        },
+        "not the one the deletion gate showed",
+    );
+}
+
+#[test]
+fn a_state_whose_parameters_the_events_did_not_record_is_refused() {
+    edited_state_is_refused(
+        |state| {
+            state["options"]["backups"]["enrichments"] =
+                "arthur-backup-2023-05-04t15.25.24-04.00-enrichments".into()
+        },
+        "not those events.jsonl recorded",
+    );
+}
+
+/// A PV listed under the name `--all`, bound to a messaging claim: a refusal naming the command,
+/// the line and the value, before anything is deleted.
+#[test]
+fn a_name_from_output_that_is_not_a_name_is_refused() {
+    let sim = Sim::new();
+    let argv = Argv::arthur("run")
+        .with(&["--yes"])
+        .fast(&sim.run_dir())
+        .with(&[
+            "--rds-instance",
+            "arthur-restored-db",
+            "--rds-like",
+            "arthur-prod-db",
+        ]);
+    let output = sim
+        .command()
+        .env("ARTHUR_SIM_EXTRA_PV", "--all")
+        .args(argv.words())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", explain(&output));
+    let said = stderr(&output);
+    assert!(said.contains("`kubectl get pv`"), "{said}");
+    assert!(said.contains("\"--all\""), "{said}");
+    assert!(said.contains("at line"), "{said}");
+    let deletes: Vec<String> = changes_after(&sim, 0)
+        .into_iter()
+        .filter(|c| c.contains("\"delete\""))
+        .collect();
+    assert!(deletes.is_empty(), "{deletes:?}");
+}
