@@ -48,7 +48,7 @@ where
     match commands::run(cli) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("arthur-restore: error: {error}");
+            record::redact::err(&format!("arthur-restore: error: {error}\n"));
             error.exit_code()
         }
     }

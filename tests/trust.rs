@@ -121,3 +121,124 @@ fn a_name_from_output_that_is_not_a_name_is_refused() {
         .collect();
     assert!(deletes.is_empty(), "{deletes:?}");
 }
+
+/// Every planted secret found in the run directory's files or the tool's output.
+fn leaks(sim: &Sim, output: &std::process::Output) -> Vec<String> {
+    let planted: Vec<String> = sim.world()["planted"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(String::from))
+        .collect();
+    let mut texts: Vec<(String, String)> = vec![
+        (
+            "stdout".into(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+        ),
+        (
+            "stderr".into(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        ),
+    ];
+    if let Ok(entries) = std::fs::read_dir(sim.run_dir()) {
+        for entry in entries.flatten() {
+            let text = std::fs::read(entry.path()).unwrap_or_default();
+            texts.push((
+                entry.file_name().to_string_lossy().into_owned(),
+                String::from_utf8_lossy(&text).into_owned(),
+            ));
+        }
+    }
+    let mut found = Vec::new();
+    for secret in &planted {
+        for (name, text) in &texts {
+            if text.contains(secret.as_str()) {
+                found.push(format!("{secret} in {name}"));
+            }
+        }
+    }
+    found
+}
+
+/// Secrets of every form, planted in every command's stdout and stderr, in success and in
+/// failure (the command failing, or printing what no parser reads): none reaches any file of the
+/// run directory, standard output or standard error.
+#[test]
+fn no_planted_secret_reaches_any_file_or_stream() {
+    let commands = crate::recovery::reference_calls().len();
+    let mut cases: Vec<(u64, Option<String>)> = (1..=3).map(|seed| (seed, None)).collect();
+    for kind in ["forbidden", "garbage"] {
+        for n in 1..=commands {
+            cases.push((n as u64 + 10, Some(format!("{n}:{kind}"))));
+        }
+    }
+    let failures = std::sync::Mutex::new(Vec::new());
+    let planted = std::sync::atomic::AtomicUsize::new(0);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..3 {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let Some((seed, fault)) = cases.get(i) else {
+                        break;
+                    };
+                    let sim = Sim::new();
+                    let argv = Argv::arthur("run")
+                        .with(&["--yes", "--command-timeout", "1s"])
+                        .fast(&sim.run_dir())
+                        .with(&[
+                            "--rds-instance",
+                            "arthur-restored-db",
+                            "--rds-like",
+                            "arthur-prod-db",
+                        ]);
+                    let mut command = sim.command();
+                    command.env("ARTHUR_SIM_SECRETS", seed.to_string());
+                    if let Some(fault) = fault {
+                        command.env("ARTHUR_SIM_FAULT", fault);
+                    }
+                    let output = command.args(argv.words()).output().unwrap();
+                    planted.fetch_add(
+                        sim.world()["planted"].as_array().map_or(0, Vec::len),
+                        std::sync::atomic::Ordering::SeqCst,
+                    );
+                    let found = leaks(&sim, &output);
+                    if !found.is_empty() {
+                        failures
+                            .lock()
+                            .unwrap()
+                            .push(format!("seed {seed}, fault {fault:?}: {found:?}"));
+                    }
+                }
+            });
+        }
+    });
+    let failures = failures.into_inner().unwrap();
+    crate::recovery::summary(
+        "secrets",
+        &format!(
+            "secrets property test: {} runs, {} secrets planted in stdout and stderr, {} runs leaked",
+            cases.len(),
+            planted.into_inner(),
+            failures.len()
+        ),
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The run directory is the operator's alone: 0700, its files 0600.
+#[test]
+fn the_run_directory_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let sim = Sim::new();
+    let output = sim.restore(None);
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&sim.run_dir()), 0o700);
+    for entry in std::fs::read_dir(sim.run_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
+    }
+}

@@ -23,6 +23,9 @@
 //!                              whose identity the operator may not read
 //!   `ARTHUR_SIM_EXTRA_PV=NAME`  the world starts with one more PV, of that name, bound to a
 //!                              messaging claim (a name no real API server would accept)
+//!   `ARTHUR_SIM_SECRETS=SEED`  every answer carries generated secrets, in every form (on
+//!                              stderr; on stdout too where it is YAML or the command failed);
+//!                              the values are kept in the world's `planted`
 //!   `ARTHUR_SIM_CLEAR=1`       the operator cleared a blocking fault (finalizers removed, the
 //!                              stuck restore finished)
 //!
@@ -105,6 +108,9 @@ struct World {
     recovered: u32,
     calls: Vec<Call>,
     restore_sequence: u64,
+    /// The secrets planted in outputs (`ARTHUR_SIM_SECRETS`), for the test to look for.
+    #[serde(default)]
+    planted: Vec<String>,
 }
 
 fn messaging_claims() -> Vec<String> {
@@ -131,6 +137,7 @@ impl World {
             recovered: 0,
             calls: Vec::new(),
             restore_sequence: 0,
+            planted: Vec::new(),
         };
         world.add_claim(
             "data-volume-template-chi-olap-installation-arthur-0-0-0",
@@ -912,6 +919,44 @@ fn failure(tool: &str, kind: &str) -> Answer {
     Answer::err(text, status)
 }
 
+/// A generated secret: letters and digits from a seed and an index (deterministic).
+fn secret(seed: u64, index: u64, length: usize, upper: bool) -> String {
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(index.wrapping_mul(1442695040888963407))
+        | 1;
+    let alphabet: &[u8] = if upper {
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    } else {
+        b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    };
+    (0..length)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            alphabet[(state % alphabet.len() as u64) as usize] as char
+        })
+        .collect()
+}
+
+/// Secrets in every form a CLI may print them (`ARTHUR_SIM_SECRETS=SEED`): YAML keys, nested
+/// values, block scalars, flow mappings, PEM blocks, bearer tokens, AWS credentials, JSON and
+/// JSON-escaped text. Returns the text and the secret values planted in it.
+fn planted_secrets(seed: u64, call: u64) -> (String, Vec<String>) {
+    let v: Vec<String> = (0..14)
+        .map(|i| secret(seed, call * 100 + i, 24, false))
+        .collect();
+    let key_id = format!("AKIA{}", secret(seed, call * 100 + 50, 16, true));
+    let text = format!(
+        "meta_db_password:\n  value: {}\napi_key: {}\nvaluePlaintext: {}\ndb_password: {{value: '{}'}}\ntls_key: |\n  {}\n-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\nAuthorization: Bearer {}\naws_access_key_id = {key_id}\naws_secret_access_key = {}\naws_session_token = {}\n{{\"SecretAccessKey\": \"{}\", \"SessionToken\": \"{}\"}}\n{{\"message\": \"config:\\n  password: {}\\n\"}}\ntoken: \"{}\"\n",
+        v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12]
+    );
+    let mut values = v[..13].to_vec();
+    values.push(key_id);
+    (text, values)
+}
+
 fn hang() -> ! {
     loop {
         std::thread::sleep(std::time::Duration::from_secs(60));
@@ -1029,6 +1074,18 @@ fn main() {
             _ => None,
         },
     };
+    // Secrets in the output: on standard error always; on standard output where the real CLI
+    // prints YAML (the KOTS config) and wherever the command fails.
+    let mut answer = answer;
+    if let (Ok(seed), Some(answer)) = (std::env::var("ARTHUR_SIM_SECRETS"), answer.as_mut()) {
+        let (text, values) = planted_secrets(seed.parse().unwrap_or(1), n);
+        world.planted.extend(values);
+        answer.stderr.push_str(&text);
+        let yaml = w.first() == Some(&"kots") && w.get(2) == Some(&"config");
+        if answer.status != 0 || early.is_some() || yaml {
+            answer.stdout = format!("{}{text}", answer.stdout);
+        }
+    }
     world.calls.push(Call {
         n,
         argv: std::iter::once(tool.clone())

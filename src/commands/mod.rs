@@ -8,8 +8,6 @@ mod run;
 mod steps;
 mod verify;
 
-use std::io::Write;
-
 use crate::cli::{Cli, Command};
 use crate::error::{Error, Result};
 
@@ -26,13 +24,9 @@ pub fn run(cli: Cli) -> Result<i32> {
     }
 }
 
-/// Writes the whole text to standard output.
+/// Writes the whole text to standard output, without secrets.
 fn print(text: &str) -> Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-        .map_err(|e| Error::io("cannot write to", "standard output", e))
+    crate::record::redact::out(text).map_err(|e| Error::io("cannot write to", "standard output", e))
 }
 
 /// Pretty JSON and a newline.

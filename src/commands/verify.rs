@@ -71,9 +71,9 @@ fn check_cluster(
             "the run directory's run touched the cluster whose kube-system namespace UID is {recorded}, but the current kube context reaches {uid}; select the run's cluster (--kubeconfig/--context)"
         ))),
         None if allow_unknown => {
-            eprintln!(
-                "arthur-restore: WARNING: --allow-unknown-cluster: the cluster's identity could not be read; the run's cluster is {recorded}"
-            );
+            crate::record::redact::err(&format!(
+                "arthur-restore: WARNING: --allow-unknown-cluster: the cluster's identity could not be read; the run's cluster is {recorded}\n"
+            ));
             Ok(())
         }
         None => Err(Error::refused(format!(
@@ -131,11 +131,11 @@ fn check_until_settled(
         && started.elapsed() < args.timing.timeout
     {
         if std::io::stderr().is_terminal() {
-            eprint!(
+            crate::record::redact::err(&format!(
                 "\rverify: waiting for {} not yet ready ({} elapsed) ",
                 health.not_yet(),
                 format_duration(Duration::from_secs(started.elapsed().as_secs().max(1)))
-            );
+            ));
         }
         interrupt.sleep(args.timing.poll_interval)?;
         health = check(exec, commands, restore_names)?;

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::redact::redact;
+use super::redact::redact_json;
 use super::state::RunStatus;
 use crate::error::{Error, Result};
 use crate::model::{BackupNames, MessagingDeletions, RestoreOptions};
@@ -207,14 +207,17 @@ impl EventLog {
             prev: self.last_hash.clone(),
             event,
         };
-        let line = serde_json::to_string(&record).map_err(|e| {
+        let serialize = |e: serde_json::Error| {
             Error::io(
                 "cannot serialize an event for",
                 &self.path,
                 std::io::Error::other(e),
             )
-        })?;
-        let line = redact(&line);
+        };
+        // Secrets out of every string, before JSON escapes them.
+        let mut value = serde_json::to_value(&record).map_err(serialize)?;
+        redact_json(&mut value);
+        let line = serde_json::to_string(&value).map_err(serialize)?;
         writeln!(self.file, "{line}").map_err(|e| Error::io("cannot write", &self.path, e))?;
         self.sequence += 1;
         self.last_hash = line_hash(&line);

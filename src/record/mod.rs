@@ -215,11 +215,13 @@ impl RunDir {
     pub fn lock(&self) -> Result<RunLock> {
         use std::io::{Read, Seek};
         let path = self.path.join(LOCK_FILE);
+        use std::os::unix::fs::OpenOptionsExt;
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
+            .mode(0o600)
             .open(&path)
             .map_err(|e| Error::io("cannot open", &path, e))?;
         let mut holder = String::new();
@@ -300,10 +302,10 @@ impl RunRecord {
         &self.dir
     }
 
-    /// Appends text (already redacted) to transcript.log.
+    /// Appends text to transcript.log, without secrets.
     pub fn transcript(&mut self, text: &str) -> Result<()> {
         self.transcript
-            .write_all(text.as_bytes())
+            .write_all(redact::redact(text).as_bytes())
             .map_err(|e| Error::io("cannot write", self.dir.path.join(TRANSCRIPT_FILE), e))
     }
 

@@ -1,72 +1,238 @@
-//! Keeps secrets out of the transcript and events.jsonl (SPEC section 4): AWS access keys,
-//! values under keys that name a password, secret or token (YAML and JSON), bearer tokens.
+//! Keeps secrets out of everything the tool writes (SPEC section 4, section 5 rule 10). The
+//! places text leaves the process call this module, not their callers: the screen (`out`, `err`),
+//! transcript.log, events.jsonl and state.json (each string value, before JSON escapes it).
+//!
+//! What is a secret: the value of a key that names one (`password`, `secret`, `token`, `api_key`,
+//! `private_key`, `credential`, …) at any depth, inline, in a nested block (`password:` then
+//! `value: …`), in a YAML block scalar (`key: |` and the lines under it) or in a flow mapping
+//! (`password: {value: '…'}`); every `valuePlaintext`; PEM blocks (keys and certificates); AWS
+//! access key ids, secret keys and session tokens; bearer and basic credentials. A line
+//! commented by the transcript (`# `) is read as what it comments.
 
+use std::io::Write;
 use std::sync::LazyLock;
 
 use regex::Regex;
 
-const REDACTED: &str = "<redacted>";
+pub const REDACTED: &str = "<redacted>";
+
+/// The words that make a key's value secret.
+const SECRET_WORDS: &str =
+    r"password|passwd|pwd|secret|token|api_?key|apikey|private_?key|_key|credential|auth";
 
 static AWS_KEY_ID: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b").expect("valid"));
 static INLINE_SECRET: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)("?[A-Za-z0-9_.-]*(password|passwd|secret|token)[A-Za-z0-9_.-]*"?\s*[:=]\s*)("[^"]*"|'[^']*'|[^\s,}{]+)"#)
-        .expect("valid")
+    Regex::new(&format!(
+        r#"(?i)("?[A-Za-z0-9_.-]*(?:{SECRET_WORDS})[A-Za-z0-9_.-]*"?\s*[:=]\s*)("[^"]*"|'[^']*'|\{{[^}}]*\}}|[^\s,}}{{]+)"#
+    ))
+    .expect("valid")
 });
-static BEARER: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+").expect("valid"));
+static PLAINTEXT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)("?valuePlaintext"?\s*:\s*)("[^"]*"|'[^']*'|[^\s,}{]+)"#).expect("valid")
+});
+static FLOW_VALUE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"(:\s*)("[^"]*"|'[^']*'|[^\s,}{]+)"#).expect("valid"));
+static CREDENTIALS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)\b((?:bearer|basic)\s+)[A-Za-z0-9._~+/=-]+").expect("valid"));
+static PEM_INLINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(-----BEGIN [A-Z0-9 ]+-----).*?(-----END [A-Z0-9 ]+-----)").expect("valid")
+});
 static SECRET_KEY_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^(\s*)[A-Za-z0-9_.-]*(password|passwd|secret|token)[A-Za-z0-9_.-]*:\s*$")
-        .expect("valid")
+    Regex::new(&format!(r#"(?i)(?:{SECRET_WORDS})[A-Za-z0-9_.-]*"?:\s*$"#)).expect("valid")
 });
-static VALUE_LINE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^(\s*)(value|default|data):\s*(.+)$").expect("valid"));
+static BLOCK_SCALAR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(\s*)(-\s+)?([A-Za-z0-9_.-]+):\s*[|>][-+]?[0-9]?\s*$").expect("valid")
+});
+static VALUE_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(\s*)(value|valuePlaintext|default|data):\s*(.+)$").expect("valid")
+});
+
+/// A nested block whose lines are secret: opened by a key line, its lines are those indented at
+/// least as much as the first line after the key (the key's own indentation says little: an
+/// error message or a merged stream may have put text before it).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Block {
+    /// The key line was seen; the next non-blank line sets the indentation.
+    Opening,
+    /// Lines indented at least this much are inside.
+    Inside(usize),
+}
+
+/// Where the line-by-line reading stands.
+#[derive(Default)]
+struct Reading {
+    /// Under a `password:` key: its `value`/`default`/`data` lines are secret.
+    secret_block: Option<Block>,
+    /// Under a block scalar (`key: |`) of a secret key: every line is secret.
+    secret_scalar: Option<Block>,
+    /// Inside a PEM block.
+    pem: bool,
+}
+
+fn indent_of(body: &str) -> usize {
+    body.len() - body.trim_start().len()
+}
+
+fn is_secret_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    [
+        "password",
+        "passwd",
+        "pwd",
+        "secret",
+        "token",
+        "apikey",
+        "privatekey",
+        "_key",
+        "credential",
+        "auth",
+        "valueplaintext",
+    ]
+    .iter()
+    .any(|word| key.contains(word))
+}
+
+/// Whether a line of the given indentation is inside the block, settling an opening block.
+fn inside(block: &mut Option<Block>, indent: usize, blank: bool) -> bool {
+    match *block {
+        None => false,
+        Some(_) if blank => true,
+        Some(Block::Opening) if indent > 0 => {
+            *block = Some(Block::Inside(indent));
+            true
+        }
+        Some(Block::Inside(min)) if indent >= min => true,
+        Some(_) => {
+            *block = None;
+            false
+        }
+    }
+}
+
+impl Reading {
+    /// The redacted form of one line's body (the line without a transcript's `# `).
+    fn line(&mut self, body: &str) -> String {
+        let indent = indent_of(body);
+        let blank = body.trim().is_empty();
+        if self.pem {
+            if body.contains("-----END ") {
+                self.pem = false;
+                return body.to_string();
+            }
+            return format!("{}{REDACTED}", &body[..indent]);
+        }
+        if inside(&mut self.secret_scalar, indent, blank) {
+            return if blank {
+                body.to_string()
+            } else {
+                format!("{}{REDACTED}", &body[..indent])
+            };
+        }
+        let in_block = inside(&mut self.secret_block, indent, blank);
+        if body.contains("-----BEGIN ") && !PEM_INLINE.is_match(body) {
+            self.pem = true;
+            return body.to_string();
+        }
+        if let Some(c) = BLOCK_SCALAR.captures(body)
+            && (in_block || is_secret_key(&c[3]))
+        {
+            self.secret_scalar = Some(Block::Opening);
+            return body.to_string();
+        }
+        let redacted = match (in_block, VALUE_LINE.captures(body)) {
+            (true, Some(c)) => format!("{}{}: {REDACTED}", &c[1], &c[2]),
+            _ => body.to_string(),
+        };
+        if SECRET_KEY_LINE.is_match(body) {
+            self.secret_block = Some(Block::Opening);
+        }
+        inline(&redacted)
+    }
+}
+
+/// The secrets of one line that need no context.
+fn inline(text: &str) -> String {
+    let text = PEM_INLINE.replace_all(text, format!("${{1}}{REDACTED}${{2}}"));
+    let text = AWS_KEY_ID.replace_all(&text, REDACTED);
+    let text = CREDENTIALS.replace_all(&text, format!("${{1}}{REDACTED}"));
+    let text = PLAINTEXT.replace_all(&text, format!("${{1}}{REDACTED}"));
+    INLINE_SECRET
+        .replace_all(&text, |c: &regex::Captures<'_>| {
+            let value = &c[2];
+            if let Some(inner) = value.strip_prefix('{') {
+                // A flow mapping: every value in it.
+                let inner = FLOW_VALUE.replace_all(inner, format!("${{1}}{REDACTED}"));
+                format!("{}{{{inner}", &c[1])
+            } else if value.is_empty() {
+                c[0].to_string()
+            } else {
+                format!("{}{REDACTED}", &c[1])
+            }
+        })
+        .into_owned()
+}
 
 /// Returns the text with secrets replaced by `<redacted>`.
 pub fn redact(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    // Indentation of a `…password:` key whose block's values are secret (the KOTS config).
-    let mut secret_block: Option<usize> = None;
+    let mut reading = Reading::default();
     for line in text.split_inclusive('\n') {
-        let body = line.trim_end_matches('\n');
-        let indent = body.len() - body.trim_start().len();
-        if let Some(block) = secret_block
-            && (indent <= block && !body.trim().is_empty())
-        {
-            secret_block = None;
-        }
-        let mut redacted = if secret_block.is_some() {
-            match VALUE_LINE.captures(body) {
-                Some(c) => format!("{}{}: {REDACTED}", &c[1], &c[2]),
-                None => body.to_string(),
-            }
-        } else {
-            body.to_string()
+        let (content, newline) = match line.strip_suffix('\n') {
+            Some(content) => (content, "\n"),
+            None => (line, ""),
         };
-        if let Some(c) = SECRET_KEY_LINE.captures(body) {
-            secret_block = Some(c[1].len());
-        }
-        redacted = AWS_KEY_ID.replace_all(&redacted, REDACTED).into_owned();
-        redacted = BEARER
-            .replace_all(&redacted, format!("${{1}}{REDACTED}"))
-            .into_owned();
-        // `name: BACKUP_NAME` style lines hold no secret; only key/value pairs whose key names one.
-        redacted = INLINE_SECRET
-            .replace_all(&redacted, |c: &regex::Captures<'_>| {
-                let value = &c[3];
-                if value.starts_with("{") || value.is_empty() {
-                    c[0].to_string()
-                } else {
-                    format!("{}{REDACTED}", &c[1])
-                }
-            })
-            .into_owned();
-        out.push_str(&redacted);
-        if line.ends_with('\n') {
-            out.push('\n');
-        }
+        // A transcript's comment is read as what it comments.
+        let (prefix, body) = match content.strip_prefix("# ") {
+            Some(body) => ("# ", body),
+            None => ("", content),
+        };
+        out.push_str(prefix);
+        out.push_str(&reading.line(body));
+        out.push_str(newline);
     }
     out
+}
+
+/// Redacts every string of a JSON value (before serializing: the redaction sees the text, not
+/// its JSON escapes).
+pub fn redact_json(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(text) => {
+            let clean = redact(text);
+            if clean != *text {
+                *text = clean;
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(redact_json),
+        serde_json::Value::Object(map) => {
+            for (key, item) in map.iter_mut() {
+                if is_secret_key(key)
+                    && let serde_json::Value::String(text) = item
+                    && !text.is_empty()
+                {
+                    *text = REDACTED.to_string();
+                } else {
+                    redact_json(item);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Writes to standard output, without secrets.
+pub fn out(text: &str) -> std::io::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(redact(text).as_bytes())?;
+    stdout.flush()
+}
+
+/// Writes to standard error, without secrets (errors quote what commands printed).
+pub fn err(text: &str) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr.write_all(redact(text).as_bytes());
+    let _ = stderr.flush();
 }
 
 #[cfg(test)]
@@ -81,26 +247,52 @@ mod tests {
         assert!(clean.contains("meta_db_password:\n      value: <redacted>"));
         assert!(clean.contains("arthur-restored-db.c9xkq2abcd12.us-east-1.rds.amazonaws.com"));
         assert_eq!(clean.lines().count(), config.lines().count());
+        // The same, commented in the transcript (an error quoting the output).
+        let commented: String = config.lines().map(|l| format!("# {l}\n")).collect();
+        assert!(
+            !redact(&commented)
+                .contains("Wm9TxO1bT2c3dWR4c2pZQkZ0a0lQb0x5b0ZJdk9xTjhKcnE2cE1ndz09")
+        );
+    }
+
+    /// Each row: text holding the secret `S3CR3T`, which must be gone after redaction.
+    #[test]
+    fn every_form_of_secret_is_redacted() {
+        let rows = [
+            "key AKIAS3CR3TABCDEFGHIJ here",
+            "aws_secret_access_key = S3CR3T",
+            "aws_session_token=S3CR3T",
+            r#"{"password": "S3CR3T", "user": "x"}"#,
+            r#"{"SecretAccessKey":"S3CR3T","SessionToken":"S3CR3T"}"#,
+            "Authorization: Bearer S3CR3T",
+            "Authorization: Basic S3CR3T",
+            "  api_key: S3CR3T",
+            "  valuePlaintext: S3CR3T",
+            "  meta_db_password: {value: 'S3CR3T'}",
+            "  meta_db_password: {default: x, value: S3CR3T}",
+            "  meta_db_password:\n    value: |\n      S3CR3T\n      S3CR3T\n    other: x",
+            "  tls_key: |\n    S3CR3T\n",
+            "-----BEGIN RSA PRIVATE KEY-----\nS3CR3T\n-----END RSA PRIVATE KEY-----",
+            "ca: -----BEGIN CERTIFICATE-----\\nS3CR3T\\n-----END CERTIFICATE-----",
+            r#"{"message":"config:\n  password: S3CR3T\n"}"#,
+            "# meta_db_password:\n#   value: S3CR3T",
+            "token: \"S3CR3T\"",
+        ];
+        for text in rows {
+            let clean = redact(text);
+            assert!(!clean.contains("S3CR3T"), "{text:?} became {clean:?}");
+        }
     }
 
     #[test]
-    fn keys_and_tokens() {
-        assert_eq!(
-            redact("key AKIAABCDEFGHIJKLMNOP here"),
-            "key <redacted> here"
-        );
-        assert_eq!(
-            redact("aws_secret_access_key = abc/def+ghi"),
-            "aws_secret_access_key = <redacted>"
-        );
-        assert_eq!(
-            redact(r#"{"password": "hunter2", "user": "x"}"#),
-            r#"{"password": <redacted>, "user": "x"}"#
-        );
-        assert_eq!(
-            redact("Authorization: Bearer eyJabc.def"),
-            "Authorization: Bearer <redacted>"
-        );
+    fn json_strings_are_redacted_before_escaping() {
+        let mut value = serde_json::json!({
+            "error": "`kubectl kots get config` failed: meta_db_password:\n  value: S3CR3T\n",
+            "list": ["password: S3CR3T"],
+            "api_key": "S3CR3T",
+        });
+        redact_json(&mut value);
+        assert!(!value.to_string().contains("S3CR3T"), "{value}");
     }
 
     #[test]
@@ -111,5 +303,7 @@ mod tests {
         assert!(clean.contains("key: password"));
         let pv = crate::parse::sample("kubectl-get-pv.txt");
         assert_eq!(redact(&pv), pv);
+        let restore = crate::parse::sample("velero-restore-describe.txt");
+        assert_eq!(redact(&restore), restore);
     }
 }

@@ -86,8 +86,11 @@ pub fn load(dir: &Path, file: &Path) -> Result<RunState> {
 /// Writes the state atomically: a reader never sees half a file.
 pub fn save(file: &Path, state: &RunState) -> Result<()> {
     let temporary = file.with_extension("json.tmp");
-    let text = serde_json::to_string_pretty(state)
-        .map_err(|e| Error::io("cannot serialize", file, std::io::Error::other(e)))?;
+    let serialize =
+        |e: serde_json::Error| Error::io("cannot serialize", file, std::io::Error::other(e));
+    let mut value = serde_json::to_value(state).map_err(serialize)?;
+    super::redact::redact_json(&mut value);
+    let text = serde_json::to_string_pretty(&value).map_err(serialize)?;
     let write = || -> std::io::Result<()> {
         use std::io::Write;
         use std::os::unix::fs::OpenOptionsExt;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::LiveExecutor;
 use crate::error::{Error, Result};
-use crate::record::Event;
+use crate::record::{Event, redact};
 use crate::restore::executor::{Confirmation, GateOutcome};
 
 impl LiveExecutor {
@@ -31,9 +31,9 @@ impl LiveExecutor {
 
     fn ask_at_the_terminal(&mut self, confirmation: &Confirmation) -> Result<String> {
         for detail in &confirmation.details {
-            eprintln!("{detail}");
+            redact::err(&format!("{detail}\n"));
         }
-        eprint!("{} [y/N] ", confirmation.question);
+        redact::err(&format!("{} [y/N] ", confirmation.question));
         let line = self.read_answer()?;
         let line = line.trim().to_ascii_lowercase();
         if line == "y" || line == "yes" {
@@ -76,7 +76,7 @@ impl LiveExecutor {
         });
         loop {
             if self.runner.interrupt().is_set() {
-                eprintln!();
+                redact::err("\n");
             }
             self.runner.interrupt().check()?;
             match receiver.recv_timeout(Duration::from_millis(50)) {

@@ -6,7 +6,7 @@
 mod gate;
 mod wait;
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -14,7 +14,7 @@ use super::executor::{Background, Confirmation, Executor, GateOutcome, Wait, Wai
 use crate::error::{Error, Result};
 use crate::model::{Facts, RestoreOptions};
 use crate::process::{BackgroundChild, Cmd, Output, RunOutput, Runner, Tool, command_failed};
-use crate::record::redact::redact;
+use crate::record::redact;
 use crate::record::transcript::{self, TranscriptEntry};
 use crate::record::{Event, RunIdentity, RunRecord, RunState, RunStatus};
 use crate::runbook::StepId;
@@ -47,11 +47,8 @@ impl LiveExecutor {
 
     /// Prints text of the transcript and appends it to transcript.log, without secrets.
     fn write(&mut self, text: &str) -> Result<()> {
-        let text = redact(text);
-        let mut stdout = std::io::stdout().lock();
-        let _ = stdout.write_all(text.as_bytes());
-        let _ = stdout.flush();
-        self.record.transcript(&text)
+        let _ = redact::out(text);
+        self.record.transcript(text)
     }
 
     fn comment(&mut self, text: &str) -> Result<()> {
@@ -161,7 +158,7 @@ impl LiveExecutor {
         };
         self.comment(&text)?;
         if matches!(status, RunStatus::Failed | RunStatus::Refused) {
-            eprintln!("arthur-restore: {go_on}");
+            redact::err(&format!("arthur-restore: {go_on}\n"));
         }
         self.event(Event::RunEnded {
             status,

@@ -80,7 +80,10 @@ fn check_namespaces(cx: &mut Context<'_>) -> Result<()> {
             // them, so the later listings would only look empty. Say so and go on.
             cx.note(format!(
                 "could not confirm that namespace {namespace} exists ({}); going on",
-                super::identity::first_line(&out)
+                out.stderr
+                    .lines()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or("no error text")
             ))?;
         }
     }
