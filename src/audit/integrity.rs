@@ -57,13 +57,15 @@ fn logged_commands(text: &str) -> Vec<String> {
         .collect()
 }
 
-static STARTED_ARGV: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#""event":"command-started","argv":(\[(?:"(?:[^"\\]|\\.)*",?)*\])"#).expect("valid")
-});
+static ARGV: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#""argv":(\[(?:"(?:[^"\\]|\\.)*",?)*\])"#).expect("valid"));
 
 /// The argv of a `command-started` event cut short after its argv.
 fn started_argv(fragment: &str) -> Option<Vec<String>> {
-    let caps = STARTED_ARGV.captures(fragment)?;
+    if !fragment.contains("\"event\":\"command-started\"") {
+        return None;
+    }
+    let caps = ARGV.captures(fragment)?;
     serde_json::from_str(&caps[1]).ok()
 }
 

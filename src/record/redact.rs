@@ -18,7 +18,7 @@ pub const REDACTED: &str = "<redacted>";
 
 /// The words that make a key's value secret.
 const SECRET_WORDS: &str =
-    r"password|passwd|pwd|secret|token|api_?key|apikey|private_?key|_key|credential|auth";
+    r"password|passwd|pwd|secret|token|api_?key|apikey|private_?key|_key|credential";
 
 static AWS_KEY_ID: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b").expect("valid"));
@@ -151,6 +151,16 @@ impl Reading {
     }
 }
 
+/// A key that names where a secret is kept (`secretKeyRef`, `secretName`, `tokenSecretRef`).
+fn names_a_secret(key: &str) -> bool {
+    let key = key
+        .trim()
+        .trim_end_matches(['=', ':', ' '])
+        .trim_matches('"')
+        .to_ascii_lowercase();
+    key.ends_with("ref") || key.ends_with("name")
+}
+
 /// The secrets of one line that need no context.
 fn inline(text: &str) -> String {
     let text = PEM_INLINE.replace_all(text, format!("${{1}}{REDACTED}${{2}}"));
@@ -160,7 +170,11 @@ fn inline(text: &str) -> String {
     INLINE_SECRET
         .replace_all(&text, |c: &regex::Captures<'_>| {
             let value = &c[2];
-            if let Some(inner) = value.strip_prefix('{') {
+            if names_a_secret(&c[1]) {
+                // `secretKeyRef: {name: x, key: password}`, `secretName: x`: where a secret is
+                // kept, not the secret.
+                c[0].to_string()
+            } else if let Some(inner) = value.strip_prefix('{') {
                 // A flow mapping: every value in it.
                 let inner = FLOW_VALUE.replace_all(inner, format!("${{1}}{REDACTED}"));
                 format!("{}{{{inner}", &c[1])
