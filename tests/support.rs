@@ -212,12 +212,17 @@ impl Argv {
 
     /// Fast polls and short waits into `run_dir`, for `run` against a recorded session.
     pub fn fast(self, run_dir: &Path) -> Argv {
+        self.fast_with(run_dir, "2s")
+    }
+
+    /// Fast polls into `run_dir`, each wait limited to `timeout`.
+    pub fn fast_with(self, run_dir: &Path, timeout: &str) -> Argv {
         let run_dir = run_dir.display().to_string();
         self.with(&[
             "--poll-interval",
             "1ms",
             "--timeout",
-            "2s",
+            timeout,
             "--run-dir",
             &run_dir,
         ])

@@ -185,7 +185,7 @@ fn no_planted_secret_reaches_any_file_or_stream() {
                     };
                     let sim = Sim::new();
                     let argv = Argv::arthur("run")
-                        .with(&["--yes", "--command-timeout", "1s"])
+                        .with(&["--yes", "--command-timeout", "20s"])
                         .fast(&sim.run_dir())
                         .with(&[
                             "--rds-instance",

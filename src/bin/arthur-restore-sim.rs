@@ -34,7 +34,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Seek, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -976,35 +976,36 @@ fn signal_caller(kind: &str) {
     }
 }
 
+/// The world, read under an exclusive lock (a port-forward and the call beside it run at once).
+/// The lock is a file of its own: the world itself is replaced whole (`save_state`), so that a
+/// process killed while writing leaves the world as it was.
 fn open_state() -> (File, World) {
     let path =
         PathBuf::from(std::env::var_os("ARTHUR_SIM_STATE").expect("ARTHUR_SIM_STATE is set"));
-    let mut file = OpenOptions::new()
+    let lock = OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
-        .open(&path)
-        .expect("the state file opens");
-    file.lock().expect("the state file locks");
-    let mut text = String::new();
-    file.read_to_string(&mut text)
-        .expect("the state file reads");
+        .open(path.with_extension("lock"))
+        .expect("the lock file opens");
+    lock.lock().expect("the state locks");
+    let text = fs::read_to_string(&path).unwrap_or_default();
     let world = if text.trim().is_empty() {
         World::new()
     } else {
         serde_json::from_str(&text).expect("the state is JSON")
     };
-    (file, world)
+    (lock, world)
 }
 
-fn save_state(file: &mut File, world: &World) {
+fn save_state(_lock: &mut File, world: &World) {
+    let path =
+        PathBuf::from(std::env::var_os("ARTHUR_SIM_STATE").expect("ARTHUR_SIM_STATE is set"));
+    let temporary = path.with_extension(format!("tmp{}", std::process::id()));
     let text = serde_json::to_string_pretty(world).expect("JSON");
-    file.set_len(0).expect("truncate");
-    file.rewind().expect("rewind");
-    file.write_all(text.as_bytes())
-        .expect("the state file writes");
-    file.flush().expect("flush");
+    fs::write(&temporary, text).expect("the state file writes");
+    fs::rename(&temporary, &path).expect("the state file is replaced");
 }
 
 fn clear_blocking(world: &mut World) {
