@@ -451,6 +451,30 @@ fn cli_path_text(value: &str) -> Result<String, String> {
     cli_path(value).map(|_| value.to_string())
 }
 
+/// A SIZE (`--max-output`): a whole number of bytes, or with `KiB`, `MiB`, `GiB` (or `KB`,
+/// `MB`, `GB`: 1000s).
+pub fn size(value: &str) -> Result<u64, String> {
+    let wrong = || format!("`{value}` is not a size (a whole number with KiB, MiB or GiB: 64MiB)");
+    let digits = value.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = &value[digits.len()..];
+    let amount: u64 = digits.parse().map_err(|_| wrong())?;
+    let scale: u64 = match unit {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        "KB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        _ => return Err(wrong()),
+    };
+    let bytes = amount.checked_mul(scale).ok_or_else(wrong)?;
+    if bytes == 0 {
+        return Err(format!("`{value}` is zero; a size must be positive"));
+    }
+    Ok(bytes)
+}
+
 /// `--at`: RFC 3339, or a date (the end of that day, UTC).
 pub fn at_time(text: &str) -> Result<jiff::Timestamp, String> {
     if let Ok(timestamp) = text.parse::<jiff::Timestamp>() {
@@ -486,6 +510,16 @@ pub fn format_duration(duration: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(size("64MiB").unwrap(), 64 << 20);
+        assert_eq!(size("1000").unwrap(), 1000);
+        assert_eq!(size("2KB").unwrap(), 2000);
+        for bad in ["", "0", "MiB", "1.5MiB", "-1", "10XB"] {
+            assert!(size(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn at_accepts_rfc3339_and_dates() {

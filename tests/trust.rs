@@ -242,3 +242,105 @@ fn the_run_directory_is_private() {
         assert_eq!(mode(&path), 0o600, "{}", path.display());
     }
 }
+
+fn restore_args(sim: &Sim, extra: &[&str]) -> Vec<String> {
+    Argv::arthur("run")
+        .with(&["--yes", "--command-timeout", "20s"])
+        .fast_with(&sim.run_dir(), "20s")
+        .with(&[
+            "--rds-instance",
+            "arthur-restored-db",
+            "--rds-like",
+            "arthur-prod-db",
+        ])
+        .with(extra)
+        .words()
+        .iter()
+        .map(|w| w.to_string())
+        .collect()
+}
+
+/// A command that prints more than --max-output is stopped and the run fails, naming the limit.
+#[test]
+fn a_command_printing_past_max_output_is_stopped() {
+    let sim = Sim::new();
+    let output = sim
+        .command()
+        .env("ARTHUR_SIM_EXTRA_PODS", "40000")
+        .args(restore_args(&sim, &["--max-output", "1MiB"]))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", explain(&output));
+    let said = stderr(&output);
+    assert!(said.contains("`kubectl get pods -n arthur`"), "{said}");
+    assert!(said.contains("more than 1MiB (--max-output)"), "{said}");
+}
+
+/// An output over 1 MiB is summarised in the transcript (its first lines, size and SHA-256);
+/// --keep-output keeps it whole in the run directory.
+#[test]
+fn a_long_output_is_summarised_and_kept_on_request() {
+    let sim = Sim::new();
+    let output = sim
+        .command()
+        .env("ARTHUR_SIM_EXTRA_PODS", "20000")
+        .args(restore_args(&sim, &["--keep-output"]))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    let transcript = std::fs::read_to_string(sim.run_dir().join("transcript.log")).unwrap();
+    assert!(transcript.len() < 2 << 20, "{} bytes", transcript.len());
+    assert!(transcript.contains("the first 40 lines are shown, kept whole in"));
+    assert!(transcript.contains("(sha256 "));
+    let kept = sim.run_dir().join("outputs/0001.txt");
+    assert!(std::fs::metadata(&kept).unwrap().len() > 1 << 20);
+}
+
+/// Control characters from command output reach neither the terminal nor the transcript raw.
+#[test]
+fn control_characters_from_output_are_escaped() {
+    let sim = Sim::new();
+    let n = crate::recovery::command_number("get sts");
+    let output = sim.restore(Some(&format!("{n}:garbage")));
+    assert_ne!(output.status.code(), Some(0), "{}", explain(&output));
+    let transcript = std::fs::read_to_string(sim.run_dir().join("transcript.log")).unwrap();
+    for (name, text) in [
+        ("transcript", transcript.as_bytes()),
+        ("stdout", &output.stdout[..]),
+        ("stderr", &output.stderr[..]),
+    ] {
+        assert!(
+            !text.iter().any(|b| *b == 0x1b || *b == 0),
+            "{name} holds a raw control character"
+        );
+    }
+    assert!(
+        transcript.contains("\\x1b[31m<html>502 Bad Gateway\\0"),
+        "{transcript}"
+    );
+}
+
+/// audit reads within limits: a file that is not text, a line without end, is refused at once.
+#[test]
+fn audit_refuses_what_is_not_a_text_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = dir.path().join("long.log");
+    std::fs::write(&long, "x".repeat(2 << 20)).unwrap();
+    let binary = dir.path().join("binary.log");
+    std::fs::write(&binary, b"$ kubectl get pv\n\x00\x01\x02").unwrap();
+    for (path, because) in [
+        (std::path::Path::new("/dev/zero"), "line 1"),
+        (long.as_path(), "longer than"),
+        (binary.as_path(), "NUL"),
+    ] {
+        let started = std::time::Instant::now();
+        let output = crate::support::tool()
+            .arg("audit")
+            .arg(path)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1), "{}", explain(&output));
+        assert!(stderr(&output).contains(because), "{}", stderr(&output));
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    }
+}

@@ -15,12 +15,16 @@ mod rules;
 
 use std::path::Path;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 pub use report::{AuditFinding, FindingKind, Report, StepReport, StepStatus, render};
 
 /// Audits the log at `path`.
 pub fn audit(path: &Path) -> Result<Report> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io("cannot read", path, e))?;
+    let text = crate::record::read_log_text(
+        path,
+        crate::record::MAX_LOG_LINE,
+        crate::record::MAX_LOG_SIZE,
+    )?;
     let log = log::read_log(&text);
     let catalogue = matching::Catalogue::new();
     let mut walk = rules::Walk::new(&catalogue, &log);

@@ -26,6 +26,7 @@
 //!   `ARTHUR_SIM_SECRETS=SEED`  every answer carries generated secrets, in every form (on
 //!                              stderr; on stdout too where it is YAML or the command failed);
 //!                              the values are kept in the world's `planted`
+//!   `ARTHUR_SIM_EXTRA_PODS=N`  `kubectl get pods` lists N more running pods
 //!   `ARTHUR_SIM_CLEAR=1`       the operator cleared a blocking fault (finalizers removed, the
 //!                              stuck restore finished)
 //!
@@ -325,7 +326,7 @@ fn kubectl(world: &mut World, w: &[&str]) -> Option<Answer> {
         ["kots", "get", "apps", "-n", NS] => {
             Answer::out("SLUG      STATUS    VERSION\narthur    ready     3.4.0\n")
         }
-        ["get", "pods", "-n", NS] => Answer::out(fixture("reference/kubectl-get-pods.txt")),
+        ["get", "pods", "-n", NS] => Answer::out(pods_table()),
         ["get", "jobs", "-n", NS] => Answer::out(fixture("sessions/data/jobs-complete.txt")),
         ["get", "cronjob", "-n", NS] => Answer::out(fixture("reference/kubectl-get-cronjob.txt")),
         [
@@ -548,6 +549,22 @@ fn cluster_identity() -> Answer {
         ),
         _ => Answer::out(UID),
     }
+}
+
+/// `kubectl get pods`: the recorded listing, with `ARTHUR_SIM_EXTRA_PODS=N` more running pods (a
+/// large cluster, or a listing without end).
+fn pods_table() -> String {
+    let mut text = fixture("reference/kubectl-get-pods.txt");
+    let extra: usize = std::env::var("ARTHUR_SIM_EXTRA_PODS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    for i in 0..extra {
+        text.push_str(&format!(
+            "model-worker-{i:08}-5f7d8c9b6d-x2kqz                 1/1     Running   0          4h58m\n"
+        ));
+    }
+    text
 }
 
 fn apply(world: &mut World, path: &str) -> Answer {

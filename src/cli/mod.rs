@@ -319,6 +319,11 @@ pub struct RestoreArgs {
     /// pointer was checked another way).
     #[arg(long, help_heading = "Steps")]
     pub skip_db_pointer_check: bool,
+
+    /// Cap on what one command may print (stdout and stderr together); past it the command is
+    /// stopped and the run fails.
+    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = names::size, help_heading = "Waiting")]
+    pub max_output: u64,
 }
 
 #[derive(Debug, Args)]
@@ -357,6 +362,11 @@ pub struct RunArgs {
     /// With --resume: go on when the cluster's identity cannot be read (recorded in the log).
     #[arg(long, requires = "resume", help_heading = "Run")]
     pub allow_unknown_cluster: bool,
+
+    /// Keep outputs over 1 MiB whole in RUN_DIR/outputs/ (the transcript shows their first
+    /// lines, size and SHA-256).
+    #[arg(long, help_heading = "Run")]
+    pub keep_output: bool,
 }
 
 #[derive(Debug, Args)]

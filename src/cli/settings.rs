@@ -17,6 +17,7 @@ pub fn restore_options(global: &GlobalArgs, args: &RestoreArgs) -> Result<Restor
         timing,
         local_port,
         skip_db_pointer_check,
+        max_output,
     } = args;
     let namespace = require_namespace(global)?;
     if let Some(at) = &point.at {
@@ -41,6 +42,7 @@ pub fn restore_options(global: &GlobalArgs, args: &RestoreArgs) -> Result<Restor
         timing: timing_of(timing),
         local_port: *local_port,
         skip_db_pointer_check: *skip_db_pointer_check,
+        max_output: *max_output,
     })
 }
 

@@ -23,7 +23,8 @@ pub fn plan(global: &GlobalArgs, args: &PlanArgs) -> Result<i32> {
         ReadOnlyExecutor::offline(options.timing.poll_interval)
     } else {
         let runner = Runner::locate(options.timing.command_timeout, Interrupt::never())
-            .map_err(|e| Error::refused(e.to_string()))?;
+            .map_err(|e| Error::refused(e.to_string()))?
+            .with_max_output(options.max_output);
         ReadOnlyExecutor::reading(options.timing.poll_interval, runner)
     };
     let mode = if args.offline {

@@ -40,10 +40,12 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> Result<i32> {
     } = begin;
     let interrupt = Interrupt::on_signals();
     let runner = Runner::locate(options.timing.command_timeout, interrupt)
-        .map_err(|e| Error::refused(format!("preflight: {e}")))?;
+        .map_err(|e| Error::refused(format!("preflight: {e}")))?
+        .with_max_output(options.max_output);
     let run_dir = dir.path().to_path_buf();
     let record = RunRecord::open(dir, lock)?;
-    let mut exec = LiveExecutor::new(record, options.clone(), runner, args.yes);
+    let mut exec = LiveExecutor::new(record, options.clone(), runner, args.yes)
+        .keeping_output(args.keep_output);
     exec.header(start != Start::Run)?;
     if !corrections.is_empty() {
         exec.corrected(&corrections)?;

@@ -115,6 +115,13 @@ pub struct RestoreOptions {
     pub timing: Timing,
     pub local_port: u16,
     pub skip_db_pointer_check: bool,
+    /// `--max-output`, in bytes.
+    #[serde(default = "default_max_output")]
+    pub max_output: u64,
+}
+
+fn default_max_output() -> u64 {
+    crate::process::DEFAULT_MAX_OUTPUT
 }
 
 impl RestoreOptions {

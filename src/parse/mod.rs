@@ -68,7 +68,9 @@ impl ParseError {
         crate::error::Error::Parse {
             command: cmd.to_string(),
             problem: self.problem,
-            line: self.line,
+            line: self
+                .line
+                .map(|l| crate::process::escape_controls(&l).into_owned()),
         }
     }
 }

@@ -19,14 +19,51 @@ impl Output {
     }
 }
 
-/// A command's output as the runner saw it: also the two streams merged in arrival order (the
-/// transcript shows them as they came) and how long it ran.
+/// A command's output as the runner saw it: also the order in which its pieces of stdout and
+/// stderr arrived (the transcript shows them as they came) and how long it ran.
 #[derive(Debug, Clone)]
 pub struct RunOutput {
     pub output: Output,
-    /// stdout and stderr in the order they arrived.
-    pub combined: String,
+    /// (from stderr, end offset in its stream) for each piece, in arrival order.
+    pub order: Vec<(bool, usize)>,
     pub duration: Duration,
+}
+
+impl RunOutput {
+    /// The size of stdout and stderr together.
+    pub fn len(&self) -> usize {
+        self.output.stdout.len() + self.output.stderr.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// stdout and stderr merged in the order they arrived.
+    pub fn combined(&self) -> String {
+        let mut text = String::with_capacity(self.len());
+        let (mut out_at, mut err_at) = (0, 0);
+        for (from_stderr, end) in &self.order {
+            let (stream, at) = if *from_stderr {
+                (&self.output.stderr, &mut err_at)
+            } else {
+                (&self.output.stdout, &mut out_at)
+            };
+            let end = (*end).min(stream.len());
+            // A piece may end inside a character that the next piece completes.
+            let mut cut = end;
+            while cut > *at && !stream.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            if cut > *at {
+                text.push_str(&stream[*at..cut]);
+                *at = cut;
+            }
+        }
+        text.push_str(&self.output.stdout[out_at..]);
+        text.push_str(&self.output.stderr[err_at..]);
+        text
+    }
 }
 
 /// A command that exited non-zero: its status and what it said (stderr, else stdout).
@@ -37,6 +74,31 @@ pub fn command_failed(cmd: &Cmd, out: &Output) -> Error {
         .unwrap_or("(no output)");
     Error::CommandFailed {
         command: cmd.to_string(),
-        reason: format!("exit status {}: {said}", out.status),
+        reason: format!("exit status {}: {}", out.status, escape_controls(said)),
     }
+}
+
+/// A command's output as the terminal and the transcript show it: verbatim, but for control
+/// characters (an escape sequence, a NUL), which are shown escaped (`\x1b`, `\0`) so that they
+/// can neither drive the operator's terminal nor hide text. Line ends stay (a CRLF is a line end).
+pub fn escape_controls(output: &str) -> std::borrow::Cow<'_, str> {
+    if !output
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return output.into();
+    }
+    let mut text = String::with_capacity(output.len());
+    let mut chars = output.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\n' | '\t' => text.push(c),
+            '\r' if chars.peek() == Some(&'\n') => {}
+            '\0' => text.push_str("\\0"),
+            '\r' => text.push_str("\\r"),
+            c if c.is_control() => text.push_str(&format!("\\x{:02x}", u32::from(c))),
+            c => text.push(c),
+        }
+    }
+    text.into()
 }

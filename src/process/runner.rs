@@ -20,7 +20,12 @@ pub struct Runner {
     programs: BTreeMap<Tool, PathBuf>,
     command_timeout: Duration,
     interrupt: Interrupt,
+    /// The most a command may print (stdout and stderr together) before it is stopped.
+    max_output: usize,
 }
+
+/// `--max-output`'s default: 64 MiB.
+pub const DEFAULT_MAX_OUTPUT: u64 = 64 * 1024 * 1024;
 
 enum Chunk {
     Out(Vec<u8>),
@@ -39,7 +44,14 @@ impl Runner {
             programs,
             command_timeout,
             interrupt,
+            max_output: DEFAULT_MAX_OUTPUT as usize,
         })
+    }
+
+    /// Sets the most a command may print (`--max-output`).
+    pub fn with_max_output(mut self, bytes: u64) -> Runner {
+        self.max_output = usize::try_from(bytes).unwrap_or(usize::MAX);
+        self
     }
 
     pub fn program(&self, tool: Tool) -> &PathBuf {
@@ -80,7 +92,23 @@ impl Runner {
         let started = Instant::now();
         let (handle, receiver) = self.start(cmd)?;
         let deadline = started + self.command_timeout;
+        let mut captured = Captured::default();
         let status = loop {
+            // Read as it comes, so that a command printing without end is stopped at the limit
+            // instead of filling memory.
+            while let Ok(chunk) = receiver.try_recv() {
+                captured.push(chunk);
+            }
+            if captured.len() > self.max_output {
+                let _ = handle.kill();
+                return Err(Error::CommandFailed {
+                    command: cmd.to_string(),
+                    reason: format!(
+                        "it printed more than {} (--max-output); the process was stopped. Narrow what it lists, or raise --max-output",
+                        format_size(self.max_output as u64)
+                    ),
+                });
+            }
             match handle.try_wait() {
                 Ok(Some(output)) => break output.status,
                 Ok(None) => {}
@@ -105,36 +133,18 @@ impl Runner {
         // Ctrl-C reaches the whole foreground process group: a child may end of the same signal
         // before the loop above saw the flag. Its exit status is then the signal's, not an answer.
         self.interrupt.check()?;
-        let (mut stdout, mut stderr, mut combined) = (Vec::new(), Vec::new(), Vec::new());
         // A grandchild can keep a pipe open after the child has gone; do not wait for it long.
         let drain_until = Instant::now() + Duration::from_secs(2);
         while let Ok(chunk) =
             receiver.recv_timeout(drain_until.saturating_duration_since(Instant::now()))
         {
-            match chunk {
-                Chunk::Out(bytes) => {
-                    stdout.extend_from_slice(&bytes);
-                    combined.extend_from_slice(&bytes);
-                }
-                Chunk::Err(bytes) => {
-                    stderr.extend_from_slice(&bytes);
-                    combined.extend_from_slice(&bytes);
-                }
-            }
+            captured.push(chunk);
         }
         let code = status.code().unwrap_or_else(|| {
             use std::os::unix::process::ExitStatusExt;
             128 + status.signal().unwrap_or(0)
         });
-        Ok(RunOutput {
-            output: Output {
-                stdout: String::from_utf8_lossy(&stdout).into_owned(),
-                stderr: String::from_utf8_lossy(&stderr).into_owned(),
-                status: code,
-            },
-            combined: String::from_utf8_lossy(&combined).into_owned(),
-            duration: started.elapsed(),
-        })
+        Ok(captured.into_output(code, started.elapsed()))
     }
 
     /// Starts a long-running command (the port-forward) and waits for `ready_text` in its
@@ -220,6 +230,66 @@ fn die_with_parent(command: &mut std::process::Command) -> std::io::Result<()> {
         });
     }
     Ok(())
+}
+
+/// What a command printed, kept once: stdout and stderr apart, and the order in which their
+/// pieces came (for the transcript), not a second copy.
+#[derive(Default)]
+struct Captured {
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+    /// (from stderr, end offset in its stream) for each piece, in arrival order.
+    order: Vec<(bool, usize)>,
+}
+
+impl Captured {
+    fn push(&mut self, chunk: Chunk) {
+        match chunk {
+            Chunk::Out(bytes) => {
+                self.stdout.extend_from_slice(&bytes);
+                self.order.push((false, self.stdout.len()));
+            }
+            Chunk::Err(bytes) => {
+                self.stderr.extend_from_slice(&bytes);
+                self.order.push((true, self.stderr.len()));
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.stdout.len() + self.stderr.len()
+    }
+
+    fn into_output(self, status: i32, duration: Duration) -> RunOutput {
+        let text = |bytes: Vec<u8>| {
+            String::from_utf8(bytes)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+        };
+        RunOutput {
+            output: Output {
+                stdout: text(self.stdout),
+                stderr: text(self.stderr),
+                status,
+            },
+            order: self.order,
+            duration,
+        }
+    }
+}
+
+/// `64MiB`, `1.5KiB`: a size as `--max-output` takes it.
+pub fn format_size(bytes: u64) -> String {
+    const UNITS: [(&str, u64); 3] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
+    for (unit, size) in UNITS {
+        if bytes >= size {
+            return if bytes.is_multiple_of(size) {
+                format!("{}{unit}", bytes / size)
+            } else {
+                format!("{:.1}{unit}", bytes as f64 / size as f64)
+            };
+        }
+    }
+    format!("{bytes}B")
 }
 
 fn spawn_error(cmd: &Cmd, error: std::io::Error) -> Error {

@@ -141,20 +141,28 @@ impl RunDir {
         Ok(())
     }
 
-    /// The text of events.jsonl, `None` when there is none.
+    /// The text of events.jsonl (within the limits of a log), `None` when there is none.
     pub fn read_events(&self) -> Result<Option<String>> {
         let path = self.events_path();
-        match std::fs::read_to_string(&path) {
-            Ok(text) => Ok(Some(text)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::io("cannot read", path, e)),
+        if !path.exists() {
+            return Ok(None);
         }
+        read_log_text(&path, MAX_LOG_LINE, MAX_LOG_SIZE).map(Some)
     }
 
     /// The absolute path an artefact has in the run directory (as `kubectl apply -f` is given it).
     pub fn artifact_path(&self, name: &str) -> PathBuf {
         let dir = std::path::absolute(&self.path).unwrap_or_else(|_| self.path.clone());
         dir.join(name)
+    }
+
+    /// Keeps a long output whole in `outputs/` (`--keep-output`); its path.
+    pub fn keep_output(&self, text: &str) -> Result<PathBuf> {
+        let dir = self.path.join("outputs");
+        create_private_dir(&dir)?;
+        let count = std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0);
+        let name = format!("outputs/{:04}.txt", count + 1);
+        self.write_artifact(&name, text)
     }
 
     pub fn write_artifact(&self, name: &str, contents: &str) -> Result<PathBuf> {
@@ -170,6 +178,54 @@ impl RunDir {
             .map_err(|e| Error::io("cannot write", &path, e))?;
         Ok(path)
     }
+}
+
+/// The longest line a log of this tool may have (long outputs are summarised, not written).
+pub const MAX_LOG_LINE: usize = 1 << 20;
+
+/// The largest log read (a restore's transcript is a few megabytes).
+pub const MAX_LOG_SIZE: u64 = 256 << 20;
+
+/// Reads a log line by line within limits: a line longer than `max_line`, a file larger than
+/// `max_size`, a NUL byte or text that is not UTF-8 is refused before it fills memory, naming
+/// the line.
+pub fn read_log_text(path: &Path, max_line: usize, max_size: u64) -> Result<String> {
+    use std::io::{BufRead, Read};
+    let file = File::open(path).map_err(|e| Error::io("cannot read", path, e))?;
+    let mut reader = std::io::BufReader::new(file).take(max_size + 1);
+    let mut text = String::new();
+    let mut line = Vec::new();
+    let refuse = |why: String| {
+        Error::StepFailed(format!("{} cannot be read as a log: {why}", path.display()))
+    };
+    for number in 1.. {
+        line.clear();
+        let read = (&mut reader)
+            .take(max_line as u64 + 1)
+            .read_until(b'\n', &mut line)
+            .map_err(|e| Error::io("cannot read", path, e))?;
+        if read == 0 {
+            break;
+        }
+        if line.len() > max_line {
+            return Err(refuse(format!(
+                "line {number} is longer than {} bytes",
+                max_line
+            )));
+        }
+        if line.contains(&0) {
+            return Err(refuse(format!(
+                "line {number} holds a NUL byte: it is not text"
+            )));
+        }
+        let piece = std::str::from_utf8(&line)
+            .map_err(|_| refuse(format!("line {number} is not UTF-8 text")))?;
+        text.push_str(piece);
+        if text.len() as u64 > max_size {
+            return Err(refuse(format!("it is larger than {} bytes", max_size)));
+        }
+    }
+    Ok(text)
 }
 
 /// The run directory and its files are the operator's alone (SPEC section 5, rule 10).

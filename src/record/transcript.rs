@@ -79,10 +79,12 @@ impl TranscriptEntry {
     }
 }
 
-/// What follows a command's `$ ` line once it has ended: its output verbatim (ending in a
-/// newline) and, after a non-zero exit, `# exit status N`.
+pub use crate::process::escape_controls;
+
+/// What follows a command's `$ ` line once it has ended: its output (control characters
+/// escaped, ending in a newline) and, after a non-zero exit, `# exit status N`.
 pub fn command_output(output: &str, status: i32) -> String {
-    let mut text = output.to_string();
+    let mut text = escape_controls(output).into_owned();
     if !output.is_empty() && !output.ends_with('\n') {
         text.push('\n');
     }
@@ -96,6 +98,42 @@ pub fn command_output(output: &str, status: i32) -> String {
 /// interrupted. Its effect is unknown; a resume looks at the cluster to find out.
 pub fn command_killed(reason: &str) -> String {
     comment(&format!("command ended without an answer: {reason}"))
+}
+
+/// Outputs longer than this are summarised in the transcript (`--keep-output` keeps them whole
+/// in a file of the run directory).
+pub const FULL_OUTPUT_LIMIT: usize = 1 << 20;
+
+/// The lines of a long output the transcript shows before its summary.
+pub const HEAD_LINES: usize = 40;
+
+/// A long output as the transcript shows it: its first lines, then its size and SHA-256, and
+/// where it is kept whole when it is.
+pub fn long_output(combined: &str, status: i32, kept: Option<&str>) -> String {
+    use sha2::{Digest, Sha256};
+    let head: String = combined
+        .lines()
+        .take(HEAD_LINES)
+        .map(|line| format!("{line}\n"))
+        .collect();
+    let hash: String = Sha256::digest(combined.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let mut text = command_output(&head, 0);
+    let whole = match kept {
+        Some(path) => format!("kept whole in {path}"),
+        None => "run with --keep-output to keep it whole".to_string(),
+    };
+    text.push_str(&comment(&format!(
+        "output of {} bytes in {} lines (sha256 {hash}); the first {HEAD_LINES} lines are shown, {whole}",
+        combined.len(),
+        combined.lines().count()
+    )));
+    if status != 0 {
+        text.push_str(&format!("# exit status {status}\n"));
+    }
+    text
 }
 
 /// A `# ` line for each line of the text.
@@ -134,6 +172,15 @@ mod tests {
             entry.render(),
             "$ kubectl delete sts messaging -n arthur\nError from server (NotFound): statefulsets.apps \"messaging\" not found\n# exit status 1\n"
         );
+    }
+
+    #[test]
+    fn control_characters_are_shown_escaped() {
+        assert_eq!(
+            command_output("\u{1b}[31mred\u{0}\r\nok\rback\u{85}", 0),
+            "\\x1b[31mred\\0\nok\\rback\\x85\n"
+        );
+        assert_eq!(command_output("plain\ttext\n", 0), "plain\ttext\n");
     }
 
     #[test]

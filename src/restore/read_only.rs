@@ -47,8 +47,11 @@ impl ReadOnlyExecutor {
             return Ok(None);
         };
         let out = runner.run(cmd)?;
-        self.entries
-            .push(TranscriptEntry::ran(cmd, &out.combined, out.output.status));
+        self.entries.push(TranscriptEntry::ran(
+            cmd,
+            &out.combined(),
+            out.output.status,
+        ));
         Ok(Some(out.output))
     }
 

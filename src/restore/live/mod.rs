@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::model::{Facts, RestoreOptions};
 use crate::process::{BackgroundChild, Cmd, Output, RunOutput, Runner, Tool, command_failed};
 use crate::record::redact;
-use crate::record::transcript::{self, TranscriptEntry};
+use crate::record::transcript;
 use crate::record::{Event, RunIdentity, RunRecord, RunState, RunStatus};
 use crate::runbook::StepId;
 
@@ -27,6 +27,8 @@ pub struct LiveExecutor {
     runner: Runner,
     yes: bool,
     interactive: bool,
+    /// `--keep-output`: long outputs are kept whole in the run directory.
+    keep_output: bool,
 }
 
 impl LiveExecutor {
@@ -42,7 +44,14 @@ impl LiveExecutor {
             runner,
             yes,
             interactive: std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
+            keep_output: false,
         }
+    }
+
+    /// Keeps long outputs whole in the run directory (`--keep-output`).
+    pub fn keeping_output(mut self, keep: bool) -> LiveExecutor {
+        self.keep_output = keep;
+        self
     }
 
     /// Prints text of the transcript and appends it to transcript.log, without secrets.
@@ -192,12 +201,29 @@ impl LiveExecutor {
         })?;
         let started = Instant::now();
         let out = self.run_or_record_kill(cmd, started)?;
-        self.write(&transcript::command_output(
-            &out.combined,
-            out.output.status,
-        ))?;
+        let shown = self.output_text(&out)?;
+        self.write(&shown)?;
         self.record_command(cmd, &out)?;
         Ok(out.output)
+    }
+
+    /// What the transcript shows of an output: all of it, or for a long one its head and a
+    /// summary (and, with --keep-output, the whole in `outputs/`).
+    fn output_text(&mut self, out: &RunOutput) -> Result<String> {
+        let combined = out.combined();
+        if combined.len() <= transcript::FULL_OUTPUT_LIMIT {
+            return Ok(transcript::command_output(&combined, out.output.status));
+        }
+        let kept = if self.keep_output {
+            Some(self.record.dir().keep_output(&combined)?)
+        } else {
+            None
+        };
+        Ok(transcript::long_output(
+            &combined,
+            out.output.status,
+            kept.as_ref().map(|p| p.display().to_string()).as_deref(),
+        ))
     }
 
     /// Runs the command; when it ends without an answer (time limit, interruption), says so in
@@ -222,7 +248,8 @@ impl LiveExecutor {
     }
 
     fn show(&mut self, cmd: &Cmd, out: &RunOutput) -> Result<()> {
-        self.write(&TranscriptEntry::ran(cmd, &out.combined, out.output.status).render())?;
+        let shown = self.output_text(out)?;
+        self.write(&format!("$ {cmd}\n{shown}"))?;
         self.record_command(cmd, out)
     }
 
@@ -316,7 +343,7 @@ impl Executor for LiveExecutor {
         let child = self.runner.start_background(cmd, ready_text, limit);
         self.write(&format!("$ {cmd}\n"))?;
         if let Ok(child) = &child {
-            let seen = child.seen.clone();
+            let seen = transcript::escape_controls(&child.seen).into_owned();
             self.write(&seen)?;
             if !seen.ends_with('\n') {
                 self.write("\n")?;
