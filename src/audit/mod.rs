@@ -18,6 +18,18 @@ use std::path::Path;
 use crate::error::Result;
 pub use report::{AuditFinding, FindingKind, Report, StepReport, StepStatus, render};
 
+/// Reads and walks a log's text without a file (the parsers' property test).
+#[cfg(test)]
+pub(crate) fn read_for_test(text: &str) {
+    let log = log::read_log(text);
+    let catalogue = matching::Catalogue::new();
+    let mut walk = rules::Walk::new(&catalogue, &log);
+    for command in &log.commands {
+        walk.command(command);
+    }
+    let _ = walk.finish(log.selected.as_deref());
+}
+
 /// Audits the log at `path`.
 pub fn audit(path: &Path) -> Result<Report> {
     let text = crate::record::read_log_text(

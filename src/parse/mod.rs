@@ -9,6 +9,9 @@ pub mod rds;
 pub mod table;
 pub mod velero;
 
+#[cfg(test)]
+mod properties;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseError {
     pub problem: String,
