@@ -145,8 +145,10 @@ fn parsers() -> Vec<(&'static str, Parser)> {
     ]
 }
 
+type Reader = fn(&str);
+
 /// The readers of the tool's own files.
-fn readers() -> Vec<(&'static str, fn(&str))> {
+fn readers() -> Vec<(&'static str, Reader)> {
     vec![
         ("audit's log reader", |t| {
             crate::audit::read_for_test(t);
