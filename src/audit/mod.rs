@@ -10,6 +10,8 @@
 mod integrity;
 mod log;
 mod matching;
+#[cfg(test)]
+mod properties;
 mod report;
 mod rules;
 

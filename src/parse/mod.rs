@@ -10,7 +10,7 @@ pub mod table;
 pub mod velero;
 
 #[cfg(test)]
-mod properties;
+pub(crate) mod properties;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseError {
