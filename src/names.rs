@@ -426,9 +426,14 @@ checked!(
     kube_context
 );
 checked!(
-    /// A path given to the CLIs (the kubeconfig).
+    /// A path given to the CLIs (the kubeconfig, a signing key, allowed signers).
     CliPath,
     cli_path_text
+);
+checked!(
+    /// A signer's identity in an allowed-signers file (`ssh-keygen -Y verify -I`).
+    Principal,
+    kube_context
 );
 
 checked!(
@@ -473,6 +478,17 @@ pub fn size(value: &str) -> Result<u64, String> {
         return Err(format!("`{value}` is zero; a size must be positive"));
     }
     Ok(bytes)
+}
+
+/// A SHA-256 in hex (`audit --expect`), in lower case.
+pub fn sha256_hex(value: &str) -> Result<String, String> {
+    if value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(value.to_ascii_lowercase())
+    } else {
+        Err(format!(
+            "`{value}` is not a SHA-256 (64 hexadecimal digits)"
+        ))
+    }
 }
 
 /// `--at`: RFC 3339, or a date (the end of that day, UTC).

@@ -5,6 +5,7 @@ mod audit;
 mod backups;
 mod cli;
 mod compat;
+mod evidence;
 mod kubectl_argv;
 mod moto;
 mod plan;

@@ -462,6 +462,7 @@ fn the_transcript_of_a_complete_restore() {
     settings.add_filter(r"user=\S+ host=\S+", "user=[USER] host=[HOST]");
     settings.add_filter(r"programs: .*", "programs: [PROGRAMS]");
     settings.add_filter(r"waited \d+[a-z]+ ", "waited [ELAPSED] ");
+    settings.add_filter(r"(?m)[0-9a-f]{64}$", "[FINAL HASH]");
     settings.bind(|| insta::assert_snapshot!(replay.transcript()));
 }
 

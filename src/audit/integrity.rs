@@ -69,19 +69,71 @@ fn started_argv(fragment: &str) -> Option<Vec<String>> {
     serde_json::from_str(&caps[1]).ok()
 }
 
+/// The anchor (SPEC section 3): the SHA-256 of events.jsonl's last line, as the run printed it.
+/// A file that goes on after the anchored line, or that has no line with the expected hash (cut
+/// short, or edited and chained again), does not conform; the finding names the first line that
+/// differs from what was expected.
+fn check_anchor(text: &str, expected: &str, path: &Path) -> Option<AuditFinding> {
+    let lines: Vec<(usize, &str)> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| (i + 1, l))
+        .collect();
+    let anchored = lines
+        .iter()
+        .find(|(_, line)| crate::record::events::line_hash(line) == expected)
+        .map(|(number, _)| *number);
+    let last = lines.last().map_or(0, |(number, _)| *number);
+    match anchored {
+        Some(number) if number == last => None,
+        Some(number) => Some(AuditFinding::nowhere(
+            FindingKind::Tampered,
+            format!(
+                "{} goes on after line {number}, the one the expected final hash anchors: lines {} to {last} were added after the run ended",
+                path.display(),
+                number + 1
+            ),
+        )),
+        None => Some(AuditFinding::nowhere(
+            FindingKind::Tampered,
+            format!(
+                "no line of {} has the expected final hash {expected}: it was cut short or edited (its last line, {last}, has the hash {}); the lines cannot be trusted from the first one that differs from the record the run anchored",
+                path.display(),
+                lines
+                    .last()
+                    .map(|(_, l)| crate::record::events::line_hash(l))
+                    .unwrap_or_default()
+            ),
+        )),
+    }
+}
+
 /// What the events.jsonl beside the transcript says (`None` when there is none), with the
 /// findings it gives.
 pub fn check_events(
     transcript: &Path,
     logged: &[Logged],
+    expect: Option<&str>,
     findings: &mut Vec<AuditFinding>,
 ) -> Result<Option<String>> {
-    let Some(dir) = RunDir::of_transcript(transcript) else {
+    let text = match RunDir::of_transcript(transcript).map(|dir| dir.read_events()) {
+        Some(read) => read?,
+        None => None,
+    };
+    let Some(text) = text else {
+        if expect.is_some() {
+            findings.push(AuditFinding::nowhere(
+                FindingKind::Tampered,
+                "--expect names a final hash, but there is no events.jsonl beside the transcript to hold it to",
+            ));
+        }
         return Ok(None);
     };
-    let Some(text) = dir.read_events()? else {
-        return Ok(None);
-    };
+    let dir = RunDir::of_transcript(transcript).expect("the transcript has a folder");
+    if let Some(expected) = expect {
+        findings.extend(check_anchor(&text, expected, &dir.events_path()));
+    }
     let events_path = dir.events_path();
     let count = match events::verify_chain(&text) {
         Ok(count) => count,

@@ -32,8 +32,8 @@ pub(crate) fn read_for_test(text: &str) {
     let _ = walk.finish(log.selected.as_deref());
 }
 
-/// Audits the log at `path`.
-pub fn audit(path: &Path) -> Result<Report> {
+/// Audits the log at `path`; with `expect`, events.jsonl must end with the line it anchors.
+pub fn audit(path: &Path, expect: Option<&str>) -> Result<Report> {
     let text = crate::record::read_log_text(
         path,
         crate::record::MAX_LOG_LINE,
@@ -46,7 +46,7 @@ pub fn audit(path: &Path) -> Result<Report> {
         walk.command(command);
     }
     let (mut findings, steps) = walk.finish(log.selected.as_deref());
-    let events = integrity::check_events(path, &log.commands, &mut findings)?;
+    let events = integrity::check_events(path, &log.commands, expect, &mut findings)?;
     findings.sort_by_key(|f| (f.line.unwrap_or(usize::MAX), f.kind));
     Ok(Report {
         transcript: path.display().to_string(),
@@ -54,7 +54,9 @@ pub fn audit(path: &Path) -> Result<Report> {
         steps,
         findings,
         commands: log.commands.len(),
+        integrity_checked: events.is_some(),
         events,
+        signature: None,
     })
 }
 

@@ -104,6 +104,18 @@ pub struct Report {
     pub commands: usize,
     /// What the events.jsonl beside a tool transcript says, if there is one.
     pub events: Option<String>,
+    /// Whether the log's integrity was checked against an events.jsonl beside it.
+    pub integrity_checked: bool,
+    /// Who signed events.jsonl, when the signature was checked (`--allowed-signers`).
+    pub signature: Option<String>,
+}
+
+impl Report {
+    /// Adds a finding found outside the log's reading (the signature check).
+    pub fn add(&mut self, finding: AuditFinding) {
+        self.findings.push(finding);
+        self.conforms = false;
+    }
 }
 
 pub fn render(report: &Report) -> String {
@@ -120,8 +132,14 @@ pub fn render(report: &Report) -> String {
             )
         }
     );
-    if let Some(events) = &report.events {
-        text.push_str(&format!("events.jsonl: {events}\n"));
+    match &report.events {
+        Some(events) => text.push_str(&format!("events.jsonl: {events}\n")),
+        None => text.push_str(
+            "events.jsonl: none beside the log: integrity not checked (the log could have been edited)\n",
+        ),
+    }
+    if let Some(signature) = &report.signature {
+        text.push_str(&format!("signature: {signature}\n"));
     }
     text.push_str("\nsteps:\n");
     for step in &report.steps {

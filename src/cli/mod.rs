@@ -367,6 +367,11 @@ pub struct RunArgs {
     /// lines, size and SHA-256).
     #[arg(long, help_heading = "Run")]
     pub keep_output: bool,
+
+    /// Sign the run's events.jsonl at its end with this ssh key (`ssh-keygen -Y sign -n
+    /// arthur-restore`), writing events.jsonl.sig: it proves who ran it.
+    #[arg(long, value_name = "FILE", value_parser = CliPath::new, help_heading = "Run")]
+    pub sign_key: Option<CliPath>,
 }
 
 #[derive(Debug, Args)]
@@ -410,4 +415,14 @@ pub struct AuditArgs {
     /// A transcript of this tool, or a terminal log in the same `$ command` style.
     #[arg(value_name = "TRANSCRIPT")]
     pub transcript: PathBuf,
+
+    /// The final hash the run printed at its end (from the change ticket): events.jsonl must end
+    /// with the line it anchors.
+    #[arg(long, value_name = "HASH", value_parser = names::sha256_hex)]
+    pub expect: Option<String>,
+
+    /// Verify events.jsonl.sig with `ssh-keygen -Y verify` against these allowed signers
+    /// (namespace arthur-restore), and name the signer.
+    #[arg(long, value_name = "FILE", value_parser = CliPath::new)]
+    pub allowed_signers: Option<CliPath>,
 }

@@ -1,11 +1,23 @@
-//! `audit TRANSCRIPT`: the log held against the runbook; exit 4 on deviations.
+//! `audit TRANSCRIPT`: the log held against the runbook; with `--expect`, against the final hash
+//! the run printed; with `--allowed-signers`, its signature checked with ssh-keygen. Exit 4 on
+//! deviations.
 
-use crate::audit;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::audit::{self, AuditFinding, FindingKind, Report};
 use crate::cli::{AuditArgs, OutputFormat};
-use crate::error::{Result, exit};
+use crate::error::{Error, Result, exit};
+use crate::names::{CliPath, Principal};
+use crate::process::{Interrupt, Runner, Tool, escape_controls};
+use crate::record::{EVENTS_FILE, RunDir};
+use crate::runbook::commands::{find_principals, verify_signature};
 
 pub fn audit(output: OutputFormat, args: &AuditArgs) -> Result<i32> {
-    let report = audit::audit(&args.transcript)?;
+    let mut report = audit::audit(&args.transcript, args.expect.as_deref())?;
+    if let Some(allowed) = &args.allowed_signers {
+        check_signature(&mut report, &args.transcript, allowed)?;
+    }
     match output {
         OutputFormat::Text => super::print(&audit::render(&report))?,
         OutputFormat::Json => super::print_json(&report)?,
@@ -15,4 +27,59 @@ pub fn audit(output: OutputFormat, args: &AuditArgs) -> Result<i32> {
     } else {
         exit::UNHEALTHY
     })
+}
+
+/// Checks events.jsonl.sig with ssh-keygen: who signed it among the allowed signers, and that the
+/// signature is over events.jsonl as it is.
+fn check_signature(report: &mut Report, transcript: &Path, allowed: &CliPath) -> Result<()> {
+    let tampered = |message: String| AuditFinding::nowhere(FindingKind::Tampered, message);
+    let Some(dir) = RunDir::of_transcript(transcript) else {
+        return Ok(());
+    };
+    let events = dir.events_path();
+    let signature = dir.path().join(format!("{EVENTS_FILE}.sig"));
+    if !signature.exists() {
+        report.add(tampered(format!(
+            "{} does not exist: the event log is not signed (run --sign-key)",
+            signature.display()
+        )));
+        return Ok(());
+    }
+    let mut runner = Runner::locating(
+        &[Tool::SshKeygen],
+        Duration::from_secs(60),
+        Interrupt::never(),
+    )
+    .map_err(|e| Error::usage(format!("--allowed-signers needs ssh-keygen: {e}")))?;
+    let find = find_principals(allowed, &signature);
+    let found = runner.run(&find)?.output;
+    let principal = found.stdout.lines().map(str::trim).find(|l| !l.is_empty());
+    let Some(principal) = principal.filter(|_| found.success()) else {
+        report.add(tampered(format!(
+            "the signature is by none of the allowed signers (`{find}`: {})",
+            escape_controls(found.stderr.trim())
+        )));
+        return Ok(());
+    };
+    let principal = Principal::new(principal).map_err(|problem| {
+        Error::refused(format!(
+            "`{find}` named a signer that may not go into a command: {problem}"
+        ))
+    })?;
+    let verify = verify_signature(allowed, &principal, &signature, &events);
+    let verified = runner.run(&verify)?.output;
+    if verified.success() {
+        let said = [verified.stdout.trim(), verified.stderr.trim()]
+            .into_iter()
+            .find(|t| !t.is_empty())
+            .unwrap_or("good signature");
+        report.signature = Some(format!("{principal}: {}", escape_controls(said)));
+    } else {
+        report.add(tampered(format!(
+            "the signature of {principal} does not match {} (`{verify}`: {}): it was changed after it was signed",
+            events.display(),
+            escape_controls(verified.stderr.trim())
+        )));
+    }
+    Ok(())
 }

@@ -39,13 +39,25 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> Result<i32> {
         corrections,
     } = begin;
     let interrupt = Interrupt::on_signals();
-    let runner = Runner::locate(options.timing.command_timeout, interrupt)
+    let mut runner = Runner::locate(options.timing.command_timeout, interrupt)
         .map_err(|e| Error::refused(format!("preflight: {e}")))?
         .with_max_output(options.max_output);
+    if let Some(key) = &args.sign_key {
+        // Found before anything changes: a restore must not end unable to sign its log.
+        runner
+            .add_tool(crate::process::Tool::SshKeygen)
+            .map_err(|e| Error::refused(format!("--sign-key: {e}")))?;
+        if !std::path::Path::new(key.as_str()).is_file() {
+            return Err(Error::usage(format!(
+                "--sign-key {key}: no such file (an ssh private key, e.g. ~/.ssh/id_ed25519)"
+            )));
+        }
+    }
     let run_dir = dir.path().to_path_buf();
     let record = RunRecord::open(dir, lock)?;
     let mut exec = LiveExecutor::new(record, options.clone(), runner, args.yes)
-        .keeping_output(args.keep_output);
+        .keeping_output(args.keep_output)
+        .signing_with(args.sign_key.clone());
     exec.header(start != Start::Run)?;
     if !corrections.is_empty() {
         exec.corrected(&corrections)?;

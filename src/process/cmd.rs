@@ -29,6 +29,10 @@ pub struct Cmd {
     /// the runner refuses to start it.
     #[serde(skip)]
     pub shown: bool,
+    /// A file given on standard input (`ssh-keygen -Y verify` reads the signed file so);
+    /// otherwise standard input is closed.
+    #[serde(skip)]
+    pub stdin: Option<std::path::PathBuf>,
 }
 
 impl Cmd {
@@ -38,6 +42,7 @@ impl Cmd {
             args: Vec::new(),
             effect,
             shown: false,
+            stdin: None,
         }
     }
 
@@ -47,6 +52,12 @@ impl Cmd {
 
     pub fn changes(tool: Tool) -> Cmd {
         Cmd::new(tool, Effect::Changes)
+    }
+
+    /// Gives the command a file on standard input.
+    pub fn stdin_from(mut self, path: &std::path::Path) -> Cmd {
+        self.stdin = Some(path.to_path_buf());
+        self
     }
 
     /// Marks a command built with a placeholder: it can be shown, never run.

@@ -36,9 +36,18 @@ impl Runner {
     /// Finds every program up front (`which`, or the ARTHUR_RESTORE_* variables), so that a
     /// missing one is reported before anything runs.
     pub fn locate(command_timeout: Duration, interrupt: Interrupt) -> Result<Runner> {
+        Runner::locating(&Tool::ALL, command_timeout, interrupt)
+    }
+
+    /// Finds only the programs a command will run (`audit` needs ssh-keygen alone).
+    pub fn locating(
+        tools: &[Tool],
+        command_timeout: Duration,
+        interrupt: Interrupt,
+    ) -> Result<Runner> {
         let mut programs = BTreeMap::new();
-        for tool in Tool::ALL {
-            programs.insert(tool, tool.locate()?);
+        for tool in tools {
+            programs.insert(*tool, tool.locate()?);
         }
         Ok(Runner {
             programs,
@@ -58,6 +67,14 @@ impl Runner {
         &self.programs[&tool]
     }
 
+    /// Finds one more program, now that it is needed (ssh-keygen for `--sign-key`).
+    pub fn add_tool(&mut self, tool: Tool) -> Result<()> {
+        if let std::collections::btree_map::Entry::Vacant(slot) = self.programs.entry(tool) {
+            slot.insert(tool.locate()?);
+        }
+        Ok(())
+    }
+
     /// The flag this runner stops at; waits and prompts check the same one.
     pub fn interrupt(&self) -> &Interrupt {
         &self.interrupt
@@ -73,9 +90,12 @@ impl Runner {
         }
         let (out_read, out_write) = std::io::pipe().map_err(|e| spawn_error(cmd, e))?;
         let (err_read, err_write) = std::io::pipe().map_err(|e| spawn_error(cmd, e))?;
-        let handle = duct::cmd(self.program(cmd.tool), &cmd.args)
-            .before_spawn(die_with_parent)
-            .stdin_null()
+        let expression = duct::cmd(self.program(cmd.tool), &cmd.args).before_spawn(die_with_parent);
+        let expression = match &cmd.stdin {
+            Some(path) => expression.stdin_path(path),
+            None => expression.stdin_null(),
+        };
+        let handle = expression
             .stdout_file(out_write)
             .stderr_file(err_write)
             .unchecked()

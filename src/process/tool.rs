@@ -14,6 +14,9 @@ pub enum Tool {
     Velero,
     Aws,
     Curl,
+    /// For signing the event log (`run --sign-key`) and checking it (`audit --allowed-signers`);
+    /// not one of the four CLIs a restore needs.
+    SshKeygen,
 }
 
 impl Tool {
@@ -26,6 +29,7 @@ impl Tool {
             Tool::Velero => "velero",
             Tool::Aws => "aws",
             Tool::Curl => "curl",
+            Tool::SshKeygen => "ssh-keygen",
         }
     }
 
@@ -36,6 +40,7 @@ impl Tool {
             Tool::Velero => "ARTHUR_RESTORE_VELERO",
             Tool::Aws => "ARTHUR_RESTORE_AWS",
             Tool::Curl => "ARTHUR_RESTORE_CURL",
+            Tool::SshKeygen => "ARTHUR_RESTORE_SSH_KEYGEN",
         }
     }
 

@@ -369,6 +369,11 @@ impl RunRecord {
         self.events.append(event)
     }
 
+    /// The SHA-256 of events.jsonl's last line so far.
+    pub fn last_hash(&self) -> String {
+        self.events.last_hash().to_string()
+    }
+
     pub fn save_state(&self, state: &RunState) -> Result<()> {
         self.dir.save_state(state)
     }

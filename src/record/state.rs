@@ -58,6 +58,10 @@ pub struct RunState {
     pub error: Option<String>,
     pub options: RestoreOptions,
     pub facts: Facts,
+    /// The SHA-256 of events.jsonl's last line when the run ended: the anchor for the change
+    /// ticket (`audit --expect`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_hash: Option<String>,
 }
 
 /// Reads the state of the run in `dir`.

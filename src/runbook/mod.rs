@@ -333,6 +333,18 @@ pub fn additions(commands: &Commands) -> Vec<crate::process::Cmd> {
         commands.get_statefulsets_and_pvcs(),
         commands.describe_pvc(&object("PVC")),
         commands.describe_rds_events(&instance("ID")),
+        // The signature of the event log at the end of a run (`--sign-key`).
+        crate::process::Cmd::changes(crate::process::Tool::SshKeygen)
+            .args([
+                "-Y",
+                "sign",
+                "-f",
+                "KEY",
+                "-n",
+                commands::SIGNATURE_NAMESPACE,
+                "EVENTS",
+            ])
+            .shown_only(true),
     ]);
     list
 }

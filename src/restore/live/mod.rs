@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use super::executor::{Background, Confirmation, Executor, GateOutcome, Wait, WaitEnd};
 use crate::error::{Error, Result};
 use crate::model::{Facts, RestoreOptions};
+use crate::names::CliPath;
 use crate::process::{BackgroundChild, Cmd, Output, RunOutput, Runner, Tool, command_failed};
 use crate::record::redact;
 use crate::record::transcript;
@@ -29,6 +30,8 @@ pub struct LiveExecutor {
     interactive: bool,
     /// `--keep-output`: long outputs are kept whole in the run directory.
     keep_output: bool,
+    /// `--sign-key`: the key that signs events.jsonl at the end.
+    sign_key: Option<CliPath>,
 }
 
 impl LiveExecutor {
@@ -45,7 +48,40 @@ impl LiveExecutor {
             yes,
             interactive: std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
             keep_output: false,
+            sign_key: None,
         }
+    }
+
+    /// Signs events.jsonl at the end of the run (`--sign-key`).
+    pub fn signing_with(mut self, key: Option<CliPath>) -> LiveExecutor {
+        self.sign_key = key;
+        self
+    }
+
+    /// `ssh-keygen -Y sign` over events.jsonl. Its `$ ` line and `command-started` event come
+    /// first, so that the signed log holds them; nothing is appended after the signature.
+    fn sign_events(&mut self) -> Result<()> {
+        let Some(key) = self.sign_key.clone() else {
+            return Ok(());
+        };
+        let cmd = crate::runbook::commands::sign_events(&key, &self.record.dir().events_path());
+        self.runner.add_tool(Tool::SshKeygen)?;
+        self.write(&format!("$ {cmd}\n"))?;
+        self.event(Event::CommandStarted {
+            argv: cmd.argv(),
+            effect: cmd.effect,
+        })?;
+        let out = self.runner.run(&cmd)?;
+        self.write(&transcript::command_output(
+            &out.combined(),
+            out.output.status,
+        ))?;
+        if !out.output.success() {
+            return Err(command_failed(&cmd, &out.output));
+        }
+        self.comment(
+            "signed: events.jsonl.sig covers events.jsonl as it is now; nothing is appended to it after the signature",
+        )
     }
 
     /// Keeps long outputs whole in the run directory (`--keep-output`).
@@ -174,18 +210,38 @@ impl LiveExecutor {
             error: error.map(ToString::to_string),
             exit: error.map(Error::exit_code).unwrap_or(0),
         })?;
-        self.save_state(facts, status, error.map(ToString::to_string))?;
+        let signed = self.sign_events();
+        let anchor = self.record.last_hash();
+        self.comment(&format!(
+            "events.jsonl final hash (the SHA-256 of its last line; paste it into the change ticket, check it with `arthur-restore audit --expect HASH`): {anchor}"
+        ))?;
+        self.save_state_anchored(facts, status, error.map(ToString::to_string), Some(anchor))?;
         self.record.release_lock();
-        Ok(())
+        signed.map_err(|e| {
+            Error::StepFailed(format!(
+                "the run ended, but events.jsonl could not be signed: {e}"
+            ))
+        })
     }
 
     fn save_state(&self, facts: &Facts, status: RunStatus, error: Option<String>) -> Result<()> {
+        self.save_state_anchored(facts, status, error, None)
+    }
+
+    fn save_state_anchored(
+        &self,
+        facts: &Facts,
+        status: RunStatus,
+        error: Option<String>,
+        final_hash: Option<String>,
+    ) -> Result<()> {
         self.record.save_state(&RunState {
             tool_version: VERSION.into(),
             status,
             error,
             options: self.options.clone(),
             facts: facts.clone(),
+            final_hash,
         })
     }
 

@@ -1,0 +1,164 @@
+//! Evidence an auditor can rely on: the run's final hash (the anchor for the change ticket),
+//! checked by `audit --expect`; the event log signed with an ssh key and verified by
+//! `audit --allowed-signers`.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::support::{Replay, explain, stdout, tool};
+
+fn audit(transcript: &Path, extra: &[&str]) -> (Option<i32>, String) {
+    let output = tool()
+        .arg("audit")
+        .args(extra)
+        .arg(transcript)
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        format!("{}{}", stdout(&output), crate::support::stderr(&output)),
+    )
+}
+
+fn line_hash(line: &str) -> String {
+    arthur_restore::record::events::line_hash(line)
+}
+
+/// Re-chains a log after an edit, as someone who knows the format would (ten lines of Python).
+fn rechain(text: &str) -> String {
+    let mut previous = "0".repeat(64);
+    let mut out = String::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let mut value: serde_json::Value = serde_json::from_str(line).unwrap();
+        value["prev"] = previous.clone().into();
+        let line = serde_json::to_string(&value).unwrap();
+        previous = line_hash(&line);
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn the_final_hash_anchors_the_event_log() {
+    let replay = Replay::new();
+    let output = replay.restore("happy.session", &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    let events_path = replay.run_dir().join("events.jsonl");
+    let events = std::fs::read_to_string(&events_path).unwrap();
+    let anchor = line_hash(events.lines().last().unwrap());
+    // Printed on the screen, in the transcript and in state.json.
+    assert!(
+        stdout(&output).contains("final hash ("),
+        "{}",
+        stdout(&output)
+    );
+    assert!(stdout(&output).trim_end().ends_with(&anchor));
+    assert!(replay.transcript().trim_end().ends_with(&anchor));
+    assert_eq!(replay.state()["final_hash"], anchor);
+
+    let transcript = replay.run_dir().join("transcript.log");
+    let (code, text) = audit(&transcript, &["--expect", &anchor]);
+    assert_eq!(code, Some(0), "{text}");
+
+    // A gate answer edited and the chain computed again: the chain holds, the anchor does not.
+    let edited = rechain(&events.replacen("yes (--yes)", "yes (at the prompt)", 1));
+    std::fs::write(&events_path, &edited).unwrap();
+    let (code, text) = audit(&transcript, &[]);
+    assert!(text.contains("hash chain intact"), "{text}");
+    assert_eq!(
+        code,
+        Some(0),
+        "without the anchor an edit chained again goes unseen: {text}"
+    );
+    let (code, text) = audit(&transcript, &["--expect", &anchor]);
+    assert_eq!(code, Some(4), "{text}");
+    assert!(text.contains("no line of"), "{text}");
+
+    // Lines added after the end: named from the first one that was not anchored.
+    let added = rechain(&format!(
+        "{events}{}\n",
+        events.lines().last().unwrap().replace("run-ended", "note")
+    ));
+    std::fs::write(&events_path, &added).unwrap();
+    let last = events.lines().count();
+    let (code, text) = audit(&transcript, &["--expect", &anchor]);
+    assert_eq!(code, Some(4), "{text}");
+    assert!(
+        text.contains(&format!("goes on after line {last}")),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_transcript_alone_says_its_integrity_was_not_checked() {
+    let replay = Replay::new();
+    let output = replay.restore("happy.session", &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    let alone = replay.dir.path().join("alone.log");
+    std::fs::copy(replay.run_dir().join("transcript.log"), &alone).unwrap();
+    let (code, text) = audit(&alone, &[]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("integrity not checked"), "{text}");
+    let json = tool()
+        .args(["--output", "json", "audit"])
+        .arg(&alone)
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(report["integrity_checked"], false);
+}
+
+fn ssh_keygen(args: &[&str]) {
+    let status = Command::new("ssh-keygen")
+        .args(args)
+        .status()
+        .expect("ssh-keygen runs");
+    assert!(status.success(), "ssh-keygen {args:?}");
+}
+
+#[test]
+fn a_signed_event_log_names_its_signer() {
+    let replay = Replay::new();
+    let key = replay.dir.path().join("operator_key");
+    let key_text = key.display().to_string();
+    ssh_keygen(&[
+        "-q",
+        "-t",
+        "ed25519",
+        "-N",
+        "",
+        "-C",
+        "operator@example.com",
+        "-f",
+        &key_text,
+    ]);
+    let output = replay.restore("happy.session", &["--sign-key", &key_text]);
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    let signature = replay.run_dir().join("events.jsonl.sig");
+    assert!(signature.exists());
+    assert!(replay.transcript().contains("$ ssh-keygen -Y sign -f"));
+    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    let allowed = replay.dir.path().join("allowed_signers");
+    std::fs::write(
+        &allowed,
+        format!("operator@example.com namespaces=\"arthur-restore\" {public}"),
+    )
+    .unwrap();
+    let allowed_text = allowed.display().to_string();
+    let transcript = replay.run_dir().join("transcript.log");
+    let (code, text) = audit(&transcript, &["--allowed-signers", &allowed_text]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("signature: operator@example.com"), "{text}");
+    // The events changed after signing: the signature no longer matches.
+    let events_path = replay.run_dir().join("events.jsonl");
+    let events = std::fs::read_to_string(&events_path).unwrap();
+    std::fs::write(
+        &events_path,
+        rechain(&events.replacen("yes (--yes)", "no", 1)),
+    )
+    .unwrap();
+    let (code, text) = audit(&transcript, &["--allowed-signers", &allowed_text]);
+    assert_eq!(code, Some(4), "{text}");
+    assert!(text.contains("does not match"), "{text}");
+}
