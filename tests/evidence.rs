@@ -162,3 +162,98 @@ fn a_signed_event_log_names_its_signer() {
     assert_eq!(code, Some(4), "{text}");
     assert!(text.contains("does not match"), "{text}");
 }
+
+/// The transcript and the event log agree both ways: a `$ ` line removed from the transcript
+/// (with its output) is caught, not only one added.
+#[test]
+fn a_command_removed_from_the_transcript_is_caught() {
+    for removed in [
+        "$ kubectl delete sts messaging -n arthur",
+        "$ kubectl get pv",
+    ] {
+        let replay = Replay::new();
+        let output = replay.restore("happy.session", &[]);
+        assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+        let path = replay.run_dir().join("transcript.log");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut kept = Vec::new();
+        let mut skipping = false;
+        let mut done = false;
+        for line in text.lines() {
+            if !done && line == removed {
+                skipping = true;
+                done = true;
+                continue;
+            }
+            if skipping && (line.starts_with("$ ") || line.starts_with('#')) {
+                skipping = false;
+            }
+            if !skipping {
+                kept.push(line);
+            }
+        }
+        assert!(done, "{removed} is in the transcript");
+        std::fs::write(&path, kept.join("\n") + "\n").unwrap();
+        let (code, text) = audit(&path, &[]);
+        assert_eq!(code, Some(4), "{removed}: {text}");
+        assert!(
+            text.contains("is not, in this order, in the transcript"),
+            "{text}"
+        );
+    }
+}
+
+/// A file that is no log of a restore is said to be so, not audited as four steps not done.
+#[test]
+fn a_file_that_is_not_a_restore_log_is_said_to_be_so() {
+    let (code, text) = audit(Path::new("/etc/passwd"), &[]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("is not a log of a restore"), "{text}");
+}
+
+/// The run records who ran it without $USER, and who called sudo.
+#[test]
+fn the_run_records_who_ran_it() {
+    let me = String::from_utf8(Command::new("id").arg("-un").output().unwrap().stdout).unwrap();
+    let me = me.trim();
+    for (sudo, expected) in [
+        (None, format!("user={me} ")),
+        (Some("alice"), format!("user=alice(sudo:{me}) ")),
+    ] {
+        let replay = Replay::new();
+        let path = format!("{}:/usr/bin:/bin", replay.dir.path().join("bin").display());
+        let run_dir = replay.run_dir().display().to_string();
+        let mut command = tool();
+        command
+            .env("PATH", path)
+            .env(
+                "ARTHUR_REPLAY_SESSION",
+                crate::support::fixtures().join("sessions/happy.session"),
+            )
+            .env("ARTHUR_REPLAY_STATE", replay.dir.path().join("state"))
+            .args([
+                "-n",
+                "arthur",
+                "run",
+                "--yes",
+                "--poll-interval",
+                "1ms",
+                "--run-dir",
+                &run_dir,
+                "--rds-instance",
+                "arthur-restored-db",
+                "--rds-like",
+                "arthur-prod-db",
+            ]);
+        if let Some(sudo) = sudo {
+            command.env("SUDO_USER", sudo);
+        }
+        let output = command.output().unwrap();
+        assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+        assert!(
+            replay.transcript().contains(&expected),
+            "{}",
+            replay.transcript().lines().nth(1).unwrap_or("")
+        );
+    }
+}

@@ -69,6 +69,38 @@ fn started_argv(fragment: &str) -> Option<Vec<String>> {
     serde_json::from_str(&caps[1]).ok()
 }
 
+/// The other way: every command the event log says was started (`command-started`, written
+/// before each command since release 0.2) must be in the transcript, in order. A `$ ` line removed
+/// from the transcript (a deletion hidden) is caught here.
+fn started_but_not_shown(text: &str, logged: &[Logged], path: &Path) -> Option<AuditFinding> {
+    let shown: Vec<&str> = logged.iter().map(|c| c.text.as_str()).collect();
+    let mut at = 0;
+    for record in events::read(text).into_iter().flatten() {
+        let Event::CommandStarted { argv, .. } = &record.1.event else {
+            continue;
+        };
+        let line = argv
+            .iter()
+            .map(|w| shell_quote(w).into_owned())
+            .collect::<Vec<_>>()
+            .join(" ");
+        match shown[at..].iter().position(|c| *c == line) {
+            Some(offset) => at += offset + 1,
+            None => {
+                return Some(AuditFinding::nowhere(
+                    FindingKind::Tampered,
+                    format!(
+                        "`{line}` was run ({} line {}) but is not, in this order, in the transcript: the transcript was edited",
+                        path.display(),
+                        record.0
+                    ),
+                ));
+            }
+        }
+    }
+    None
+}
+
 /// The anchor (SPEC section 3): the SHA-256 of events.jsonl's last line, as the run printed it.
 /// A file that goes on after the anchored line, or that has no line with the expected hash (cut
 /// short, or edited and chained again), does not conform; the finding names the first line that
@@ -149,6 +181,9 @@ pub fn check_events(
         }
     };
     let commands = logged_commands(&text);
+    if let Some(finding) = started_but_not_shown(&text, logged, &events_path) {
+        findings.push(finding);
+    }
     let mut at = 0;
     for command in logged {
         match commands[at..].iter().position(|c| *c == command.text) {

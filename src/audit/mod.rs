@@ -45,6 +45,13 @@ pub fn audit(path: &Path, expect: Option<&str>) -> Result<Report> {
     for command in &log.commands {
         walk.command(command);
     }
+    if walk.recognised == 0 {
+        return Err(crate::error::Error::StepFailed(format!(
+            "{} is not a log of a restore: none of its {} lines is a command of the runbook or of this tool (audit takes a transcript of `arthur-restore run`, or a terminal log in the same `$ command` style)",
+            path.display(),
+            text.lines().count()
+        )));
+    }
     let (mut findings, steps) = walk.finish(log.selected.as_deref());
     let events = integrity::check_events(path, &log.commands, expect, &mut findings)?;
     findings.sort_by_key(|f| (f.line.unwrap_or(usize::MAX), f.kind));

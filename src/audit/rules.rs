@@ -113,6 +113,8 @@ pub struct Walk<'a> {
     /// The backup names the ClickHouse Job was filled in with: (line, name).
     sed_names: Vec<(usize, String)>,
     applied_at: Option<usize>,
+    /// Logged commands recognised as the runbook's or the tool's.
+    pub recognised: usize,
 }
 
 impl<'a> Walk<'a> {
@@ -131,6 +133,7 @@ impl<'a> Walk<'a> {
             restores: Vec::new(),
             sed_names: log.replacements.clone(),
             applied_at: None,
+            recognised: 0,
         }
     }
 
@@ -165,6 +168,7 @@ impl<'a> Walk<'a> {
             self.not_documented(logged, words, &actual, rendered);
             return;
         }
+        self.recognised += 1;
         let (index, found) = self.choose(&candidates, logged.section);
         self.matched[index].get_or_insert(logged.line);
         let entry = &self.catalogue.expected[index];
@@ -202,6 +206,7 @@ impl<'a> Walk<'a> {
         rendered: String,
     ) {
         if let Some(bindings) = self.catalogue.addition(actual) {
+            self.recognised += 1;
             self.bindings
                 .extend(bindings.into_iter().map(|(k, v)| (k, v, logged.line)));
             if words.get(1).map(String::as_str) == Some("get") {

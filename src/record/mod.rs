@@ -309,6 +309,32 @@ impl RunDir {
     }
 }
 
+/// Who runs the tool, for the record: the user who called sudo (`alice(sudo:root)`), else the
+/// name of the process's user in the password database, else its uid. Not `$USER`, which a
+/// service or `env -i` leaves unset and anyone can set.
+pub fn who() -> String {
+    // SAFETY: getuid(2) cannot fail and touches no memory.
+    let uid = unsafe { libc::getuid() };
+    let name = user_name(uid).unwrap_or_else(|| format!("uid{uid}"));
+    match std::env::var("SUDO_USER") {
+        Ok(caller) if !caller.is_empty() && caller != name => format!(
+            "{}(sudo:{name})",
+            caller.split_whitespace().collect::<Vec<_>>().join("_")
+        ),
+        _ => name,
+    }
+}
+
+/// The name of a uid in the password database (/etc/passwd).
+fn user_name(uid: u32) -> Option<String> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split(':').collect();
+        (fields.len() > 2 && fields[2].parse::<u32>().ok() == Some(uid))
+            .then(|| fields[0].to_string())
+    })
+}
+
 /// This machine's name, as the run header and the lock show it.
 pub fn host_name() -> String {
     std::fs::read_to_string("/etc/hostname")

@@ -106,12 +106,8 @@ impl LiveExecutor {
 
     /// The header of a run or a resumption: version, parameters, who and where, which programs.
     pub fn header(&mut self, resuming: bool) -> Result<()> {
-        let user = std::env::var("USER")
-            .or_else(|_| std::env::var("LOGNAME"))
-            .unwrap_or_else(|_| "unknown".into());
-        let host = std::fs::read_to_string("/etc/hostname")
-            .map(|h| h.trim().to_string())
-            .unwrap_or_else(|_| "unknown".into());
+        let user = crate::record::who();
+        let host = crate::record::host_name();
         let now = jiff::Timestamp::now()
             .strftime("%Y-%m-%dT%H:%M:%SZ")
             .to_string();
