@@ -23,6 +23,15 @@ fn hand_log(name: &str) -> (i32, String) {
     )
 }
 
+/// Prompts, export and read, quoted and braced variables, sudo, time, a KUBECONFIG= prefix,
+/// --flag=value, chains with && and ;, a backgrounded port-forward and clock-prefixed lines.
+#[test]
+fn a_log_typed_as_operators_type_conforms() {
+    let (code, text) = hand_log("typed-forms.log");
+    assert_eq!(code, 0, "{text}");
+    insta::assert_snapshot!(text);
+}
+
 #[test]
 fn a_clean_log_typed_by_hand_conforms() {
     let (code, text) = hand_log("clean-by-hand.log");

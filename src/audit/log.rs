@@ -99,17 +99,93 @@ struct Reader<'a> {
     variables: HashMap<String, String>,
     in_command: bool,
     section: Option<StepId>,
+    /// A `read NAME` waiting for the line typed after it.
+    reading: Option<String>,
+    /// A transcript of this tool (its first line is its header): `# ` starts a note.
+    tool_transcript: bool,
     log: Log,
 }
 
+/// Splits a command line's words where the shell would run one command after another:
+/// `;`, `&&`, `||`, and a trailing `&` (a command left in the background).
+fn sequence(words: Vec<String>) -> Vec<Vec<String>> {
+    let mut commands: Vec<Vec<String>> = vec![Vec::new()];
+    for word in words {
+        match word.as_str() {
+            ";" | "&&" | "||" | "&" => commands.push(Vec::new()),
+            _ => match word.strip_suffix(';').or_else(|| word.strip_suffix('&')) {
+                Some(last) if !last.is_empty() && !word.ends_with("\\;") => {
+                    if let Some(current) = commands.last_mut() {
+                        current.push(last.to_string());
+                    }
+                    commands.push(Vec::new());
+                }
+                _ => {
+                    if let Some(current) = commands.last_mut() {
+                        current.push(word);
+                    }
+                }
+            },
+        }
+    }
+    commands.retain(|c| !c.is_empty());
+    commands
+}
+
+/// What a command's words run, without what only wraps it: `sudo` (and its options), `time`,
+/// `env` and leading `NAME=value` settings (`KUBECONFIG=… kubectl …`).
+fn unwrapped(mut words: Vec<String>) -> Vec<String> {
+    loop {
+        let Some(first) = words.first().map(String::as_str) else {
+            return words;
+        };
+        let strip = match first {
+            "sudo" => {
+                // sudo's own options, and `-u USER`.
+                let mut n = 1;
+                while n < words.len() && words[n].starts_with('-') {
+                    n += if matches!(words[n].as_str(), "-u" | "-g" | "-C") {
+                        2
+                    } else {
+                        1
+                    };
+                }
+                n
+            }
+            "time" | "env" | "command" | "exec" => 1,
+            _ if ASSIGNMENT.is_match(first) && words.len() > 1 => 1,
+            _ => return words,
+        };
+        words.drain(..strip.min(words.len()));
+    }
+}
+
+/// A shell prompt before a command: `$ `, `user@host:~/dir$ `, `[user@host dir]# `; `# ` too in
+/// a log typed by hand as root (in a transcript of this tool, `# ` starts a note).
+static PROMPT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:\$ |[A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+:[^$#\s]*[$#] |\[[^\]]+\][$#] )")
+        .expect("valid")
+});
+/// A clock before a line (`14:02:11 `, `[14:02:11] `): two terminals' logs merged by time.
+static CLOCK: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\[?[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?\]?\s+").expect("valid")
+});
+/// The programs a root prompt (`# `) may be followed by in a log typed by hand.
+const PROGRAMS: [&str; 8] = [
+    "kubectl", "velero", "aws", "curl", "sudo", "time", "export", "cat",
+];
+
 impl Reader<'_> {
-    /// A `$ ` line (with its continuation lines): a command, or variable assignments.
+    /// A command line (with its continuation lines, `> ` prompts removed): commands run one
+    /// after another, variable assignments, `export`, `read`.
     fn command(&mut self, first: &str, number: usize) {
         let mut joined = first.trim_end().to_string();
         while joined.ends_with('\\') && self.index < self.lines.len() {
             joined.pop();
             joined.push(' ');
-            joined.push_str(self.lines[self.index].trim());
+            let next = CLOCK.replace(self.lines[self.index], "");
+            let next = next.trim();
+            joined.push_str(next.strip_prefix("> ").unwrap_or(next));
             self.index += 1;
         }
         let expanded = expand(&joined, &self.variables);
@@ -117,21 +193,36 @@ impl Reader<'_> {
             self.push(number, expanded, vec![vec!["<unreadable>".into()]]);
             return;
         };
+        self.in_command = false;
+        for words in sequence(words) {
+            self.one_command(words, &expanded, number);
+        }
+    }
+
+    fn one_command(&mut self, words: Vec<String>, text: &str, number: usize) {
+        let words = if words.first().map(String::as_str) == Some("export") {
+            words[1..].to_vec()
+        } else {
+            words
+        };
         if !words.is_empty() && words.iter().all(|w| ASSIGNMENT.is_match(w)) {
             for word in &words {
                 let caps = ASSIGNMENT.captures(word).expect("it matched");
                 self.variables
                     .insert(caps[1].to_string(), caps[2].to_string());
             }
-            self.in_command = false;
             return;
         }
-        let pipeline = pipeline(words);
+        if words.first().map(String::as_str) == Some("read") && words.len() >= 2 {
+            // `read NAME`: what was typed on the next line is its value.
+            self.reading = words.last().cloned();
+            return;
+        }
+        let pipeline = pipeline(unwrapped(words));
         if pipeline.is_empty() {
-            self.in_command = false;
             return;
         }
-        self.push(number, expanded, pipeline);
+        self.push(number, text.to_string(), pipeline);
     }
 
     fn push(&mut self, line: usize, text: String, pipeline: Vec<Vec<String>>) {
@@ -147,8 +238,29 @@ impl Reader<'_> {
         self.in_command = true;
     }
 
+    /// The command a line holds after a prompt, if it is one.
+    fn prompted<'l>(&self, line: &'l str) -> Option<&'l str> {
+        if let Some(prompt) = PROMPT.find(line) {
+            return Some(&line[prompt.end()..]);
+        }
+        let root = line.strip_prefix("# ")?;
+        let program = root.split_whitespace().next()?;
+        (!self.tool_transcript && PROGRAMS.contains(&program)).then_some(root)
+    }
+
     fn line(&mut self, raw: &str, number: usize) {
-        if let Some(first) = raw.strip_prefix("$ ") {
+        let raw = if self.tool_transcript {
+            raw
+        } else {
+            // Two terminals merged by time: the clock goes, the order stays.
+            let at = CLOCK.find(raw).map_or(0, |m| m.end());
+            &raw[at..]
+        };
+        if let Some(name) = self.reading.take() {
+            self.variables.insert(name, raw.trim().to_string());
+            return;
+        }
+        if let Some(first) = self.prompted(raw) {
             self.command(first, number);
         } else if let Some(status) = raw.strip_prefix("# exit status ") {
             if let (Some(last), Ok(status)) = (self.log.commands.last_mut(), status.trim().parse())
@@ -203,6 +315,8 @@ pub fn read_log(text: &str) -> Log {
         variables: HashMap::new(),
         in_command: false,
         section: None,
+        reading: None,
+        tool_transcript: text.starts_with("# arthur-restore "),
         log: Log::default(),
     };
     while reader.index < reader.lines.len() {
