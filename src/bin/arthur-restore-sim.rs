@@ -740,6 +740,9 @@ fn aws(world: &mut World, w: &[&str]) -> Option<Answer> {
         ["--version"] => Answer::out(
             "aws-cli/2.15.30 Python/3.11.8 Linux/6.1.0-18-amd64 exe/x86_64.debian.12 prompt/off\n",
         ),
+        ["sts", "get-caller-identity"] => Answer::out(
+            "{\"UserId\": \"AIDA4EXAMPLEOPERATOR1\", \"Account\": \"123456789012\", \"Arn\": \"arn:aws:iam::123456789012:user/restore-operator\"}\n",
+        ),
         [
             "rds",
             "describe-db-snapshots",

@@ -170,6 +170,11 @@ impl Commands {
         self.kubectl(Effect::Reads, &["config", "current-context"])
     }
 
+    /// The AWS account and principal the aws CLI acts as (a read).
+    pub fn aws_caller_identity(&self) -> Cmd {
+        self.aws(Effect::Reads, &["sts", "get-caller-identity"])
+    }
+
     /// The `kube-system` namespace UID: the cluster's identity.
     pub fn cluster_identity(&self) -> Cmd {
         self.kubectl(

@@ -307,6 +307,7 @@ pub fn additions(commands: &Commands) -> Vec<crate::process::Cmd> {
         commands.kots_version(),
         commands.current_context(),
         commands.cluster_identity(),
+        commands.aws_caller_identity(),
         commands.get_namespace(&Namespace::shown("$namespace")),
         commands.get_cronjobs(),
         commands.get_restore_job(),

@@ -19,8 +19,9 @@ pub fn identify(cx: &mut Context<'_>) -> Result<()> {
         Some(uid) => check_same_cluster(cx, uid)?,
         None => unknown_cluster(cx)?,
     }
+    let account = aws_account(cx)?;
     cx.note(format!(
-        "identity: kube context {context}, cluster (kube-system namespace UID) {}\nversions: {}",
+        "identity: kube context {context}, cluster (kube-system namespace UID) {}, AWS account {account}\nversions: {}",
         uid.as_deref().unwrap_or("unknown: it could not be read"),
         versions.join("; ")
     ))?;
@@ -60,6 +61,28 @@ fn versions(cx: &mut Context<'_>) -> Result<Vec<String>> {
         versions.push(format!("kots: {version}"));
     }
     Ok(versions)
+}
+
+/// The AWS account and principal the aws CLI acts as (`aws sts get-caller-identity`), for the
+/// record: which account a run's RDS restore touched. Recorded, never required.
+fn aws_account(cx: &mut Context<'_>) -> Result<String> {
+    let cmd = cx.commands.aws_caller_identity();
+    let Some(out) = cx.exec.probe(&cmd)? else {
+        return Ok("(read by `aws sts get-caller-identity`)".into());
+    };
+    let value: Option<serde_json::Value> = serde_json::from_str(&out.stdout).ok();
+    let field = |key: &str| {
+        value
+            .as_ref()
+            .and_then(|v| v.get(key))
+            .and_then(|v| v.as_str())
+            .map(String::from)
+    };
+    Ok(match (out.success(), field("Account"), field("Arn")) {
+        (true, Some(account), Some(arn)) => format!("{account} as {arn}"),
+        (true, Some(account), None) => account,
+        _ => format!("unknown (`{cmd}` exited {})", out.status),
+    })
 }
 
 /// `kubectl config current-context` names the kubeconfig's context; --context overrides it.
