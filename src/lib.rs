@@ -19,6 +19,18 @@ pub mod runbook;
 
 use clap::Parser;
 
+/// The release, as Cargo.toml says it.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The commit the binary was built from (build.rs): `unknown` when built outside git.
+pub const COMMIT: &str = env!("ARTHUR_RESTORE_COMMIT");
+/// What `--version` prints after the program's name.
+pub const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("ARTHUR_RESTORE_COMMIT"),
+    ")"
+);
+
 /// Parses the command line, runs the command, prints any error, and returns the exit status.
 pub fn main_with_args<I, T>(args: I) -> i32
 where

@@ -257,3 +257,32 @@ fn the_run_records_who_ran_it() {
         );
     }
 }
+
+/// `--version` and the run's first event name the commit the binary was built from.
+#[test]
+fn the_version_and_the_first_event_name_the_commit() {
+    let head = Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|output| output.status.success())
+        .map(|output| String::from_utf8(output.stdout).unwrap().trim().to_string())
+        .unwrap_or_else(|| "unknown".to_string());
+    let version = tool().arg("--version").output().unwrap();
+    assert_eq!(
+        stdout(&version).trim(),
+        format!(
+            "arthur-restore {} (commit {head})",
+            env!("CARGO_PKG_VERSION")
+        )
+    );
+
+    let replay = Replay::new();
+    let output = replay.restore("happy.session", &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    let events = std::fs::read_to_string(replay.run_dir().join("events.jsonl")).unwrap();
+    let first: serde_json::Value = serde_json::from_str(events.lines().next().unwrap()).unwrap();
+    assert_eq!(first["commit"], head.as_str(), "{first}");
+    assert!(replay.transcript().contains(&format!(" commit={head} ")));
+}

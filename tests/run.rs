@@ -459,7 +459,10 @@ fn the_transcript_of_a_complete_restore() {
     let mut settings = insta::Settings::clone_current();
     settings.add_filter(&regex::escape(&run_dir), "[RUN_DIR]");
     settings.add_filter(r"run started \S+", "run started [TIME]");
-    settings.add_filter(r"user=\S+ host=\S+", "user=[USER] host=[HOST]");
+    settings.add_filter(
+        r"user=\S+ host=\S+ commit=\S+",
+        "user=[USER] host=[HOST] commit=[COMMIT]",
+    );
     settings.add_filter(r"programs: .*", "programs: [PROGRAMS]");
     settings.add_filter(r"waited \d+[a-z]+ ", "waited [ELAPSED] ");
     settings.add_filter(r"(?m)[0-9a-f]{64}$", "[FINAL HASH]");

@@ -81,6 +81,7 @@ fn plan_json(entries: &[TranscriptEntry], offline: bool) -> serde_json::Value {
     json!({
         "tool": "arthur-restore",
         "version": VERSION,
+        "commit": crate::COMMIT,
         "offline": offline,
         "header": header,
         "sections": sections,

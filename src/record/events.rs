@@ -125,6 +125,9 @@ pub enum Event {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunIdentity {
     pub version: String,
+    /// The commit the tool was built from (absent in runs of 0.1.0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
     pub user: String,
     pub host: String,
     pub run_dir: PathBuf,

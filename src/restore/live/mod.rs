@@ -20,7 +20,7 @@ use crate::record::transcript;
 use crate::record::{Event, RunIdentity, RunRecord, RunState, RunStatus};
 use crate::runbook::StepId;
 
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub use crate::{COMMIT, VERSION};
 
 pub struct LiveExecutor {
     record: RunRecord,
@@ -123,7 +123,7 @@ impl LiveExecutor {
             .map(|tool| format!("{}={}", tool.name(), self.runner.program(*tool).display()))
             .collect();
         let text = format!(
-            "arthur-restore {VERSION} {verb} {now} namespace={} velero-namespace={}\nuser={user} host={host} run-dir={}\nsteps: {}\nprograms: {}",
+            "arthur-restore {VERSION} {verb} {now} namespace={} velero-namespace={}\nuser={user} host={host} commit={COMMIT} run-dir={}\nsteps: {}\nprograms: {}",
             self.options.namespace,
             self.options.velero_namespace,
             run_dir.display(),
@@ -134,6 +134,7 @@ impl LiveExecutor {
         self.note_record_repairs()?;
         let identity = RunIdentity {
             version: VERSION.into(),
+            commit: Some(COMMIT.into()),
             user,
             host,
             run_dir,
