@@ -7,6 +7,7 @@
 //! and applies the rules, `integrity` checks the event log beside a tool transcript, `report`
 //! says what was found.
 
+mod html;
 mod integrity;
 mod log;
 mod matching;
@@ -18,6 +19,7 @@ mod rules;
 use std::path::Path;
 
 use crate::error::Result;
+pub use html::{Evidence, page};
 pub use report::{AuditFinding, FindingKind, Report, StepReport, StepStatus, render};
 
 /// Reads and walks a log's text without a file (the parsers' property test).

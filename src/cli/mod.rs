@@ -425,4 +425,10 @@ pub struct AuditArgs {
     /// (namespace arthur-restore), and name the signer.
     #[arg(long, value_name = "FILE", value_parser = CliPath::new)]
     pub allowed_signers: Option<CliPath>,
+
+    /// Also write the report as one self-contained HTML page (no network, no scripts): steps,
+    /// findings linked to their lines, a timeline with durations, the deletions, the identity
+    /// and the anchoring hash.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }

@@ -18,6 +18,9 @@ pub fn audit(output: OutputFormat, args: &AuditArgs) -> Result<i32> {
     if let Some(allowed) = &args.allowed_signers {
         check_signature(&mut report, &args.transcript, allowed)?;
     }
+    if let Some(html) = &args.html {
+        write_page(&report, args, html)?;
+    }
     match output {
         OutputFormat::Text => super::print(&audit::render(&report))?,
         OutputFormat::Json => super::print_json(&report)?,
@@ -27,6 +30,36 @@ pub fn audit(output: OutputFormat, args: &AuditArgs) -> Result<i32> {
     } else {
         exit::UNHEALTHY
     })
+}
+
+/// Writes the report as an HTML page, from the log and the events beside it.
+fn write_page(report: &Report, args: &AuditArgs, html: &Path) -> Result<()> {
+    let log_text = crate::record::read_log_text(
+        &args.transcript,
+        crate::record::MAX_LOG_LINE,
+        crate::record::MAX_LOG_SIZE,
+    )?;
+    let events_text = match RunDir::of_transcript(&args.transcript) {
+        Some(dir) => dir.read_events()?,
+        None => None,
+    };
+    let page = audit::page(&audit::Evidence {
+        report,
+        log_text: &log_text,
+        events_text: events_text.as_deref(),
+        expect: args.expect.as_deref(),
+    });
+    std::fs::write(html, page).map_err(|e| {
+        Error::usage(format!(
+            "--html {}: cannot write the page: {e}",
+            html.display()
+        ))
+    })?;
+    crate::record::redact::err(&format!(
+        "audit: HTML report written to {}\n",
+        html.display()
+    ));
+    Ok(())
 }
 
 /// Checks events.jsonl.sig with ssh-keygen: who signed it among the allowed signers, and that the

@@ -1,0 +1,472 @@
+//! `audit --html FILE`: the report as one self-contained page (no network, no scripts): the
+//! verdict, the identity of the run, the anchoring hash and its check, per-step status, the
+//! findings linked to their transcript lines, a timeline of steps, waits and gates with their
+//! durations, the deletions as a table, and the transcript itself with numbered lines.
+
+use std::fmt::Write as _;
+
+use super::log::read_log;
+use super::report::Report;
+use crate::process::escape_controls;
+use crate::record::{Event, EventRecord, events};
+
+/// What the page is made from: the report, the log's text and the events beside it.
+pub struct Evidence<'a> {
+    pub report: &'a Report,
+    pub log_text: &'a str,
+    pub events_text: Option<&'a str>,
+    pub expect: Option<&'a str>,
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;max-width:80em;color:#222}\
+h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ccc}\
+table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.25em .6em;\
+text-align:left;vertical-align:top}th{background:#f3f3f3}code,pre{font-family:monospace}\
+pre{background:#fafafa;border:1px solid #ddd;padding:.5em;overflow-x:auto;font-size:.85em}\
+.ok{color:#176317;font-weight:bold}.bad{color:#a31515;font-weight:bold}.warn{color:#8a5a00}\
+.finding{background:#ffe9e9}a.ln{color:#999;text-decoration:none;display:inline-block;\
+width:4em}";
+
+/// The whole page.
+pub fn page(evidence: &Evidence) -> String {
+    let records: Vec<EventRecord> = evidence
+        .events_text
+        .map(|text| {
+            events::read(text)
+                .into_iter()
+                .flatten()
+                .map(|(_, r)| r)
+                .collect()
+        })
+        .unwrap_or_default();
+    let report = evidence.report;
+    let mut html = String::new();
+    let _ = write!(
+        html,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\
+         <title>Audit of {name}</title><style>{STYLE}</style></head><body>\n\
+         <h1>Audit of {name}</h1>\n<p>Held against the runbook \"Restoring the Arthur Platform\": {verdict}</p>\n",
+        name = escape(&report.transcript),
+        verdict = verdict(report),
+    );
+    html.push_str(&identity(&records));
+    html.push_str(&anchoring(evidence));
+    html.push_str(&steps(report));
+    html.push_str(&findings(report));
+    html.push_str(&timeline(&records));
+    html.push_str(&deletions(evidence.log_text, &records));
+    html.push_str(&transcript(evidence.log_text, report));
+    html.push_str("</body></html>\n");
+    html
+}
+
+fn verdict(report: &Report) -> String {
+    if report.conforms {
+        "<span class=\"ok\">conforms</span>".into()
+    } else {
+        let n = report.findings.len();
+        format!(
+            "<span class=\"bad\">{n} finding{}</span>",
+            if n == 1 { "" } else { "s" }
+        )
+    }
+}
+
+/// Text made safe for HTML (and free of control characters).
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in escape_controls(text).chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn row(cells: &[String]) -> String {
+    let mut out = String::from("<tr>");
+    for cell in cells {
+        let _ = write!(out, "<td>{cell}</td>");
+    }
+    out.push_str("</tr>\n");
+    out
+}
+
+fn table(headings: &[&str], rows: &[String]) -> String {
+    let mut out = String::from("<table>");
+    if headings.iter().any(|h| !h.is_empty()) {
+        out.push_str("<tr>");
+        for heading in headings {
+            let _ = write!(out, "<th>{heading}</th>");
+        }
+        out.push_str("</tr>\n");
+    }
+    rows.iter().for_each(|r| out.push_str(r));
+    out.push_str("</table>\n");
+    out
+}
+
+/// Who ran it, where, with what: the run's first event and its identity note.
+fn identity(records: &[EventRecord]) -> String {
+    let mut rows = Vec::new();
+    let mut add = |key: &str, value: String| rows.push(row(&[key.into(), value]));
+    for record in records {
+        match &record.event {
+            Event::RunStarted(id) | Event::RunResumed(id) => {
+                let started = matches!(record.event, Event::RunStarted(_));
+                add(
+                    if started {
+                        "run started"
+                    } else {
+                        "run resumed"
+                    },
+                    escape(&clock(&record.time)),
+                );
+                add("tool", escape(&format!("arthur-restore {}", id.version)));
+                add(
+                    "commit",
+                    escape(id.commit.as_deref().unwrap_or("not recorded")),
+                );
+                add("user", escape(&id.user));
+                add("host", escape(&id.host));
+                add("run directory", escape(&id.run_dir.display().to_string()));
+                add("namespace", escape(id.options.namespace.as_str()));
+                add("programs", escape(&id.programs.join(" ")));
+            }
+            Event::Note { text } if text.starts_with("identity:") => {
+                add("identity", format!("<code>{}</code>", escape(text)));
+            }
+            _ => {}
+        }
+    }
+    if rows.is_empty() {
+        return "<h2>Identity</h2>\n<p class=\"warn\">No events.jsonl beside the log: who ran it, where and with which tool is not on record.</p>\n".into();
+    }
+    format!("<h2>Identity</h2>\n{}", table(&["", ""], &rows))
+}
+
+/// The final hash of events.jsonl, how the chain checked out, the expected hash and the signature.
+fn anchoring(evidence: &Evidence) -> String {
+    let report = evidence.report;
+    let mut out = String::from("<h2>Anchoring</h2>\n");
+    let Some(text) = evidence.events_text else {
+        out.push_str("<p class=\"bad\">Integrity not checked: no events.jsonl beside the log (the log could have been edited).</p>\n");
+        return out;
+    };
+    let last = text.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("");
+    let final_hash = events::line_hash(last);
+    let mut rows = vec![
+        row(&["final hash".into(), format!("<code>{final_hash}</code>")]),
+        row(&[
+            "event log".into(),
+            escape(report.events.as_deref().unwrap_or("")),
+        ]),
+    ];
+    rows.push(row(&[
+        "expected hash".into(),
+        match evidence.expect {
+            None => {
+                "<span class=\"warn\">not given (audit --expect HASH from the change ticket)</span>"
+                    .into()
+            }
+            Some(expected) if expected.eq_ignore_ascii_case(&final_hash) => {
+                format!(
+                    "<code>{}</code> <span class=\"ok\">matches</span>",
+                    escape(expected)
+                )
+            }
+            Some(expected) => format!(
+                "<code>{}</code> <span class=\"bad\">does not match</span>",
+                escape(expected)
+            ),
+        },
+    ]));
+    rows.push(row(&[
+        "signature".into(),
+        match &report.signature {
+            Some(signer) => format!("<span class=\"ok\">{}</span>", escape(signer)),
+            None => "<span class=\"warn\">not checked (audit --allowed-signers FILE)</span>".into(),
+        },
+    ]));
+    out.push_str(&table(&["", ""], &rows));
+    out
+}
+
+fn steps(report: &Report) -> String {
+    let rows: Vec<String> = report
+        .steps
+        .iter()
+        .map(|step| {
+            let class = match step.status.word() {
+                "done" => "ok",
+                "partly done" | "not done" => "bad",
+                _ => "warn",
+            };
+            row(&[
+                format!("<code>{}</code>", step.id.id()),
+                escape(step.title),
+                format!("<span class=\"{class}\">{}</span>", step.status.word()),
+                step.commands_found.to_string(),
+            ])
+        })
+        .collect();
+    format!(
+        "<h2>Steps</h2>\n{}",
+        table(&["step", "title", "status", "commands"], &rows)
+    )
+}
+
+fn findings(report: &Report) -> String {
+    if report.findings.is_empty() {
+        return "<h2>Findings</h2>\n<p class=\"ok\">None: every command is the runbook's, in its order.</p>\n".into();
+    }
+    let rows: Vec<String> = report
+        .findings
+        .iter()
+        .map(|finding| {
+            let at = finding
+                .line
+                .map(|l| format!("<a href=\"#L{l}\">line {l}</a>"))
+                .unwrap_or_else(|| "-".into());
+            row(&[
+                at,
+                format!("<span class=\"bad\">{}</span>", finding.kind.word()),
+                escape(&finding.message),
+            ])
+        })
+        .collect();
+    format!(
+        "<h2>Findings</h2>\n{}",
+        table(&["where", "kind", "what"], &rows)
+    )
+}
+
+/// Milliseconds between two event times, when both read.
+fn millis_between(from: &str, to: &str) -> Option<i64> {
+    let from: jiff::Timestamp = from.parse().ok()?;
+    let to: jiff::Timestamp = to.parse().ok()?;
+    Some(to.as_millisecond() - from.as_millisecond())
+}
+
+fn duration(millis: Option<i64>) -> String {
+    let Some(ms) = millis else {
+        return String::new();
+    };
+    let s = ms / 1000;
+    match s {
+        3600.. => format!("{}h {:02}m {:02}s", s / 3600, s % 3600 / 60, s % 60),
+        60.. => format!("{}m {:02}s", s / 60, s % 60),
+        _ => format!("{}.{:01}s", s, ms % 1000 / 100),
+    }
+}
+
+/// An event's time as people read it (to the second, UTC).
+fn clock(time: &str) -> String {
+    time.parse::<jiff::Timestamp>()
+        .map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_else(|_| time.to_string())
+}
+
+/// What ends a wait, and how it ended.
+fn wait_end(event: &Event) -> Option<(&str, String)> {
+    match event {
+        Event::WaitEnded { what, result, .. } => Some((what, format!("done: {result}"))),
+        Event::WaitStopped { what, reason, .. } => Some((what, format!("stopped: {reason}"))),
+        Event::WaitTimedOut { what, pending, .. } => {
+            Some((what, format!("timed out; pending: {}", pending.join(", "))))
+        }
+        Event::WaitFailed { what, error, .. } => Some((what, format!("failed: {error}"))),
+        _ => None,
+    }
+}
+
+/// Steps (sections), waits and gates in the order they happened, with durations.
+fn timeline(records: &[EventRecord]) -> String {
+    if records.is_empty() {
+        return "<h2>Timeline</h2>\n<p class=\"warn\">No events.jsonl: no times on record.</p>\n"
+            .into();
+    }
+    let end_of_run = records.last().map(|r| r.time.as_str()).unwrap_or("");
+    let mut rows = Vec::new();
+    for (index, record) in records.iter().enumerate() {
+        let later = &records[index + 1..];
+        let (kind, what, took, outcome) = match &record.event {
+            Event::Section { title } => {
+                let until = later
+                    .iter()
+                    .find(|r| matches!(r.event, Event::Section { .. } | Event::RunEnded { .. }))
+                    .map_or(end_of_run, |r| r.time.as_str());
+                (
+                    "step",
+                    title.clone(),
+                    millis_between(&record.time, until),
+                    String::new(),
+                )
+            }
+            Event::WaitStarted { what, .. } => {
+                let end = later.iter().find_map(|r| {
+                    wait_end(&r.event)
+                        .filter(|(w, _)| w == what)
+                        .map(|(_, o)| (r, o))
+                });
+                let took = end
+                    .as_ref()
+                    .and_then(|(r, _)| millis_between(&record.time, &r.time));
+                let outcome = end.map_or_else(|| "no end on record".into(), |(_, o)| o);
+                ("wait", what.clone(), took, outcome)
+            }
+            Event::Gate { gate, answer, .. } => {
+                ("gate", gate.clone(), None, format!("answer: {answer}"))
+            }
+            Event::RunEnded { status, error, .. } => (
+                "end",
+                format!("run ended: {status:?}"),
+                None,
+                error.clone().unwrap_or_default(),
+            ),
+            _ => continue,
+        };
+        rows.push(row(&[
+            escape(&clock(&record.time)),
+            kind.into(),
+            escape(&what),
+            duration(took),
+            escape(&outcome),
+        ]));
+    }
+    format!(
+        "<h2>Timeline</h2>\n{}",
+        table(&["time", "kind", "what", "took", "outcome"], &rows)
+    )
+}
+
+/// Every delete the log shows: what the deletion gate listed, and the commands with their status.
+fn deletions(log_text: &str, records: &[EventRecord]) -> String {
+    let mut out = String::from("<h2>Deletions</h2>\n");
+    for record in records {
+        if let Event::Gate {
+            gate,
+            answer,
+            details: Some(details),
+        } = &record.event
+            && !details.is_empty()
+        {
+            let _ = writeln!(
+                out,
+                "<p>Gate <code>{}</code> ({}) listed:</p>",
+                escape(gate),
+                escape(answer)
+            );
+            let rows: Vec<String> = details.iter().map(|d| row(&[escape(d)])).collect();
+            out.push_str(&table(&["to be deleted"], &rows));
+        }
+    }
+    let log = read_log(log_text);
+    let rows: Vec<String> = log
+        .commands
+        .iter()
+        .filter(|c| {
+            c.pipeline.iter().any(|argv| {
+                argv.iter()
+                    .any(|w| w == "delete" || w.starts_with("delete-"))
+            })
+        })
+        .map(|c| {
+            row(&[
+                format!("<a href=\"#L{0}\">line {0}</a>", c.line),
+                format!("<code>{}</code>", escape(&c.text)),
+                c.status.map_or_else(|| "0".into(), |s| s.to_string()),
+            ])
+        })
+        .collect();
+    if rows.is_empty() {
+        out.push_str("<p>No delete command in the log.</p>\n");
+    } else {
+        out.push_str(&table(&["where", "command", "exit status"], &rows));
+    }
+    out
+}
+
+/// The log with numbered lines; lines with a finding are marked.
+fn transcript(log_text: &str, report: &Report) -> String {
+    let marked: std::collections::HashSet<usize> =
+        report.findings.iter().filter_map(|f| f.line).collect();
+    let mut out = String::from("<h2>Transcript</h2>\n<pre>");
+    for (index, line) in log_text.lines().enumerate() {
+        let n = index + 1;
+        let class = if marked.contains(&n) {
+            " class=\"finding\""
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "<span id=\"L{n}\"{class}><a class=\"ln\" href=\"#L{n}\">{n}</a>{}</span>",
+            escape(line)
+        );
+    }
+    out.push_str("</pre>\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_escaped() {
+        assert_eq!(
+            escape("<script>alert('x')</script> & \"y\""),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;y&quot;"
+        );
+    }
+
+    /// A hand-typed log has no events: the page says what is not on record, and a line of the log
+    /// cannot become markup.
+    #[test]
+    fn a_hand_typed_log_without_events() {
+        let log =
+            "$ kubectl get sts -n arthur\n$ kubectl delete sts messaging -n arthur # <img src=x>\n";
+        let report = Report {
+            transcript: "terminal.log".into(),
+            conforms: true,
+            steps: Vec::new(),
+            findings: Vec::new(),
+            commands: 2,
+            events: None,
+            integrity_checked: false,
+            signature: None,
+        };
+        let html = page(&Evidence {
+            report: &report,
+            log_text: log,
+            events_text: None,
+            expect: None,
+        });
+        assert!(html.contains("Integrity not checked: no events.jsonl"));
+        assert!(html.contains("who ran it, where and with which tool is not on record"));
+        assert!(!html.contains("<img"));
+        assert!(
+            html.contains("<a href=\"#L2\">line 2</a>"),
+            "the delete, in the deletions table"
+        );
+    }
+
+    #[test]
+    fn durations_read_as_people_say_them() {
+        assert_eq!(duration(Some(5_250)), "5.2s");
+        assert_eq!(duration(Some(65_000)), "1m 05s");
+        assert_eq!(duration(Some(3_725_000)), "1h 02m 05s");
+        assert_eq!(
+            millis_between("2026-12-01T05:00:00Z", "2026-12-01T05:01:30.5Z"),
+            Some(90_500)
+        );
+        assert_eq!(clock("2026-12-01T05:00:00.123456Z"), "2026-12-01 05:00:00");
+    }
+}
