@@ -61,8 +61,20 @@ fn the_final_hash_anchors_the_event_log() {
     let (code, text) = audit(&transcript, &["--expect", &anchor]);
     assert_eq!(code, Some(0), "{text}");
 
-    // A gate answer edited and the chain computed again: the chain holds, the anchor does not.
+    // A gate answer edited and the chain computed again: the chain holds, but the transcript
+    // shows another answer.
     let edited = rechain(&events.replacen("yes (--yes)", "yes (at the prompt)", 1));
+    std::fs::write(&events_path, &edited).unwrap();
+    let (code, text) = audit(&transcript, &[]);
+    assert!(text.contains("hash chain intact"), "{text}");
+    assert_eq!(code, Some(4), "{text}");
+    assert!(text.contains("one of the two was edited"), "{text}");
+
+    // What only the event log holds (how long a command took), edited and chained again: only
+    // the anchor sees it.
+    let duration = regex::Regex::new(r#""duration_ms":\d+"#).unwrap();
+    let edited = rechain(&duration.replace(&events, r#""duration_ms":999999"#));
+    assert_ne!(edited, events);
     std::fs::write(&events_path, &edited).unwrap();
     let (code, text) = audit(&transcript, &[]);
     assert!(text.contains("hash chain intact"), "{text}");
@@ -382,4 +394,74 @@ fn the_html_report_opens_in_chromium_without_errors() {
     .unwrap();
     let (_, console) = open_in_chromium(&bad);
     assert!(!console.is_empty(), "a blocked load is logged");
+}
+
+/// An edit of a run's record: (events.jsonl, transcript) to what they become.
+type Edit = fn(&str, &str) -> (String, String);
+
+/// Gate answers and wait outcomes agree both ways: an answer edited in events.jsonl (chain
+/// rebuilt), an answer edited in the transcript, a wait outcome removed from the transcript, are
+/// each caught.
+#[test]
+fn gate_answers_and_wait_outcomes_agree_both_ways() {
+    let edits: [(&str, Edit); 3] = [
+        (
+            "a gate answer edited in events.jsonl",
+            |events, transcript| {
+                (
+                    rechain(&events.replacen(
+                        "\"answer\":\"yes (--yes)\"",
+                        "\"answer\":\"yes (at the prompt)\"",
+                        1,
+                    )),
+                    transcript.to_string(),
+                )
+            },
+        ),
+        (
+            "a gate answer edited in the transcript",
+            |events, transcript| {
+                (
+                    events.to_string(),
+                    transcript.replacen(
+                        "# gate delete-messaging: yes (--yes)",
+                        "# gate delete-messaging: yes (at the prompt)",
+                        1,
+                    ),
+                )
+            },
+        ),
+        (
+            "a wait outcome removed from the transcript",
+            |events, transcript| {
+                let kept: Vec<&str> = transcript
+                    .lines()
+                    .filter(|l| !l.starts_with("# waited ") || !l.contains("PVs remain"))
+                    .collect();
+                (events.to_string(), kept.join("\n") + "\n")
+            },
+        ),
+    ];
+    for (what, edit) in edits {
+        let replay = Replay::new();
+        let output = replay.restore("happy.session", &[]);
+        assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+        let transcript_path = replay.run_dir().join("transcript.log");
+        let events_path = replay.run_dir().join("events.jsonl");
+        let (code, text) = audit(&transcript_path, &[]);
+        assert_eq!(code, Some(0), "before the edit: {text}");
+
+        let events = std::fs::read_to_string(&events_path).unwrap();
+        let transcript = std::fs::read_to_string(&transcript_path).unwrap();
+        let (new_events, new_transcript) = edit(&events, &transcript);
+        assert!(
+            new_events != events || new_transcript != transcript,
+            "{what}: the edit changed nothing"
+        );
+        std::fs::write(&events_path, new_events).unwrap();
+        std::fs::write(&transcript_path, new_transcript).unwrap();
+        let (code, text) = audit(&transcript_path, &[]);
+        assert_eq!(code, Some(4), "{what}: {text}");
+        assert!(text.contains("one of the two was edited"), "{what}: {text}");
+    }
 }

@@ -9,7 +9,7 @@ use regex::Regex;
 use super::log::Logged;
 use super::report::{AuditFinding, FindingKind};
 use crate::error::Result;
-use crate::process::shell_quote;
+use crate::process::{escape_controls, shell_quote};
 use crate::record::{Event, RunDir, events};
 
 /// The commands of an event log, as the transcript shows them, in order. A command is on
@@ -101,6 +101,90 @@ fn started_but_not_shown(text: &str, logged: &[Logged], path: &Path) -> Option<A
     None
 }
 
+/// How the transcript shows a gate's answer or a wait's outcome that events.jsonl records.
+enum Shown {
+    Line(String),
+    /// `# waited 2s (3 polls): RESULT`: the time is the transcript's own.
+    Waited(String),
+}
+
+impl Shown {
+    fn of(event: &Event) -> Option<Shown> {
+        match event {
+            Event::Gate { gate, answer, .. } => Some(Shown::Line(match answer.as_str() {
+                "no" => format!("# gate {gate}: answered no"),
+                a if a.starts_with("none (") => format!("# gate {gate}: nobody to answer"),
+                a => format!("# gate {gate}: {a}"),
+            })),
+            Event::WaitEnded { polls, result, .. } => {
+                let first = escape_controls(result.lines().next().unwrap_or("")).into_owned();
+                Some(if *polls > 1 {
+                    Shown::Waited(format!("): {first}"))
+                } else {
+                    Shown::Line(format!("# {first}"))
+                })
+            }
+            _ => None,
+        }
+    }
+
+    fn is(&self, line: &str) -> bool {
+        match self {
+            Shown::Line(expected) => line == expected,
+            Shown::Waited(end) => line.starts_with("# waited ") && line.ends_with(end.as_str()),
+        }
+    }
+}
+
+/// Gate answers and wait outcomes agree both ways: each one events.jsonl records is shown by
+/// the transcript, in order, and each `# gate ...:` or `# waited ...` line of the transcript is
+/// one of them. An answer edited on either side is caught even when the chain was rebuilt.
+fn outcomes_both_ways(events_text: &str, log_text: &str, path: &Path) -> Option<AuditFinding> {
+    let lines: Vec<&str> = log_text.lines().collect();
+    let mut shown = vec![false; lines.len()];
+    let mut at = 0;
+    for (number, record) in events::read(events_text).into_iter().flatten() {
+        let Some(expected) = Shown::of(&record.event) else {
+            continue;
+        };
+        match lines[at..].iter().position(|line| expected.is(line)) {
+            Some(offset) => {
+                shown[at + offset] = true;
+                at += offset + 1;
+            }
+            None => {
+                let what = match &record.event {
+                    Event::Gate { gate, answer, .. } => format!("gate {gate} answered `{answer}`"),
+                    Event::WaitEnded { what, result, .. } => {
+                        format!("the wait for {what} ended `{result}`")
+                    }
+                    _ => String::new(),
+                };
+                return Some(AuditFinding::nowhere(
+                    FindingKind::Tampered,
+                    format!(
+                        "{} line {number} records that {what}, which the transcript does not show in this order: one of the two was edited",
+                        path.display()
+                    ),
+                ));
+            }
+        }
+    }
+    let unrecorded = lines.iter().enumerate().find(|(index, line)| {
+        !shown[*index]
+            && (line.starts_with("# gate ") && line.contains(": ") || line.starts_with("# waited "))
+    })?;
+    Some(AuditFinding::at(
+        FindingKind::Tampered,
+        unrecorded.0 + 1,
+        format!(
+            "`{}` is in the transcript, but {} records no such answer or outcome: one of the two was edited",
+            unrecorded.1,
+            path.display()
+        ),
+    ))
+}
+
 /// The anchor (SPEC section 3): the SHA-256 of events.jsonl's last line, as the run printed it.
 /// A file that goes on after the anchored line, or that has no line with the expected hash (cut
 /// short, or edited and chained again), does not conform; the finding names the first line that
@@ -145,6 +229,7 @@ fn check_anchor(text: &str, expected: &str, path: &Path) -> Option<AuditFinding>
 /// findings it gives.
 pub fn check_events(
     transcript: &Path,
+    log_text: &str,
     logged: &[Logged],
     expect: Option<&str>,
     findings: &mut Vec<AuditFinding>,
@@ -184,6 +269,7 @@ pub fn check_events(
     if let Some(finding) = started_but_not_shown(&text, logged, &events_path) {
         findings.push(finding);
     }
+    findings.extend(outcomes_both_ways(&text, log_text, &events_path));
     let mut at = 0;
     for command in logged {
         match commands[at..].iter().position(|c| *c == command.text) {

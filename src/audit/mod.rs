@@ -55,7 +55,7 @@ pub fn audit(path: &Path, expect: Option<&str>) -> Result<Report> {
         )));
     }
     let (mut findings, steps) = walk.finish(log.selected.as_deref());
-    let events = integrity::check_events(path, &log.commands, expect, &mut findings)?;
+    let events = integrity::check_events(path, &text, &log.commands, expect, &mut findings)?;
     findings.sort_by_key(|f| (f.line.unwrap_or(usize::MAX), f.kind));
     Ok(Report {
         transcript: path.display().to_string(),
