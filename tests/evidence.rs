@@ -297,6 +297,13 @@ fn the_version_and_the_first_event_name_the_commit() {
     let first: serde_json::Value = serde_json::from_str(events.lines().next().unwrap()).unwrap();
     assert_eq!(first["commit"], head.as_str(), "{first}");
     assert!(replay.transcript().contains(&format!(" commit={head} ")));
+
+    // The audit report says who ran it, with which commit, on which cluster and AWS account.
+    let (code, text) = audit(&replay.run_dir().join("transcript.log"), &[]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains(&format!("(commit {head})")), "{text}");
+    assert!(text.contains("cluster (kube-system namespace UID) "), "{text}");
+    assert!(text.contains("AWS account "), "{text}");
 }
 
 /// Chromium, headless, as Debian packages it (`scripts/test` installs it when missing).

@@ -442,6 +442,7 @@ mod tests {
             events: None,
             integrity_checked: false,
             signature: None,
+            run: None,
         };
         let html = page(&Evidence {
             report: &report,

@@ -20,7 +20,7 @@ use std::path::Path;
 
 use crate::error::Result;
 pub use html::{Evidence, page};
-pub use report::{AuditFinding, FindingKind, Report, StepReport, StepStatus, render};
+pub use report::{AuditFinding, FindingKind, Report, RunSummary, StepReport, StepStatus, render};
 
 /// Reads and walks a log's text without a file (the parsers' property test).
 #[cfg(test)]
@@ -57,6 +57,10 @@ pub fn audit(path: &Path, expect: Option<&str>) -> Result<Report> {
     let (mut findings, steps) = walk.finish(log.selected.as_deref());
     let events = integrity::check_events(path, &text, &log.commands, expect, &mut findings)?;
     findings.sort_by_key(|f| (f.line.unwrap_or(usize::MAX), f.kind));
+    let run = match crate::record::RunDir::of_transcript(path) {
+        Some(dir) if events.is_some() => dir.read_events()?.as_deref().and_then(RunSummary::of),
+        _ => None,
+    };
     Ok(Report {
         transcript: path.display().to_string(),
         conforms: findings.is_empty(),
@@ -66,6 +70,7 @@ pub fn audit(path: &Path, expect: Option<&str>) -> Result<Report> {
         integrity_checked: events.is_some(),
         events,
         signature: None,
+        run,
     })
 }
 

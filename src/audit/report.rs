@@ -108,6 +108,44 @@ pub struct Report {
     pub integrity_checked: bool,
     /// Who signed events.jsonl, when the signature was checked (`--allowed-signers`).
     pub signature: Option<String>,
+    /// Who ran it, where, with which tool: from the events beside a tool transcript.
+    pub run: Option<RunSummary>,
+}
+
+/// Who ran a run, where, with which tool and commit, against which cluster and AWS account.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RunSummary {
+    pub started: String,
+    pub version: String,
+    pub commit: Option<String>,
+    pub user: String,
+    pub host: String,
+    /// The identity step's note: kube context, cluster UID, AWS account, CLI versions.
+    pub identity: Option<String>,
+}
+
+impl RunSummary {
+    /// From the events of a run: its first event, and the identity note.
+    pub fn of(events_text: &str) -> Option<RunSummary> {
+        use crate::record::{Event, events};
+        let records: Vec<_> = events::read(events_text).into_iter().flatten().collect();
+        let (time, first) = records.iter().find_map(|(_, r)| match &r.event {
+            Event::RunStarted(id) | Event::RunResumed(id) => Some((r.time.clone(), id)),
+            _ => None,
+        })?;
+        let identity = records.iter().find_map(|(_, r)| match &r.event {
+            Event::Note { text } if text.starts_with("identity:") => Some(text.clone()),
+            _ => None,
+        });
+        Some(RunSummary {
+            started: time,
+            version: first.version.clone(),
+            commit: first.commit.clone(),
+            user: first.user.clone(),
+            host: first.host.clone(),
+            identity,
+        })
+    }
 }
 
 impl Report {
@@ -137,6 +175,21 @@ pub fn render(report: &Report) -> String {
         None => text.push_str(
             "events.jsonl: none beside the log: integrity not checked (the log could have been edited)\n",
         ),
+    }
+    if let Some(run) = &report.run {
+        text.push_str(&format!(
+            "run: started {} by {} on {} with arthur-restore {} (commit {})\n",
+            run.started,
+            run.user,
+            run.host,
+            run.version,
+            run.commit.as_deref().unwrap_or("not recorded")
+        ));
+        if let Some(identity) = &run.identity {
+            for line in identity.lines() {
+                text.push_str(&format!("  {line}\n"));
+            }
+        }
     }
     if let Some(signature) = &report.signature {
         text.push_str(&format!("signature: {signature}\n"));
