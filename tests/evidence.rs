@@ -302,7 +302,10 @@ fn the_version_and_the_first_event_name_the_commit() {
     let (code, text) = audit(&replay.run_dir().join("transcript.log"), &[]);
     assert_eq!(code, Some(0), "{text}");
     assert!(text.contains(&format!("(commit {head})")), "{text}");
-    assert!(text.contains("cluster (kube-system namespace UID) "), "{text}");
+    assert!(
+        text.contains("cluster (kube-system namespace UID) "),
+        "{text}"
+    );
     assert!(text.contains("AWS account "), "{text}");
 }
 
