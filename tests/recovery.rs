@@ -235,27 +235,11 @@ fn a_restore_interrupted_at_any_command_resumes_to_the_same_end() {
         .into_iter()
         .flat_map(|signal| (1..=commands).map(move |n| (n, signal)))
         .collect();
-    let failures = std::sync::Mutex::new(Vec::new());
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    std::thread::scope(|scope| {
-        for _ in 0..3 {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    let Some((n, signal)) = cases.get(i) else {
-                        break;
-                    };
-                    if let Err(why) = crash_at(*n, signal, &expected) {
-                        failures
-                            .lock()
-                            .unwrap()
-                            .push(format!("command {n}, {signal}: {why}"));
-                    }
-                }
-            });
-        }
+    let failures = crate::support::check_all(&cases, |(n, signal)| {
+        crash_at(*n, signal, &expected)
+            .err()
+            .map(|why| format!("command {n}, {signal}: {why}"))
     });
-    let failures = failures.into_inner().unwrap();
     summary(
         "crash-points",
         &format!(
@@ -691,27 +675,11 @@ fn every_command_meets_every_fault() {
     // that stays InProgress.
     cases.push((command_number("delete pvc"), "blocking"));
     cases.push((command_number("restore create --from-backup"), "blocking"));
-    let failures = std::sync::Mutex::new(Vec::new());
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    std::thread::scope(|scope| {
-        for _ in 0..3 {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    let Some((n, kind)) = cases.get(i) else {
-                        break;
-                    };
-                    if let Err(why) = fault_at(*n, kind, &expected) {
-                        failures.lock().unwrap().push(format!(
-                            "command {n} (`{}`), {kind}: {why}",
-                            commands[n - 1]
-                        ));
-                    }
-                }
-            });
-        }
+    let failures = crate::support::check_all(&cases, |(n, kind)| {
+        fault_at(*n, kind, &expected)
+            .err()
+            .map(|why| format!("command {n} (`{}`), {kind}: {why}", commands[n - 1]))
     });
-    let failures = failures.into_inner().unwrap();
     summary(
         "faults",
         &format!(

@@ -247,3 +247,24 @@ pub fn destructive(calls: &[String]) -> Vec<&String> {
         })
         .collect()
 }
+
+/// Checks every case on three threads (the matrices' cases are independent runs of the tool);
+/// the failures, each as `check` said it, in no particular order.
+pub fn check_all<T: Sync>(cases: &[T], check: impl Fn(&T) -> Option<String> + Sync) -> Vec<String> {
+    let failures = std::sync::Mutex::new(Vec::new());
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..3 {
+            scope.spawn(|| {
+                while let Some(case) =
+                    cases.get(next.fetch_add(1, std::sync::atomic::Ordering::SeqCst))
+                {
+                    if let Some(failure) = check(case) {
+                        failures.lock().unwrap().push(failure);
+                    }
+                }
+            });
+        }
+    });
+    failures.into_inner().unwrap()
+}

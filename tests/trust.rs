@@ -172,49 +172,31 @@ fn no_planted_secret_reaches_any_file_or_stream() {
             cases.push((n as u64 + 10, Some(format!("{n}:{kind}"))));
         }
     }
-    let failures = std::sync::Mutex::new(Vec::new());
     let planted = std::sync::atomic::AtomicUsize::new(0);
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    std::thread::scope(|scope| {
-        for _ in 0..3 {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    let Some((seed, fault)) = cases.get(i) else {
-                        break;
-                    };
-                    let sim = Sim::new();
-                    let argv = Argv::arthur("run")
-                        .with(&["--yes", "--command-timeout", "20s"])
-                        .fast(&sim.run_dir())
-                        .with(&[
-                            "--rds-instance",
-                            "arthur-restored-db",
-                            "--rds-like",
-                            "arthur-prod-db",
-                        ]);
-                    let mut command = sim.command();
-                    command.env("ARTHUR_SIM_SECRETS", seed.to_string());
-                    if let Some(fault) = fault {
-                        command.env("ARTHUR_SIM_FAULT", fault);
-                    }
-                    let output = command.args(argv.words()).output().unwrap();
-                    planted.fetch_add(
-                        sim.world()["planted"].as_array().map_or(0, Vec::len),
-                        std::sync::atomic::Ordering::SeqCst,
-                    );
-                    let found = leaks(&sim, &output);
-                    if !found.is_empty() {
-                        failures
-                            .lock()
-                            .unwrap()
-                            .push(format!("seed {seed}, fault {fault:?}: {found:?}"));
-                    }
-                }
-            });
+    let failures = crate::support::check_all(&cases, |(seed, fault)| {
+        let sim = Sim::new();
+        let argv = Argv::arthur("run")
+            .with(&["--yes", "--command-timeout", "20s"])
+            .fast(&sim.run_dir())
+            .with(&[
+                "--rds-instance",
+                "arthur-restored-db",
+                "--rds-like",
+                "arthur-prod-db",
+            ]);
+        let mut command = sim.command();
+        command.env("ARTHUR_SIM_SECRETS", seed.to_string());
+        if let Some(fault) = fault {
+            command.env("ARTHUR_SIM_FAULT", fault);
         }
+        let output = command.args(argv.words()).output().unwrap();
+        planted.fetch_add(
+            sim.world()["planted"].as_array().map_or(0, Vec::len),
+            std::sync::atomic::Ordering::SeqCst,
+        );
+        let found = leaks(&sim, &output);
+        (!found.is_empty()).then(|| format!("seed {seed}, fault {fault:?}: {found:?}"))
     });
-    let failures = failures.into_inner().unwrap();
     crate::recovery::summary(
         "secrets",
         &format!(
