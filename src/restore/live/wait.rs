@@ -170,23 +170,15 @@ impl LiveExecutor {
         pending: Vec<String>,
         on_timeout: OnTimeout,
     ) -> Result<WaitEnd> {
-        progress.done();
-        self.event(Event::WaitStopped {
+        let event = Event::WaitStopped {
             what: progress.what.clone(),
             polls: progress.polls,
             reason: line.clone(),
             pending: pending.clone(),
-        })?;
-        if on_timeout == OnTimeout::Fail {
-            return Err(Error::Timeout {
-                what: progress.what.clone(),
-                probe: progress.probe.clone(),
-                waited: format!("{} ({line})", progress.elapsed()),
-                still: indented(&pending),
-            });
-        }
-        self.comment(&format!("stopped waiting: {line}"))?;
-        Ok(WaitEnd::TimedOut { pending })
+        };
+        let waited = format!("{} ({line})", progress.elapsed());
+        let said = format!("stopped waiting: {line}");
+        self.give_up(progress, event, waited, said, pending, on_timeout)
     }
 
     fn wait_expired(
@@ -197,24 +189,44 @@ impl LiveExecutor {
         pending: Vec<String>,
         on_timeout: OnTimeout,
     ) -> Result<WaitEnd> {
-        progress.done();
-        self.event(Event::WaitTimedOut {
+        let event = Event::WaitTimedOut {
             what: progress.what.clone(),
             polls: progress.polls,
             pending: pending.clone(),
-        })?;
+        };
+        let said = format!("still not done after {}: {line}", format_duration(timeout));
+        self.give_up(
+            progress,
+            event,
+            format_duration(timeout),
+            said,
+            pending,
+            on_timeout,
+        )
+    }
+
+    /// A wait that ends without what it waited for: on record, then a timeout error, or (when
+    /// the step can go on) the transcript says so and the step carries on with what is pending.
+    fn give_up(
+        &mut self,
+        progress: &Progress,
+        event: Event,
+        waited: String,
+        said: String,
+        pending: Vec<String>,
+        on_timeout: OnTimeout,
+    ) -> Result<WaitEnd> {
+        progress.done();
+        self.event(event)?;
         if on_timeout == OnTimeout::Fail {
             return Err(Error::Timeout {
                 what: progress.what.clone(),
                 probe: progress.probe.clone(),
-                waited: format_duration(timeout),
+                waited,
                 still: indented(&pending),
             });
         }
-        self.comment(&format!(
-            "still not done after {}: {line}",
-            format_duration(timeout)
-        ))?;
+        self.comment(&said)?;
         Ok(WaitEnd::TimedOut { pending })
     }
 
