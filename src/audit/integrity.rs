@@ -8,7 +8,6 @@ use regex::Regex;
 
 use super::log::Logged;
 use super::report::{AuditFinding, FindingKind};
-use crate::error::Result;
 use crate::process::{escape_controls, shell_quote};
 use crate::record::{Event, RunDir, events};
 
@@ -229,30 +228,27 @@ fn check_anchor(text: &str, expected: &str, path: &Path) -> Option<AuditFinding>
 /// findings it gives.
 pub fn check_events(
     transcript: &Path,
+    events_text: Option<&str>,
     log_text: &str,
     logged: &[Logged],
     expect: Option<&str>,
     findings: &mut Vec<AuditFinding>,
-) -> Result<Option<String>> {
-    let text = match RunDir::of_transcript(transcript).map(|dir| dir.read_events()) {
-        Some(read) => read?,
-        None => None,
-    };
-    let Some(text) = text else {
+) -> Option<String> {
+    let Some(text) = events_text else {
         if expect.is_some() {
             findings.push(AuditFinding::nowhere(
                 FindingKind::Tampered,
                 "--expect names a final hash, but there is no events.jsonl beside the transcript to hold it to",
             ));
         }
-        return Ok(None);
+        return None;
     };
     let dir = RunDir::of_transcript(transcript).expect("the transcript has a folder");
-    if let Some(expected) = expect {
-        findings.extend(check_anchor(&text, expected, &dir.events_path()));
-    }
     let events_path = dir.events_path();
-    let count = match events::verify_chain(&text) {
+    if let Some(expected) = expect {
+        findings.extend(check_anchor(text, expected, &events_path));
+    }
+    let count = match events::verify_chain(text) {
         Ok(count) => count,
         Err(line) => {
             findings.push(AuditFinding::nowhere(
@@ -262,14 +258,14 @@ pub fn check_events(
                     events_path.display()
                 ),
             ));
-            return Ok(Some(format!("hash chain broken at line {line}")));
+            return Some(format!("hash chain broken at line {line}"));
         }
     };
-    let commands = logged_commands(&text);
-    if let Some(finding) = started_but_not_shown(&text, logged, &events_path) {
+    let commands = logged_commands(text);
+    if let Some(finding) = started_but_not_shown(text, logged, &events_path) {
         findings.push(finding);
     }
-    findings.extend(outcomes_both_ways(&text, log_text, &events_path));
+    findings.extend(outcomes_both_ways(text, log_text, &events_path));
     let mut at = 0;
     for command in logged {
         match commands[at..].iter().position(|c| *c == command.text) {
@@ -288,5 +284,5 @@ pub fn check_events(
             }
         }
     }
-    Ok(Some(format!("hash chain intact ({count} events)")))
+    Some(format!("hash chain intact ({count} events)"))
 }

@@ -34,8 +34,16 @@ pub(crate) fn read_for_test(text: &str) {
     let _ = walk.finish(log.selected.as_deref());
 }
 
+/// A log audited, with the texts it was read from (for the HTML page).
+pub struct Audited {
+    pub report: Report,
+    pub log_text: String,
+    /// The events.jsonl beside a tool transcript, if there is one.
+    pub events_text: Option<String>,
+}
+
 /// Audits the log at `path`; with `expect`, events.jsonl must end with the line it anchors.
-pub fn audit(path: &Path, expect: Option<&str>) -> Result<Report> {
+pub fn audit(path: &Path, expect: Option<&str>) -> Result<Audited> {
     let text = crate::record::read_log_text(
         path,
         crate::record::MAX_LOG_LINE,
@@ -55,13 +63,21 @@ pub fn audit(path: &Path, expect: Option<&str>) -> Result<Report> {
         )));
     }
     let (mut findings, steps) = walk.finish(log.selected.as_deref());
-    let events = integrity::check_events(path, &text, &log.commands, expect, &mut findings)?;
-    findings.sort_by_key(|f| (f.line.unwrap_or(usize::MAX), f.kind));
-    let run = match crate::record::RunDir::of_transcript(path) {
-        Some(dir) if events.is_some() => dir.read_events()?.as_deref().and_then(RunSummary::of),
-        _ => None,
+    let events_text = match crate::record::RunDir::of_transcript(path) {
+        Some(dir) => dir.read_events()?,
+        None => None,
     };
-    Ok(Report {
+    let events = integrity::check_events(
+        path,
+        events_text.as_deref(),
+        &text,
+        &log.commands,
+        expect,
+        &mut findings,
+    );
+    findings.sort_by_key(|f| (f.line.unwrap_or(usize::MAX), f.kind));
+    let run = events_text.as_deref().and_then(RunSummary::of);
+    let report = Report {
         transcript: path.display().to_string(),
         conforms: findings.is_empty(),
         steps,
@@ -71,6 +87,11 @@ pub fn audit(path: &Path, expect: Option<&str>) -> Result<Report> {
         events,
         signature: None,
         run,
+    };
+    Ok(Audited {
+        report,
+        log_text: text,
+        events_text,
     })
 }
 

@@ -14,13 +14,14 @@ use crate::record::{EVENTS_FILE, RunDir};
 use crate::runbook::commands::{find_principals, verify_signature};
 
 pub fn audit(output: OutputFormat, args: &AuditArgs) -> Result<i32> {
-    let mut report = audit::audit(&args.transcript, args.expect.as_deref())?;
+    let mut audited = audit::audit(&args.transcript, args.expect.as_deref())?;
     if let Some(allowed) = &args.allowed_signers {
-        check_signature(&mut report, &args.transcript, allowed)?;
+        check_signature(&mut audited.report, &args.transcript, allowed)?;
     }
     if let Some(html) = &args.html {
-        write_page(&report, args, html)?;
+        write_page(&audited, args.expect.as_deref(), html)?;
     }
+    let report = audited.report;
     match output {
         OutputFormat::Text => super::print(&audit::render(&report))?,
         OutputFormat::Json => super::print_json(&report)?,
@@ -33,21 +34,12 @@ pub fn audit(output: OutputFormat, args: &AuditArgs) -> Result<i32> {
 }
 
 /// Writes the report as an HTML page, from the log and the events beside it.
-fn write_page(report: &Report, args: &AuditArgs, html: &Path) -> Result<()> {
-    let log_text = crate::record::read_log_text(
-        &args.transcript,
-        crate::record::MAX_LOG_LINE,
-        crate::record::MAX_LOG_SIZE,
-    )?;
-    let events_text = match RunDir::of_transcript(&args.transcript) {
-        Some(dir) => dir.read_events()?,
-        None => None,
-    };
+fn write_page(audited: &audit::Audited, expect: Option<&str>, html: &Path) -> Result<()> {
     let page = audit::page(&audit::Evidence {
-        report,
-        log_text: &log_text,
-        events_text: events_text.as_deref(),
-        expect: args.expect.as_deref(),
+        report: &audited.report,
+        log_text: &audited.log_text,
+        events_text: audited.events_text.as_deref(),
+        expect,
     });
     std::fs::write(html, page).map_err(|e| {
         Error::usage(format!(
