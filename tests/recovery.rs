@@ -9,7 +9,7 @@ use std::process::Output;
 
 use serde_json::Value;
 
-use crate::support::{Argv, explain, fixtures, stdout, tool};
+use crate::support::{Argv, SESSION_RDS, explain, fixtures, stdout, tool};
 
 /// A simulated cluster in a temporary folder: the sim installed as the four CLIs, its world file,
 /// and the run directory.
@@ -71,12 +71,7 @@ impl Sim {
         let argv = Argv::arthur("run")
             .with(&["--yes", "--command-timeout", limit])
             .fast_with(&self.run_dir(), timeout)
-            .with(&[
-                "--rds-instance",
-                "arthur-restored-db",
-                "--rds-like",
-                "arthur-prod-db",
-            ]);
+            .pairs(&SESSION_RDS[1..], &[]);
         self.run(&argv.words(), fault, false)
     }
 
@@ -374,11 +369,8 @@ fn a_refusal_before_any_change_leads_to_a_corrected_resume() {
     let argv = Argv::arthur("run")
         .with(&["--yes"])
         .fast(&sim.run_dir())
+        .pairs(&SESSION_RDS[1..], &[])
         .with(&[
-            "--rds-instance",
-            "arthur-restored-db",
-            "--rds-like",
-            "arthur-prod-db",
             "--messaging-backup",
             "arthur-backup-2023-05-11t15.22.37-04.00-messagin",
         ]);

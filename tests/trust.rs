@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use crate::recovery::{Sim, command_number};
-use crate::support::{Argv, explain};
+use crate::support::{Argv, SESSION_RDS, explain};
 
 fn stderr(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
@@ -98,12 +98,7 @@ fn a_name_from_output_that_is_not_a_name_is_refused() {
     let argv = Argv::arthur("run")
         .with(&["--yes"])
         .fast(&sim.run_dir())
-        .with(&[
-            "--rds-instance",
-            "arthur-restored-db",
-            "--rds-like",
-            "arthur-prod-db",
-        ]);
+        .pairs(&SESSION_RDS[1..], &[]);
     let output = sim
         .command()
         .env("ARTHUR_SIM_EXTRA_PV", "--all")
@@ -178,12 +173,7 @@ fn no_planted_secret_reaches_any_file_or_stream() {
         let argv = Argv::arthur("run")
             .with(&["--yes", "--command-timeout", "20s"])
             .fast(&sim.run_dir())
-            .with(&[
-                "--rds-instance",
-                "arthur-restored-db",
-                "--rds-like",
-                "arthur-prod-db",
-            ]);
+            .pairs(&SESSION_RDS[1..], &[]);
         let mut command = sim.command();
         command.env("ARTHUR_SIM_SECRETS", seed.to_string());
         if let Some(fault) = fault {
@@ -229,12 +219,7 @@ fn restore_args(sim: &Sim, extra: &[&str]) -> Vec<String> {
     Argv::arthur("run")
         .with(&["--yes", "--command-timeout", "20s"])
         .fast_with(&sim.run_dir(), "20s")
-        .with(&[
-            "--rds-instance",
-            "arthur-restored-db",
-            "--rds-like",
-            "arthur-prod-db",
-        ])
+        .pairs(&SESSION_RDS[1..], &[])
         .with(extra)
         .words()
         .iter()
