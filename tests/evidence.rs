@@ -296,6 +296,28 @@ fn the_version_and_the_first_event_name_the_commit() {
     let events = std::fs::read_to_string(replay.run_dir().join("events.jsonl")).unwrap();
     let first: serde_json::Value = serde_json::from_str(events.lines().next().unwrap()).unwrap();
     assert_eq!(first["commit"], head.as_str(), "{first}");
+    // The first event also names the cluster, the AWS account and the CLI versions: the
+    // identity reads (read-only) run before it is written, and their events follow it.
+    assert_eq!(first["event"], "run-started", "{first}");
+    let reached = &first["reached"];
+    assert_eq!(reached["kube_context"], "arthur-prod", "{first}");
+    assert_eq!(
+        reached["cluster_uid"], "5b2c6a0e-8f3d-4c1b-9a7e-2d4f6b8c0e13",
+        "{first}"
+    );
+    assert_eq!(
+        reached["aws_account"], "123456789012 as arn:aws:iam::123456789012:user/restore-operator",
+        "{first}"
+    );
+    let versions = reached["cli_versions"].as_array().expect("cli_versions");
+    assert!(
+        versions
+            .iter()
+            .any(|v| v.as_str().unwrap().starts_with("kubectl: ")),
+        "{first}"
+    );
+    let second: serde_json::Value = serde_json::from_str(events.lines().nth(1).unwrap()).unwrap();
+    assert_eq!(second["event"], "section", "{second}");
     assert!(replay.transcript().contains(&format!(" commit={head} ")));
 
     // The audit report says who ran it, with which commit, on which cluster and AWS account.

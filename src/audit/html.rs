@@ -138,8 +138,26 @@ fn identity(records: &[EventRecord]) -> String {
                 add("run directory", escape(&id.run_dir.display().to_string()));
                 add("namespace", escape(id.options.namespace.as_str()));
                 add("programs", escape(&id.programs.join(" ")));
+                if let Some(reached) = &id.reached {
+                    add("kube context", escape(&reached.kube_context));
+                    add(
+                        "cluster (kube-system UID)",
+                        escape(
+                            reached
+                                .cluster_uid
+                                .as_deref()
+                                .unwrap_or("unknown: it could not be read"),
+                        ),
+                    );
+                    add("AWS account", escape(&reached.aws_account));
+                    add("CLI versions", escape(&reached.cli_versions.join("; ")));
+                }
             }
-            Event::Note { text } if text.starts_with("identity:") => {
+            // The identity of a run whose first event lacks it (0.1.0, or interrupted among
+            // the identity reads).
+            Event::Note { text }
+                if text.starts_with("identity:") && !records.iter().any(has_reached) =>
+            {
                 add("identity", format!("<code>{}</code>", escape(text)));
             }
             _ => {}
@@ -149,6 +167,10 @@ fn identity(records: &[EventRecord]) -> String {
         return "<h2>Identity</h2>\n<p class=\"warn\">No events.jsonl beside the log: who ran it, where and with which tool is not on record.</p>\n".into();
     }
     format!("<h2>Identity</h2>\n{}", table(&["", ""], &rows))
+}
+
+fn has_reached(record: &EventRecord) -> bool {
+    matches!(&record.event, Event::RunStarted(id) | Event::RunResumed(id) if id.reached.is_some())
 }
 
 /// The final hash of events.jsonl, how the chain checked out, the expected hash and the signature.

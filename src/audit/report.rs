@@ -120,7 +120,8 @@ pub struct RunSummary {
     pub commit: Option<String>,
     pub user: String,
     pub host: String,
-    /// The identity step's note: kube context, cluster UID, AWS account, CLI versions.
+    /// Kube context, cluster UID, AWS account, CLI versions: from the first event, or else the
+    /// identity step's note.
     pub identity: Option<String>,
 }
 
@@ -133,9 +134,13 @@ impl RunSummary {
             Event::RunStarted(id) | Event::RunResumed(id) => Some((r.time.clone(), id)),
             _ => None,
         })?;
-        let identity = records.iter().find_map(|(_, r)| match &r.event {
-            Event::Note { text } if text.starts_with("identity:") => Some(text.clone()),
-            _ => None,
+        // The first event holds what the identity reads learnt; a run of 0.1.0, or one
+        // interrupted among those reads, has it only in a note, if at all.
+        let identity = first.reached.as_ref().map(|r| r.describe()).or_else(|| {
+            records.iter().find_map(|(_, r)| match &r.event {
+                Event::Note { text } if text.starts_with("identity:") => Some(text.clone()),
+                _ => None,
+            })
         });
         Some(RunSummary {
             started: time,

@@ -120,8 +120,8 @@ pub enum Event {
     },
 }
 
-/// Who ran the tool, where, with which programs and parameters: the first event of a run and of
-/// each resumption.
+/// Who ran the tool, where, with which programs and parameters, against which cluster and AWS
+/// account: the first event of a run and of each resumption.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunIdentity {
     pub version: String,
@@ -133,6 +133,37 @@ pub struct RunIdentity {
     pub run_dir: PathBuf,
     pub options: RestoreOptions,
     pub programs: Vec<String>,
+    /// What the identity reads learnt (absent when they did not end: interrupted, or a run of
+    /// 0.1.0, whose identity is only in a note).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reached: Option<Reached>,
+}
+
+/// The cluster, AWS account and CLIs a run reached, as the identity reads (all read-only) found
+/// them before the run's first event was written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reached {
+    pub kube_context: String,
+    /// The `kube-system` namespace UID; `None` when it could not be read.
+    pub cluster_uid: Option<String>,
+    pub aws_account: String,
+    /// `tool: version` for each CLI (and the kots plugin when a step uses it).
+    pub cli_versions: Vec<String>,
+}
+
+impl Reached {
+    /// The transcript's identity note, and the report's identity lines.
+    pub fn describe(&self) -> String {
+        format!(
+            "identity: kube context {}, cluster (kube-system namespace UID) {}, AWS account {}\nversions: {}",
+            self.kube_context,
+            self.cluster_uid
+                .as_deref()
+                .unwrap_or("unknown: it could not be read"),
+            self.aws_account,
+            self.cli_versions.join("; ")
+        )
+    }
 }
 
 /// One line of events.jsonl: the event and its place in the chain.
@@ -204,9 +235,14 @@ impl EventLog {
 
     /// Appends one event, chained to the one before by its SHA-256.
     pub fn append(&mut self, event: Event) -> Result<()> {
+        self.append_at(event, jiff::Timestamp::now())
+    }
+
+    /// Appends one event that happened at `time` (one held until the run's first event).
+    pub fn append_at(&mut self, event: Event, time: jiff::Timestamp) -> Result<()> {
         let record = EventRecord {
             seq: self.sequence + 1,
-            time: jiff::Timestamp::now().to_string(),
+            time: time.to_string(),
             prev: self.last_hash.clone(),
             event,
         };

@@ -20,7 +20,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-pub use events::{Event, EventLog, EventRecord, RunIdentity};
+pub use events::{Event, EventLog, EventRecord, Reached, RunIdentity};
 pub use state::{RunState, RunStatus};
 pub use transcript::TranscriptEntry;
 
@@ -350,6 +350,16 @@ pub struct RunRecord {
     transcript: File,
     events: EventLog,
     lock: RunLock,
+    held: Option<Held>,
+}
+
+/// What a run recorded before its first event could be written: the identity reads, whose
+/// answers that event carries. They read only, so a run killed among them has changed nothing
+/// and loses nothing but their answers.
+struct Held {
+    since: jiff::Timestamp,
+    transcript: String,
+    events: Vec<(jiff::Timestamp, Event)>,
 }
 
 impl RunRecord {
@@ -361,7 +371,35 @@ impl RunRecord {
             transcript,
             events,
             lock,
+            held: None,
         })
+    }
+
+    /// Holds what is recorded from now on, until `release` writes the run's first event and
+    /// then all of it, in order, with the times it happened.
+    pub fn hold(&mut self) {
+        self.held = Some(Held {
+            since: jiff::Timestamp::now(),
+            transcript: String::new(),
+            events: Vec::new(),
+        });
+    }
+
+    /// Whether the record is held, waiting for the run's first event.
+    pub fn holding(&self) -> bool {
+        self.held.is_some()
+    }
+
+    /// Writes `first` (at the time the hold began), then what was held.
+    pub fn release(&mut self, first: Event) -> Result<()> {
+        let Some(held) = self.held.take() else {
+            return self.event(first);
+        };
+        self.events.append_at(first, held.since)?;
+        for (time, event) in held.events {
+            self.events.append_at(event, time)?;
+        }
+        self.transcript(&held.transcript)
     }
 
     /// The holder of the lock before this run, when it had died holding it (SIGKILL).
@@ -386,12 +424,20 @@ impl RunRecord {
 
     /// Appends text to transcript.log, without secrets.
     pub fn transcript(&mut self, text: &str) -> Result<()> {
+        if let Some(held) = &mut self.held {
+            held.transcript.push_str(text);
+            return Ok(());
+        }
         self.transcript
             .write_all(redact::redact(text).as_bytes())
             .map_err(|e| Error::io("cannot write", self.dir.path.join(TRANSCRIPT_FILE), e))
     }
 
     pub fn event(&mut self, event: Event) -> Result<()> {
+        if let Some(held) = &mut self.held {
+            held.events.push((jiff::Timestamp::now(), event));
+            return Ok(());
+        }
         self.events.append(event)
     }
 

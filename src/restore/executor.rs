@@ -124,6 +124,12 @@ pub trait Executor {
         Ok(())
     }
 
+    /// The identity reads have answered: the live run writes its first event with what they
+    /// learnt (and what it held until then); a plan has nothing to record.
+    fn identified(&mut self, _reached: crate::record::Reached) -> Result<()> {
+        Ok(())
+    }
+
     /// Saves what has been learnt so far (state.json), so that an interruption loses nothing.
     fn checkpoint(&mut self, facts: &Facts) -> Result<()>;
 

@@ -17,7 +17,7 @@ use crate::names::CliPath;
 use crate::process::{BackgroundChild, Cmd, Output, RunOutput, Runner, Tool, command_failed};
 use crate::record::redact;
 use crate::record::transcript;
-use crate::record::{Event, RunIdentity, RunRecord, RunState, RunStatus};
+use crate::record::{Event, Reached, RunIdentity, RunRecord, RunState, RunStatus};
 use crate::runbook::StepId;
 
 pub use crate::{COMMIT, VERSION};
@@ -32,6 +32,14 @@ pub struct LiveExecutor {
     keep_output: bool,
     /// `--sign-key`: the key that signs events.jsonl at the end.
     sign_key: Option<CliPath>,
+    /// The run's first event, written once the identity reads have answered.
+    pending_start: Option<PendingStart>,
+}
+
+/// The first event of a run or a resumption, waiting for what the identity reads learn.
+struct PendingStart {
+    identity: RunIdentity,
+    resuming: bool,
 }
 
 impl LiveExecutor {
@@ -49,6 +57,7 @@ impl LiveExecutor {
             interactive: std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
             keep_output: false,
             sign_key: None,
+            pending_start: None,
         }
     }
 
@@ -105,6 +114,8 @@ impl LiveExecutor {
     }
 
     /// The header of a run or a resumption: version, parameters, who and where, which programs.
+    /// The record is held from here until the identity reads have answered (`identified`), so
+    /// that the run's first event names the cluster, the AWS account and the CLI versions.
     pub fn header(&mut self, resuming: bool) -> Result<()> {
         let user = crate::record::who();
         let host = crate::record::host_name();
@@ -130,18 +141,37 @@ impl LiveExecutor {
             steps.join(" "),
             programs.join(" ")
         );
+        self.record.hold();
         self.comment(&text)?;
         self.note_record_repairs()?;
-        let identity = RunIdentity {
-            version: VERSION.into(),
-            commit: Some(COMMIT.into()),
-            user,
-            host,
-            run_dir,
-            options: self.options.clone(),
-            programs,
+        self.pending_start = Some(PendingStart {
+            identity: RunIdentity {
+                version: VERSION.into(),
+                commit: Some(COMMIT.into()),
+                user,
+                host,
+                run_dir,
+                options: self.options.clone(),
+                programs,
+                reached: None,
+            },
+            resuming,
+        });
+        Ok(())
+    }
+
+    /// Writes the run's first event (what the identity reads learnt, when they answered), then
+    /// what was held for it.
+    fn write_start(&mut self, reached: Option<Reached>) -> Result<()> {
+        let Some(PendingStart {
+            mut identity,
+            resuming,
+        }) = self.pending_start.take()
+        else {
+            return Ok(());
         };
-        self.event(if resuming {
+        identity.reached = reached;
+        self.record.release(if resuming {
             Event::RunResumed(identity)
         } else {
             Event::RunStarted(identity)
@@ -178,6 +208,9 @@ impl LiveExecutor {
     /// The closing lines, the last event and the final state. A failure or refusal says
     /// whether anything was changed, and the one command that goes on.
     pub fn finish(&mut self, facts: &Facts, outcome: &Result<()>) -> Result<()> {
+        // Ended before the identity reads answered (interrupted, or a read refused): the first
+        // event is written without what they would have learnt.
+        self.write_start(None)?;
         let status = RunStatus::of(outcome);
         let error = outcome.as_ref().err();
         let run_dir = self.record.dir().path().display().to_string();
@@ -410,6 +443,10 @@ impl Executor for LiveExecutor {
         let child = child?;
         self.comment("running in the background (the runbook's \"one terminal\"); stopped after the call below")?;
         Ok(Some(Box::new(LiveBackground(child))))
+    }
+
+    fn identified(&mut self, reached: Reached) -> Result<()> {
+        self.write_start(Some(reached))
     }
 
     fn checkpoint(&mut self, facts: &Facts) -> Result<()> {

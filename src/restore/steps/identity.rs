@@ -4,6 +4,7 @@
 use super::Context;
 use crate::error::{Error, Result};
 use crate::process::{Cmd, Output, Tool};
+use crate::record::Reached;
 use crate::record::transcript::IDENTITY_TITLE;
 use crate::runbook::StepId;
 
@@ -15,19 +16,22 @@ pub fn identify(cx: &mut Context<'_>) -> Result<()> {
     let (Some(context), Some(uid)) = (context, uid) else {
         return Ok(());
     };
-    match &uid {
+    let reached = Reached {
+        kube_context: context,
+        cluster_uid: uid,
+        aws_account: aws_account(cx)?,
+        cli_versions: versions,
+    };
+    // Every read above is read-only: the run's first event is written now, with their answers.
+    cx.exec.identified(reached.clone())?;
+    cx.note(reached.describe())?;
+    match &reached.cluster_uid {
         Some(uid) => check_same_cluster(cx, uid)?,
         None => unknown_cluster(cx)?,
     }
-    let account = aws_account(cx)?;
-    cx.note(format!(
-        "identity: kube context {context}, cluster (kube-system namespace UID) {}, AWS account {account}\nversions: {}",
-        uid.as_deref().unwrap_or("unknown: it could not be read"),
-        versions.join("; ")
-    ))?;
-    cx.facts.kube_context = Some(context);
-    if uid.is_some() {
-        cx.facts.cluster_uid = uid;
+    cx.facts.kube_context = Some(reached.kube_context);
+    if reached.cluster_uid.is_some() {
+        cx.facts.cluster_uid = reached.cluster_uid;
     }
     Ok(())
 }
