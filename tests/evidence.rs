@@ -497,3 +497,57 @@ fn gate_answers_and_wait_outcomes_agree_both_ways() {
         assert!(text.contains("one of the two was edited"), "{what}: {text}");
     }
 }
+
+/// A wait that stops (a PV kept by its reclaim policy) has its line in the transcript and its
+/// event, and the audit holds each against the other.
+#[test]
+fn a_wait_that_stopped_agrees_both_ways() {
+    let replay = Replay::new();
+    let output = replay.restore(
+        "messaging-manual-pv.session",
+        &[
+            "--only",
+            "messaging",
+            "--messaging-backup",
+            "arthur-backup-2023-05-11t15.22.37-04.00-messaging",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    let transcript_path = replay.run_dir().join("transcript.log");
+    let events_path = replay.run_dir().join("events.jsonl");
+    let transcript = std::fs::read_to_string(&transcript_path).unwrap();
+    let events = std::fs::read_to_string(&events_path).unwrap();
+    let line = transcript
+        .lines()
+        .find(|l| l.starts_with("# stopped waiting: ") || l.starts_with("# still not done after "))
+        .unwrap_or_else(|| panic!("no line for a wait that stopped:\n{transcript}"))
+        .to_string();
+    let (code, text) = audit(&transcript_path, &[]);
+    assert_eq!(code, Some(0), "{text}");
+
+    let edits: [(&str, String, String); 2] = [
+        (
+            "the line removed from the transcript",
+            events.clone(),
+            transcript.replacen(&format!("{line}\n"), "", 1),
+        ),
+        (
+            "the event's line edited, the chain rebuilt",
+            rechain(&events.replacen("\"said\":\"", "\"said\":\"edited ", 1)),
+            transcript.clone(),
+        ),
+    ];
+    for (what, new_events, new_transcript) in edits {
+        assert!(
+            new_events != events || new_transcript != transcript,
+            "{what}: the edit changed nothing"
+        );
+        std::fs::write(&events_path, new_events).unwrap();
+        std::fs::write(&transcript_path, new_transcript).unwrap();
+        let (code, text) = audit(&transcript_path, &[]);
+        assert_eq!(code, Some(4), "{what}: {text}");
+        assert!(text.contains("one of the two was edited"), "{what}: {text}");
+        std::fs::write(&events_path, &events).unwrap();
+        std::fs::write(&transcript_path, &transcript).unwrap();
+    }
+}

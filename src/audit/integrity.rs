@@ -107,6 +107,10 @@ enum Shown {
     Waited(String),
 }
 
+fn first_line(text: &str) -> String {
+    escape_controls(text.lines().next().unwrap_or("")).into_owned()
+}
+
 impl Shown {
     fn of(event: &Event) -> Option<Shown> {
         match event {
@@ -116,13 +120,18 @@ impl Shown {
                 a => format!("# gate {gate}: {a}"),
             })),
             Event::WaitEnded { polls, result, .. } => {
-                let first = escape_controls(result.lines().next().unwrap_or("")).into_owned();
+                let first = first_line(result);
                 Some(if *polls > 1 {
                     Shown::Waited(format!("): {first}"))
                 } else {
                     Shown::Line(format!("# {first}"))
                 })
             }
+            // A wait that stopped or ran out: its line, as the event recorded it (0.1.0 wrote
+            // none when the run then failed, and recorded none).
+            Event::WaitStopped { said, .. } | Event::WaitTimedOut { said, .. } => said
+                .as_deref()
+                .map(|said| Shown::Line(format!("# {}", first_line(said)))),
             _ => None,
         }
     }
@@ -136,8 +145,8 @@ impl Shown {
 }
 
 /// Gate answers and wait outcomes agree both ways: each one events.jsonl records is shown by
-/// the transcript, in order, and each `# gate ...:` or `# waited ...` line of the transcript is
-/// one of them. An answer edited on either side is caught even when the chain was rebuilt.
+/// the transcript, in order, and each `# gate ...:`, `# waited ...`, `# stopped waiting: ...` or
+/// `# still not done after ...` line of the transcript is one of them. An answer edited on either side is caught even when the chain was rebuilt.
 fn outcomes_both_ways(events_text: &str, log_text: &str, path: &Path) -> Option<AuditFinding> {
     let lines: Vec<&str> = log_text.lines().collect();
     let mut shown = vec![false; lines.len()];
@@ -157,6 +166,10 @@ fn outcomes_both_ways(events_text: &str, log_text: &str, path: &Path) -> Option<
                     Event::WaitEnded { what, result, .. } => {
                         format!("the wait for {what} ended `{result}`")
                     }
+                    Event::WaitStopped { what, reason, .. } => {
+                        format!("the wait for {what} stopped: `{reason}`")
+                    }
+                    Event::WaitTimedOut { what, .. } => format!("the wait for {what} ran out"),
                     _ => String::new(),
                 };
                 return Some(AuditFinding::nowhere(
@@ -169,9 +182,24 @@ fn outcomes_both_ways(events_text: &str, log_text: &str, path: &Path) -> Option<
             }
         }
     }
+    // A run of 0.1.0 recorded no line for a wait that stopped or ran out: its lines are not
+    // held against the events.
+    let legacy_waits = events::read(events_text)
+        .into_iter()
+        .flatten()
+        .any(|(_, r)| {
+            matches!(
+                r.event,
+                Event::WaitStopped { said: None, .. } | Event::WaitTimedOut { said: None, .. }
+            )
+        });
     let unrecorded = lines.iter().enumerate().find(|(index, line)| {
+        let gave_up =
+            line.starts_with("# stopped waiting: ") || line.starts_with("# still not done after ");
         !shown[*index]
-            && (line.starts_with("# gate ") && line.contains(": ") || line.starts_with("# waited "))
+            && (line.starts_with("# gate ") && line.contains(": ")
+                || line.starts_with("# waited ")
+                || gave_up && !legacy_waits)
     })?;
     Some(AuditFinding::at(
         FindingKind::Tampered,

@@ -76,11 +76,18 @@ pub enum Event {
         polls: u64,
         reason: String,
         pending: Vec<String>,
+        /// The transcript's line for it (absent in runs of 0.1.0, which wrote none when the
+        /// run then failed).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        said: Option<String>,
     },
     WaitTimedOut {
         what: String,
         polls: u64,
         pending: Vec<String>,
+        /// The transcript's line for it (absent in runs of 0.1.0).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        said: Option<String>,
     },
     WaitFailed {
         what: String,

@@ -170,14 +170,15 @@ impl LiveExecutor {
         pending: Vec<String>,
         on_timeout: OnTimeout,
     ) -> Result<WaitEnd> {
+        let said = format!("stopped waiting: {line}");
         let event = Event::WaitStopped {
             what: progress.what.clone(),
             polls: progress.polls,
             reason: line.clone(),
             pending: pending.clone(),
+            said: Some(said.clone()),
         };
         let waited = format!("{} ({line})", progress.elapsed());
-        let said = format!("stopped waiting: {line}");
         self.give_up(progress, event, waited, said, pending, on_timeout)
     }
 
@@ -189,12 +190,13 @@ impl LiveExecutor {
         pending: Vec<String>,
         on_timeout: OnTimeout,
     ) -> Result<WaitEnd> {
+        let said = format!("still not done after {}: {line}", format_duration(timeout));
         let event = Event::WaitTimedOut {
             what: progress.what.clone(),
             polls: progress.polls,
             pending: pending.clone(),
+            said: Some(said.clone()),
         };
-        let said = format!("still not done after {}: {line}", format_duration(timeout));
         self.give_up(
             progress,
             event,
@@ -218,6 +220,9 @@ impl LiveExecutor {
     ) -> Result<WaitEnd> {
         progress.done();
         self.event(event)?;
+        // Said in the transcript whether the run then fails or goes on, as events.jsonl records
+        // it: the audit holds the two against each other.
+        self.comment(&said)?;
         if on_timeout == OnTimeout::Fail {
             return Err(Error::Timeout {
                 what: progress.what.clone(),
@@ -226,7 +231,6 @@ impl LiveExecutor {
                 still: indented(&pending),
             });
         }
-        self.comment(&said)?;
         Ok(WaitEnd::TimedOut { pending })
     }
 
