@@ -23,12 +23,11 @@ pub enum Error {
     Usage(String),
 
     /// A program the restore needs is not installed.
-    #[error(
-        "`{program}` was not found on PATH (set {variable} to its path, or install it): {source}"
-    )]
+    #[error("`{program}` was not found on PATH ({source}): {hint}, or set {variable} to its path")]
     ToolNotFound {
         program: &'static str,
         variable: &'static str,
+        hint: &'static str,
         source: which::Error,
     },
 

@@ -160,3 +160,61 @@ fn verify_of_a_run_directory_checks_the_runs_cluster() {
         }
     }
 }
+
+/// `verify` runs kubectl alone (and velero only for a run directory's restores): a host without
+/// velero, aws or curl can verify. A command that needs a missing CLI names it and where to get
+/// it.
+#[test]
+fn verify_needs_only_kubectl() {
+    let replay = Replay::new();
+    let path = format!("{}:/usr/bin:/bin", replay.dir.path().join("bin").display());
+    let missing = |command: &mut assert_cmd::Command| {
+        for variable in [
+            "ARTHUR_RESTORE_VELERO",
+            "ARTHUR_RESTORE_AWS",
+            "ARTHUR_RESTORE_CURL",
+        ] {
+            command.env(variable, "/nonexistent/program");
+        }
+        command
+            .env("PATH", &path)
+            .env(
+                "ARTHUR_REPLAY_SESSION",
+                crate::support::fixtures().join("sessions/verify-healthy.session"),
+            )
+            .env("ARTHUR_REPLAY_STATE", replay.dir.path().join("state"));
+    };
+    let mut command = crate::support::tool();
+    missing(&mut command);
+    let output = command
+        .args(["-n", "arthur", "verify", "--poll-interval", "1ms"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+
+    let mut command = crate::support::tool();
+    missing(&mut command);
+    let output = command.args(["-n", "arthur", "backups"]).output().unwrap();
+    // A preflight refusal, as for run and plan: nothing was run.
+    assert_eq!(output.status.code(), Some(3), "{}", explain(&output));
+    let said = crate::support::stderr(&output);
+    assert!(said.contains("`velero` was not found"), "{said}");
+    assert!(said.contains("install the velero CLI"), "{said}");
+    assert!(said.contains("ARTHUR_RESTORE_VELERO"), "{said}");
+}
+
+#[test]
+fn a_missing_run_directory_is_named() {
+    let replay = Replay::new();
+    let output = replay.run(
+        "verify-healthy.session",
+        &["verify", "--run-dir", "/nonexistent/run"],
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", explain(&output));
+    let said = crate::support::stderr(&output);
+    assert!(
+        said.contains("--run-dir /nonexistent/run: no such directory"),
+        "{said}"
+    );
+    assert!(!said.contains("--resume"), "{said}");
+}

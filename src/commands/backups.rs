@@ -4,7 +4,7 @@ use serde_json::json;
 
 use crate::cli::{BackupsArgs, GlobalArgs, OutputFormat, settings};
 use crate::error::{Error, Result, exit};
-use crate::process::{Interrupt, Runner};
+use crate::process::{Interrupt, Runner, Tool};
 use crate::restore::ReadOnlyExecutor;
 use crate::restore::discovery::{discover, now};
 use crate::restore_point::{self, RestorePoint};
@@ -33,8 +33,13 @@ pub fn backups(global: &GlobalArgs, args: &BackupsArgs) -> Result<i32> {
         global.velero_namespace.clone(),
         args.point.clickhouse_pod.clone(),
     );
-    let runner = Runner::locate(args.command_timeout, Interrupt::never())
-        .map_err(|e| Error::refused(e.to_string()))?;
+    // Only what discovery runs: velero, aws (RDS snapshots, S3) and kubectl (clickhouse-backup).
+    let runner = Runner::locating(
+        &[Tool::Kubectl, Tool::Velero, Tool::Aws],
+        args.command_timeout,
+        Interrupt::never(),
+    )
+    .map_err(|e| Error::refused(e.to_string()))?;
     let mut exec = ReadOnlyExecutor::reading(std::time::Duration::from_secs(1), runner);
     let source = args.rds_source.clone().or_else(|| args.rds_like.clone());
     let inventory = discover(

@@ -13,7 +13,7 @@ use crate::health::{self, Health};
 use crate::names::ObjectName;
 use crate::names::format_duration;
 use crate::parse::{kots, kube, velero};
-use crate::process::{Cmd, Interrupt, Runner};
+use crate::process::{Cmd, Interrupt, Runner, Tool};
 use crate::record::RunDir;
 use crate::restore::ReadOnlyExecutor;
 use crate::restore::executor::Executor;
@@ -22,7 +22,13 @@ use crate::runbook::{Commands, fixed};
 pub fn verify(global: &GlobalArgs, args: &VerifyArgs) -> Result<i32> {
     let (commands, restore_names, cluster) = what_to_check(global, args)?;
     let interrupt = Interrupt::on_signals();
-    let runner = Runner::locate(args.timing.command_timeout, interrupt.clone())?;
+    // Only what it runs: kubectl, and velero when the run directory names Velero restores.
+    let tools: &[Tool] = if restore_names.is_empty() {
+        &[Tool::Kubectl]
+    } else {
+        &[Tool::Kubectl, Tool::Velero]
+    };
+    let runner = Runner::locating(tools, args.timing.command_timeout, interrupt.clone())?;
     let mut exec = ReadOnlyExecutor::reading(args.timing.poll_interval, runner);
     if let Some(recorded) = cluster {
         check_cluster(&mut exec, &commands, &recorded, args.allow_unknown_cluster)?;
@@ -95,6 +101,12 @@ fn what_to_check(global: &GlobalArgs, args: &VerifyArgs) -> Result<Checks> {
         );
         return Ok((commands, Vec::new(), None));
     };
+    if !dir.is_dir() {
+        return Err(Error::usage(format!(
+            "--run-dir {}: no such directory (give the run directory a `run` wrote, e.g. arthur-restore-20260101T020304Z; or leave --run-dir out and give -n NAMESPACE)",
+            dir.display()
+        )));
+    }
     let state = RunDir::existing(dir).load_state()?;
     let recorded = state.options.namespace;
     if let Some(given) = &global.namespace

@@ -44,6 +44,23 @@ impl Tool {
         }
     }
 
+    /// Where to get the program, for the error that says it is missing.
+    pub fn install_hint(self) -> &'static str {
+        match self {
+            Tool::Kubectl => {
+                "install kubectl (https://kubernetes.io/docs/tasks/tools/; on an air-gapped host, copy the binary onto PATH)"
+            }
+            Tool::Velero => {
+                "install the velero CLI (https://velero.io/docs/main/basic-install/#install-the-cli; on an air-gapped host, copy the binary from the release tarball onto PATH)"
+            }
+            Tool::Aws => {
+                "install the AWS CLI (`pip install awscli`, or https://aws.amazon.com/cli/)"
+            }
+            Tool::Curl => "install curl (`apt-get install curl`, `yum install curl`)",
+            Tool::SshKeygen => "install OpenSSH's client tools (`apt-get install openssh-client`)",
+        }
+    }
+
     /// Finds the executable: the override variable if set, else `which` on PATH.
     pub fn locate(self) -> Result<PathBuf> {
         let wanted: OsString = std::env::var_os(self.override_variable())
@@ -52,6 +69,7 @@ impl Tool {
         which::which(&wanted).map_err(|source| Error::ToolNotFound {
             program: self.name(),
             variable: self.override_variable(),
+            hint: self.install_hint(),
             source,
         })
     }
