@@ -17,8 +17,6 @@ pub mod restore;
 pub mod restore_point;
 pub mod runbook;
 
-use clap::Parser;
-
 /// The release, as Cargo.toml says it.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The commit the binary was built from (build.rs): `unknown` when built outside git.
@@ -31,13 +29,31 @@ pub const LONG_VERSION: &str = concat!(
     ")"
 );
 
+/// The file name kubectl looks for to run `kubectl arthur-restore` (a dash in a plugin's
+/// command is an underscore in its file name).
+pub const PLUGIN_PROGRAM: &str = "kubectl-arthur_restore";
+
 /// Parses the command line, runs the command, prints any error, and returns the exit status.
 pub fn main_with_args<I, T>(args: I) -> i32
 where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    let cli = match cli::Cli::try_parse_from(args) {
+    use clap::{CommandFactory, FromArgMatches};
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    let mut command = cli::Cli::command();
+    // Installed as a kubectl plugin, the tool is `kubectl arthur-restore`: its usage says so.
+    if args
+        .first()
+        .and_then(|program| std::path::Path::new(program).file_name())
+        .is_some_and(|name| name == PLUGIN_PROGRAM)
+    {
+        command = command.bin_name("kubectl arthur-restore");
+    }
+    let parsed = command
+        .try_get_matches_from(args)
+        .and_then(|matches| cli::Cli::from_arg_matches(&matches));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(error) => {
             let _ = error.print();

@@ -38,7 +38,6 @@ static AWS_REGION: LazyLock<Regex> = LazyLock::new(|| regex(r"^[a-z]{2}(-[a-z]+)
 static AWS_PROFILE: LazyLock<Regex> = LazyLock::new(|| regex(r"^[A-Za-z0-9_][A-Za-z0-9_.@+-]*$"));
 static ENDPOINT_URL: LazyLock<Regex> =
     LazyLock::new(|| regex(r"^https?://[^\s/$.?#\p{Cc}][^\s\p{Cc}]*$"));
-static DURATION: LazyLock<Regex> = LazyLock::new(|| regex(r"^([0-9]+)(ms|s|m|h)$"));
 
 fn check(value: &str, pattern: &Regex, max: usize, what: &str) -> Result<String, String> {
     if value.len() <= max && pattern.is_match(value) {
@@ -226,26 +225,26 @@ pub fn cli_path(value: &str) -> Result<std::path::PathBuf, String> {
     }
 }
 
-/// A DURATION of SPEC section 3: a whole number and a unit, `ms`, `s`, `m` or `h`.
+/// A DURATION of SPEC section 3, as Go writes it (kubectl and velero accept the same): `250ms`,
+/// `90s`, `30m`, `1h30m`, `1.5h`. jiff's friendly format reads these (and the longer spellings,
+/// `1h 30m`, `90 seconds`); what is negative, zero or finer than a millisecond is refused.
 pub fn duration(value: &str) -> Result<Duration, String> {
-    let wrong = || {
-        format!(
-            "`{value}` is not a duration (a whole number with ms, s, m or h: 250ms, 5s, 30m, 1h)"
-        )
-    };
-    let captures = DURATION.captures(value).ok_or_else(wrong)?;
-    let amount: u64 = captures[1].parse().map_err(|_| wrong())?;
-    let unit_ms: u64 = match &captures[2] {
-        "ms" => 1,
-        "s" => 1_000,
-        "m" => 60_000,
-        _ => 3_600_000,
-    };
-    let millis = amount.checked_mul(unit_ms).ok_or_else(wrong)?;
-    if millis == 0 {
+    let wrong =
+        || format!("`{value}` is not a duration (as Go writes them: 250ms, 90s, 30m, 1h30m, 1.5h)");
+    if value.trim().is_empty() || value.trim().starts_with(['P', 'p', '-', '+']) {
+        return Err(wrong());
+    }
+    let parsed: jiff::SignedDuration = value.trim().parse().map_err(|_| wrong())?;
+    let duration = Duration::try_from(parsed).map_err(|_| wrong())?;
+    if duration.is_zero() {
         return Err(format!("`{value}` is zero; a duration must be positive"));
     }
-    Ok(Duration::from_millis(millis))
+    if duration.subsec_nanos() % 1_000_000 != 0 {
+        return Err(format!(
+            "`{value}` is finer than a millisecond; give whole milliseconds at least"
+        ));
+    }
+    Ok(duration)
 }
 
 /// A value the catalogue may put into an argv.
@@ -512,15 +511,23 @@ pub fn at_time(text: &str) -> Result<jiff::Timestamp, String> {
 /// Shows a duration the way it is written on the command line.
 pub fn format_duration(duration: Duration) -> String {
     let ms = duration.as_millis();
-    if ms.is_multiple_of(3_600_000) {
-        format!("{}h", ms / 3_600_000)
-    } else if ms.is_multiple_of(60_000) {
-        format!("{}m", ms / 60_000)
-    } else if ms.is_multiple_of(1_000) {
-        format!("{}s", ms / 1_000)
-    } else {
-        format!("{ms}ms")
+    if ms == 0 {
+        return "0s".into();
     }
+    // As Go writes a duration, without its zero parts: 1h30m, 2m30s, 250ms.
+    let (hours, minutes, seconds, millis) = (
+        ms / 3_600_000,
+        ms / 60_000 % 60,
+        ms / 1_000 % 60,
+        ms % 1_000,
+    );
+    let mut text = String::new();
+    for (amount, unit) in [(hours, "h"), (minutes, "m"), (seconds, "s"), (millis, "ms")] {
+        if amount > 0 {
+            text.push_str(&format!("{amount}{unit}"));
+        }
+    }
+    text
 }
 
 #[cfg(test)]
@@ -641,12 +648,18 @@ mod tests {
         assert_eq!(duration("90s").unwrap(), Duration::from_secs(90));
         assert_eq!(duration("30m").unwrap(), Duration::from_secs(1800));
         assert_eq!(duration("1h").unwrap(), Duration::from_secs(3600));
-        for bad in ["", "5", "5 s", "1.5h", "-5s", "0s", "5d", "s"] {
+        assert_eq!(duration("1h30m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(duration("1.5h").unwrap(), Duration::from_secs(5400));
+        assert_eq!(duration("2m30s").unwrap(), Duration::from_secs(150));
+        assert_eq!(duration("1m0.5s").unwrap(), Duration::from_millis(60_500));
+        for bad in ["", "5", "-5s", "0s", "s", "PT5S", "1us", "abc", "5x"] {
             assert!(duration(bad).is_err(), "{bad:?} accepted");
         }
         assert_eq!(format_duration(Duration::from_secs(1800)), "30m");
         assert_eq!(format_duration(Duration::from_millis(250)), "250ms");
-        assert_eq!(format_duration(Duration::from_secs(90)), "90s");
+        assert_eq!(format_duration(Duration::from_secs(90)), "1m30s");
+        assert_eq!(format_duration(Duration::from_secs(5400)), "1h30m");
+        assert_eq!(format_duration(Duration::from_secs(3600)), "1h");
     }
 
     #[test]

@@ -77,7 +77,7 @@ fn bad_values_name_their_option() {
     usage_error(&["-n", "arthur", "plan", "--rds-port", "80"], "--rds-port");
     usage_error(&["-n", "arthur", "plan", "--timeout", "30"], "--timeout");
     usage_error(
-        &["-n", "arthur", "plan", "--poll-interval", "1.5s"],
+        &["-n", "arthur", "plan", "--poll-interval", "1.5x"],
         "--poll-interval",
     );
     usage_error(&["-n", "arthur", "plan", "--only", "kafka"], "--only");
@@ -206,4 +206,138 @@ fn help_teaches_and_completions_print() {
             "{shell}"
         );
     }
+}
+
+/// What bash offers after `arthur-restore WORDS...` (the last word is the one being completed),
+/// by sourcing the generated script and calling its function as bash's `complete -F` would.
+fn bash_completes(words: &[&str]) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("arthur-restore.bash");
+    let output = tool().args(["completions", "bash"]).output().unwrap();
+    assert!(output.status.success());
+    std::fs::write(&script, &output.stdout).unwrap();
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let program = format!(
+        "source '{}'\nCOMP_WORDS=(arthur-restore {})\nCOMP_CWORD={}\n_arthur__restore arthur-restore '{}' '{}'\nprintf '%s\\n' \"${{COMPREPLY[@]}}\"\n",
+        script.display(),
+        quoted.join(" "),
+        words.len(),
+        words.last().unwrap(),
+        if words.len() > 1 {
+            words[words.len() - 2]
+        } else {
+            "arthur-restore"
+        },
+    );
+    let output = std::process::Command::new("bash")
+        .args(["--norc", "-c", &program])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn bash_completion_offers_options_and_step_ids_after_the_subcommand() {
+    let offered = bash_completes(&["run", "--"]);
+    for option in ["--resume", "--yes", "--timeout", "--only", "--sign-key"] {
+        assert!(offered.iter().any(|o| o == option), "{option}: {offered:?}");
+    }
+    let offered = bash_completes(&["run", "--only", ""]);
+    assert_eq!(
+        offered,
+        [
+            "rds",
+            "platform",
+            "clickhouse",
+            "messaging",
+            "enrichments",
+            "workflows",
+            "smoke"
+        ]
+    );
+    let offered = bash_completes(&["ver"]);
+    assert_eq!(offered, ["verify"]);
+}
+
+/// `kubectl arthur-restore ...` through real kubectl's plugin lookup: the binary installed as
+/// `kubectl-arthur_restore` answers, and its usage names itself as kubectl shows it.
+#[test]
+fn the_tool_runs_as_a_kubectl_plugin() {
+    let kubectl = which::which("kubectl").expect("kubectl (scripts/test installs it)");
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(
+        env!("CARGO_BIN_EXE_arthur-restore"),
+        dir.path().join("kubectl-arthur_restore"),
+    )
+    .unwrap();
+    let path = format!("{}:/usr/bin:/bin", dir.path().display());
+    let run = |args: &[&str]| {
+        std::process::Command::new(&kubectl)
+            .args(args)
+            .env("PATH", &path)
+            .output()
+            .unwrap()
+    };
+    let version = run(&["arthur-restore", "--version"]);
+    assert!(version.status.success(), "{}", stderr(&version));
+    assert!(String::from_utf8_lossy(&version.stdout).starts_with("arthur-restore "));
+    let help = run(&["arthur-restore", "--help"]);
+    assert!(
+        String::from_utf8_lossy(&help.stdout).contains("Usage: kubectl arthur-restore [OPTIONS]"),
+        "{}",
+        String::from_utf8_lossy(&help.stdout)
+    );
+    let steps = run(&["arthur-restore", "-o", "json", "steps"]);
+    assert!(steps.status.success(), "{}", stderr(&steps));
+    let json: serde_json::Value = serde_json::from_slice(&steps.stdout).unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 7);
+}
+
+/// Durations as Go writes them, as kubectl and velero accept them.
+#[test]
+fn durations_are_written_as_go_writes_them() {
+    for good in ["1h30m", "1.5h", "90s", "250ms", "2m30s"] {
+        let output = tool()
+            .args([
+                "-n",
+                "arthur",
+                "plan",
+                "--offline",
+                "--only",
+                "messaging",
+                "--messaging-backup",
+                "arthur-backup-2023-05-11t15.22.37-04.00-messaging",
+                "--timeout",
+                good,
+            ])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{good}: {}", stderr(&output));
+    }
+    usage_error(
+        &["-n", "arthur", "plan", "--offline", "--timeout", "1h30"],
+        "1h30m, 1.5h",
+    );
+}
+
+/// The man pages come from the clap definition (`scripts/man`).
+#[test]
+fn the_man_page_is_generated_from_the_definition() {
+    use clap::CommandFactory;
+    let mut page = Vec::new();
+    clap_mangen::Man::new(arthur_restore::cli::Cli::command())
+        .render(&mut page)
+        .unwrap();
+    let page = String::from_utf8(page).unwrap();
+    assert!(
+        page.starts_with(".ie \\n(.g .ds Aq") || page.contains(".TH arthur-restore"),
+        "{page}"
+    );
+    assert!(page.contains("run"), "{page}");
+    assert!(page.contains("Exit status"), "{page}");
 }

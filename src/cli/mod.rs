@@ -132,8 +132,8 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "URL", value_parser = EndpointUrl::new)]
     pub aws_endpoint_url: Option<EndpointUrl>,
 
-    /// Output format of plan, backups, verify, audit and steps.
-    #[arg(long, global = true, value_enum, default_value = "text")]
+    /// Output format of plan, backups, verify, audit and steps (`-o json`, as kubectl spells it).
+    #[arg(short = 'o', long, global = true, value_enum, default_value = "text")]
     pub output: OutputFormat,
 }
 
