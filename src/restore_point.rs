@@ -327,6 +327,22 @@ pub fn index_of(points: &[RestorePoint], name: &str) -> Option<usize> {
     })
 }
 
+/// The listed Velero backup of a component whose name is nearest to a name not listed (a typo),
+/// if one is near enough to be what was meant.
+pub fn nearest_name<'a>(
+    points: &'a [RestorePoint],
+    component: VeleroComponent,
+    name: &str,
+) -> Option<&'a str> {
+    points
+        .iter()
+        .filter_map(|p| p.velero(component).map(|b| b.name.as_str()))
+        .map(|listed| (strsim::levenshtein(listed, name), listed))
+        .filter(|(distance, _)| *distance <= 3.max(name.len() / 8))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, listed)| listed)
+}
+
 /// `+4h37m`, `-44s`: how far a backup is from the Velero run.
 pub fn gap(seconds: i64) -> String {
     let sign = if seconds < 0 { '-' } else { '+' };

@@ -142,3 +142,36 @@ fn an_empty_s3_prefix_is_an_empty_listing_not_a_failure() {
     );
     assert_eq!(json["chosen"], serde_json::Value::Null);
 }
+
+/// The default table fits a terminal: names shortened to what differs, with a legend; `--wide`
+/// shows them whole.
+#[test]
+fn the_default_table_is_narrow_and_wide_shows_every_name() {
+    let (narrow, _) = backups("tidy", &[]);
+    let widest = narrow
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap();
+    assert!(widest <= 120, "{widest} columns:\n{narrow}");
+    assert!(narrow.contains("…13t15.22.37-04.00…"), "{narrow}");
+    assert!(
+        narrow.contains("  MESSAGING    arthur-backup-2023-05-…-messaging"),
+        "{narrow}"
+    );
+
+    let replay = Replay::new();
+    let session = fixtures().join("environments/tidy/session");
+    let output = replay.run(
+        session.to_str().unwrap(),
+        &["-n", "arthur", "backups", "--wide"],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    let wide = stdout(&output);
+    assert!(
+        wide.contains("arthur-backup-2023-05-13t15.22.37-04.00-messaging"),
+        "{wide}"
+    );
+    assert!(!wide.contains('…'), "{wide}");
+}

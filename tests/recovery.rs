@@ -379,6 +379,10 @@ fn a_refusal_before_any_change_leads_to_a_corrected_resume() {
     let said = stderr(&first);
     assert!(said.contains("nothing was changed"), "{said}");
     assert!(said.contains("run --resume"), "{said}");
+    assert!(
+        said.contains("(did you mean arthur-backup-2023-05-11t15.22.37-04.00-messaging?)"),
+        "{said}"
+    );
     assert!(sim.repeated_changes().is_empty());
     let run_dir = sim.run_dir().display().to_string();
     let resumed = sim.run(

@@ -387,6 +387,10 @@ pub struct BackupsArgs {
     #[arg(long, value_name = "ID", value_parser = RdsIdentifier::new)]
     pub rds_like: Option<RdsIdentifier>,
 
+    /// Every backup name in full (the default table shortens them to what differs).
+    #[arg(long)]
+    pub wide: bool,
+
     /// Limit of any one subprocess.
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = names::duration)]
     pub command_timeout: Duration,

@@ -67,7 +67,9 @@ pub fn backups(global: &GlobalArgs, args: &BackupsArgs) -> Result<i32> {
             });
             super::print_json(&value)?;
         }
-        OutputFormat::Text => super::print(&table(&points, chosen, at, source.is_some()))?,
+        OutputFormat::Text => {
+            super::print(&table(&points, chosen, at, source.is_some(), args.wide))?
+        }
     }
     Ok(exit::SUCCESS)
 }
@@ -77,7 +79,10 @@ fn table(
     chosen: Option<jiff::Timestamp>,
     at: Option<jiff::Timestamp>,
     with_rds: bool,
+    wide: bool,
 ) -> String {
+    // The RDS column when no source instance was given.
+    let not_looked_up = if wide { "(not looked up)" } else { "?" };
     let mut rows: Vec<Vec<String>> = vec![
         [
             "",
@@ -87,8 +92,12 @@ fn table(
             "ENRICHMENTS",
             "WORKFLOWS",
             "CLICKHOUSE",
-            "RDS SNAPSHOT",
-            "REASON",
+            if wide { "RDS SNAPSHOT" } else { "RDS" },
+            if wide || points.iter().any(|p| !p.reasons.is_empty()) {
+                "REASON"
+            } else {
+                ""
+            },
         ]
         .map(String::from)
         .to_vec(),
@@ -125,12 +134,17 @@ fn table(
                     if with_rds {
                         "-".into()
                     } else {
-                        "(not looked up)".into()
+                        not_looked_up.into()
                     }
                 }),
             point.reasons.join("; "),
         ]);
     }
+    let legend = if wide {
+        Vec::new()
+    } else {
+        shorten_names(&mut rows)
+    };
     let widths: Vec<usize> = (0..rows[0].len())
         .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
         .collect();
@@ -147,11 +161,21 @@ fn table(
                 }
             })
             .collect();
-        text.push_str(line.join("   ").trim_end());
+        text.push_str(line.join(if wide { "   " } else { "  " }).trim_end());
         text.push('\n');
     }
     if points.is_empty() {
         text = "no Velero backups of Arthur found\n".into();
+    } else if !legend.is_empty() {
+        text.push_str(&format!(
+            "\nnames shortened to what differs (… stands for the common part; --wide shows them whole):\n{}",
+            legend.join("")
+        ));
+    }
+    if !with_rds && !points.is_empty() {
+        text.push_str(&format!(
+            "{not_looked_up}: RDS snapshots were not looked up (give --rds-source ID, the instance they are taken of)\n"
+        ));
     }
     text.push_str(&match (chosen, at) {
         (Some(time), Some(at)) => format!("\n* the newest complete restore point at or before {at}: {time}\n"),
@@ -166,4 +190,86 @@ fn table(
         restore_point::CLICKHOUSE_LIMIT.as_secs() / 3600
     ));
     text
+}
+
+/// The columns of backup names (messaging, enrichments, workflows, ClickHouse, RDS snapshot).
+const NAME_COLUMNS: std::ops::Range<usize> = 3..8;
+
+/// Shortens each column of names to the part that differs from row to row: what all its names
+/// share at the start and at the end (cut at a `-` or `.`) becomes `…`. A column with fewer than
+/// two distinct names is left whole. Returns one legend line per shortened column.
+fn shorten_names(rows: &mut [Vec<String>]) -> Vec<String> {
+    let mut legend = Vec::new();
+    for column in NAME_COLUMNS {
+        let names: Vec<&str> = rows[1..]
+            .iter()
+            .map(|r| r[column].as_str())
+            .filter(|n| *n != "-" && !n.starts_with('('))
+            .collect();
+        let mut distinct = names.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        if distinct.len() < 2 {
+            continue;
+        }
+        let (head, tail) = common_ends(&distinct);
+        if head.is_empty() && tail.is_empty() {
+            continue;
+        }
+        legend.push(format!(
+            "  {:<12} {}{}{}\n",
+            rows[0][column], head, "…", tail
+        ));
+        for row in rows[1..].iter_mut() {
+            let name = &row[column];
+            if name == "-" || name.starts_with('(') {
+                continue;
+            }
+            let middle = &name[head.len()..name.len() - tail.len()];
+            row[column] = format!(
+                "{}{middle}{}",
+                if head.is_empty() { "" } else { "…" },
+                if tail.is_empty() { "" } else { "…" }
+            );
+        }
+    }
+    legend
+}
+
+/// The longest start and end all names share, each ending (or starting) at a separator, and
+/// never overlapping in the shortest name. Bytes: names of backups are ASCII (`crate::names`).
+fn common_ends(names: &[&str]) -> (String, String) {
+    let first = names[0].as_bytes();
+    let shortest = names.iter().map(|n| n.len()).min().unwrap_or(0);
+    let is_separator = |b: &u8| *b == b'-' || *b == b'.';
+    let shared = (0..shortest)
+        .take_while(|&i| names.iter().all(|n| n.as_bytes()[i] == first[i]))
+        .count();
+    // Cut after the last separator inside the shared start.
+    let head = first[..shared]
+        .iter()
+        .rposition(is_separator)
+        .map_or(0, |i| i + 1);
+    let shared_end = (1..=shortest - head)
+        .take_while(|&k| {
+            names
+                .iter()
+                .all(|n| n.as_bytes()[n.len() - k] == first[first.len() - k])
+        })
+        .count();
+    // Cut before the first separator inside the shared end after which no digit comes: the
+    // time a name carries is kept whole, only the component's words go.
+    let end = &first[first.len() - shared_end..];
+    let tail = end
+        .iter()
+        .enumerate()
+        .find(|(i, b)| is_separator(b) && !end[*i..].iter().any(u8::is_ascii_digit))
+        .map_or(0, |(i, _)| shared_end - i);
+    if head + tail >= shortest {
+        return (String::new(), String::new());
+    }
+    (
+        names[0][..head].to_string(),
+        names[0][names[0].len() - tail..].to_string(),
+    )
 }

@@ -217,13 +217,18 @@ fn named_points(
             continue;
         };
         let index = restore_point::index_of(points, name).ok_or_else(|| {
-                Error::refused(format!(
-                    "{} {name}: Velero lists no such backup in namespace {}; the newest complete restore point is {}",
-                    component.flag(),
-                    options.velero_namespace,
-                    restore_point::choose(points, None).map(describe).unwrap_or_else(|| "none".into())
-                ))
-            })?;
+            let meant = restore_point::nearest_name(points, *component, name)
+                .map(|listed| format!(" (did you mean {listed}?)"))
+                .unwrap_or_default();
+            Error::refused(format!(
+                "{} {name}: Velero lists no such backup in namespace {}{meant}; the newest complete restore point is {}",
+                component.flag(),
+                options.velero_namespace,
+                restore_point::choose(points, None)
+                    .map(describe)
+                    .unwrap_or_else(|| "none".into())
+            ))
+        })?;
         if !named.iter().any(|i| points[*i].time == points[index].time) {
             named.push(index);
         }
