@@ -145,25 +145,7 @@ fn table(
     } else {
         shorten_names(&mut rows)
     };
-    let widths: Vec<usize> = (0..rows[0].len())
-        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
-        .collect();
-    let mut text = String::new();
-    for row in &rows {
-        let line: Vec<String> = row
-            .iter()
-            .enumerate()
-            .map(|(i, cell)| {
-                if i + 1 == row.len() {
-                    cell.clone()
-                } else {
-                    format!("{cell:<width$}", width = widths[i])
-                }
-            })
-            .collect();
-        text.push_str(line.join(if wide { "   " } else { "  " }).trim_end());
-        text.push('\n');
-    }
+    let mut text = aligned(&rows, if wide { "   " } else { "  " });
     if points.is_empty() {
         text = "no Velero backups of Arthur found\n".into();
     } else if !legend.is_empty() {
@@ -189,6 +171,30 @@ fn table(
         restore_point::RDS_LIMIT.as_secs() / 60,
         restore_point::CLICKHOUSE_LIMIT.as_secs() / 3600
     ));
+    text
+}
+
+/// The rows as columns, each as wide as its widest cell (the last one left ragged).
+fn aligned(rows: &[Vec<String>], gap: &str) -> String {
+    let widths: Vec<usize> = (0..rows[0].len())
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut text = String::new();
+    for row in rows {
+        let line: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(|(i, cell)| {
+                if i + 1 == row.len() {
+                    cell.clone()
+                } else {
+                    format!("{cell:<width$}", width = widths[i])
+                }
+            })
+            .collect();
+        text.push_str(line.join(gap).trim_end());
+        text.push('\n');
+    }
     text
 }
 
