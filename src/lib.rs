@@ -73,10 +73,14 @@ where
             };
         }
     };
+    restore::live::screen::init_colour(cli.global.colour());
     match commands::run(cli) {
         Ok(code) => code,
         Err(error) => {
-            record::redact::err(&format!("arthur-restore: error: {error}\n"));
+            record::redact::err(&format!(
+                "arthur-restore: {} {error}\n",
+                restore::live::screen::error("error:")
+            ));
             error.exit_code()
         }
     }

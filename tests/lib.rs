@@ -11,6 +11,7 @@ mod moto;
 mod plan;
 mod recovery;
 mod run;
+mod screen;
 mod support;
 mod trust;
 mod verify;

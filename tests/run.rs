@@ -118,9 +118,7 @@ fn without_a_terminal_or_yes_the_deletion_gate_refuses() {
         "--yes",
     );
     assert!(
-        replay
-            .transcript()
-            .contains("#   StatefulSets: messaging messaging-cp-zookeeper"),
+        replay.transcript().contains("#   statefulset  messaging "),
         "the exact list is shown"
     );
 }
@@ -466,6 +464,11 @@ fn the_transcript_of_a_complete_restore() {
     settings.add_filter(r"programs: .*", "programs: [PROGRAMS]");
     settings.add_filter(r"waited \d+[a-z]+ ", "waited [ELAPSED] ");
     settings.add_filter(r"(?m)[0-9a-f]{64}$", "[FINAL HASH]");
+    settings.add_filter(
+        r"(?m)^# elapsed \S+ in total",
+        "# elapsed [ELAPSED] in total",
+    );
+    settings.add_filter(r"(?m)^#\s+(<1s|[0-9hms]+)  ", "#   [ELAPSED]  ");
     settings.bind(|| insta::assert_snapshot!(replay.transcript()));
 }
 

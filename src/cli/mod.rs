@@ -135,6 +135,53 @@ pub struct GlobalArgs {
     /// Output format of plan, backups, verify, audit and steps (`-o json`, as kubectl spells it).
     #[arg(short = 'o', long, global = true, value_enum, default_value = "text")]
     pub output: OutputFormat,
+
+    /// run: show every command's full output on the terminal (it is always in transcript.log).
+    #[arg(short = 'v', long, global = true, conflicts_with = "quiet")]
+    pub verbose: bool,
+
+    /// run: show only gates, warnings, errors and the ending.
+    #[arg(short = 'q', long, global = true)]
+    pub quiet: bool,
+
+    /// Colour on the terminal (never in the transcript); `auto` honours NO_COLOR.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "WHEN",
+        default_value = "auto"
+    )]
+    pub color: ColorWhen,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+impl GlobalArgs {
+    /// What the terminal shows of a run (`-q`, `-v`).
+    pub fn verbosity(&self) -> crate::restore::live::screen::Verbosity {
+        use crate::restore::live::screen::Verbosity;
+        match (self.quiet, self.verbose) {
+            (true, _) => Verbosity::Quiet,
+            (false, true) => Verbosity::Verbose,
+            (false, false) => Verbosity::Normal,
+        }
+    }
+
+    pub fn colour(&self) -> crate::restore::live::screen::Colour {
+        use crate::restore::live::screen::Colour;
+        match self.color {
+            ColorWhen::Auto => Colour::Auto,
+            ColorWhen::Always => Colour::Always,
+            ColorWhen::Never => Colour::Never,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

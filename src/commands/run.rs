@@ -57,7 +57,10 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> Result<i32> {
     let record = RunRecord::open(dir, lock)?;
     let mut exec = LiveExecutor::new(record, options.clone(), runner, args.yes)
         .keeping_output(args.keep_output)
-        .signing_with(args.sign_key.clone());
+        .signing_with(args.sign_key.clone())
+        .showing(crate::restore::live::screen::Screen::new(
+            global.verbosity(),
+        ));
     exec.header(start != Start::Run)?;
     if !corrections.is_empty() {
         exec.corrected(&corrections)?;

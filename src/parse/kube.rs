@@ -95,6 +95,25 @@ pub fn names(stdout: &str) -> ParseResult<Vec<String>> {
         .collect())
 }
 
+/// `kubectl get sts`: each StatefulSet's name and READY (`3/3`; empty when the column is not
+/// there).
+pub fn statefulsets(stdout: &str) -> ParseResult<Vec<(String, String)>> {
+    let table = Table::parse(stdout)?;
+    if table.headers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let name = table.require("NAME")?;
+    let ready = table.column("READY");
+    Ok(table
+        .rows
+        .iter()
+        .map(|row| {
+            let ready = ready.and_then(|i| row.get(i)).cloned().unwrap_or_default();
+            (row[name].clone(), ready)
+        })
+        .collect())
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claim {
     pub name: String,

@@ -402,7 +402,18 @@ pub fn gate_showed(records: &[EventRecord], deletions: &MessagingDeletions) -> b
     let Some(details) = shown else {
         return false;
     };
-    // The gate's lines: `  StatefulSets: a b`, `  PVCs (n): c d`, `  PVs bound … (n): e f`.
+    // The gate's lines, one per object: `  statefulset  NAME  ...`, `  pvc  NAME ...`,
+    // `  pv  NAME ...`; or, in runs of 0.1.0, one per kind: `  StatefulSets: a b`,
+    // `  PVCs (n): c d`, `  PVs bound … (n): e f`.
+    let of_kind = |kind: &str| -> Vec<String> {
+        details
+            .iter()
+            .filter_map(|line| {
+                let mut words = line.split_whitespace();
+                (words.next() == Some(kind)).then(|| words.next().map(String::from))?
+            })
+            .collect()
+    };
     let names_after = |prefix: &str| -> Vec<String> {
         details
             .iter()
@@ -424,6 +435,17 @@ pub fn gate_showed(records: &[EventRecord], deletions: &MessagingDeletions) -> b
         recorded.sort();
         shown == recorded
     };
+    let per_object = details.iter().any(|line| {
+        matches!(
+            line.split_whitespace().next(),
+            Some("statefulset" | "pvc" | "pv")
+        )
+    });
+    if per_object {
+        return same(of_kind("statefulset"), &deletions.statefulsets)
+            && same(of_kind("pvc"), &deletions.pvcs)
+            && same(of_kind("pv"), &deletions.pvs);
+    }
     same(names_after("StatefulSets"), &deletions.statefulsets)
         && same(names_after("PVCs"), &deletions.pvcs)
         && same(names_after("PVs"), &deletions.pvs)

@@ -467,6 +467,7 @@ pub fn resolve(
             gate: "restore-point",
             details: vec![format!("The restore will use {why}, {}.", point.time)],
             question: "Restore this restore point?".into(),
+            words: Vec::new(),
         })?;
     }
     exec.record_options(options)

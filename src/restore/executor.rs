@@ -61,6 +61,9 @@ pub struct Confirmation {
     /// Lines shown before the question.
     pub details: Vec<String>,
     pub question: String,
+    /// The words that say yes at the prompt: `["delete", NAMESPACE]` before a deletion (a word,
+    /// not a letter, as terraform asks for `yes`); empty for `y`/`yes`.
+    pub words: Vec<String>,
 }
 
 /// How a gate ended when it did not refuse.

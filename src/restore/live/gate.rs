@@ -5,14 +5,35 @@ use std::time::Duration;
 
 use super::LiveExecutor;
 use crate::error::{Error, Result};
-use crate::record::{Event, redact};
+use crate::process::escape_controls;
+use crate::record::{Event, redact, transcript};
 use crate::restore::executor::{Confirmation, GateOutcome};
+
+/// How many answers a gate that wants a word takes before it stops the run.
+const GATE_ATTEMPTS: usize = 3;
+
+/// Whether an answer confirms: `y`/`yes`, or one of the gate's words (exactly, any case for
+/// `delete`; the namespace as it is spelled).
+fn says_yes(confirmation: &Confirmation, answer: &str) -> bool {
+    if confirmation.words.is_empty() {
+        return matches!(answer.to_ascii_lowercase().as_str(), "y" | "yes");
+    }
+    confirmation
+        .words
+        .iter()
+        .any(|word| answer == word || answer.eq_ignore_ascii_case(word) && word == "delete")
+}
 
 impl LiveExecutor {
     pub(super) fn ask(&mut self, confirmation: &Confirmation) -> Result<GateOutcome> {
         let mut text = confirmation.details.join("\n");
         text.push_str(&format!("\n{}", confirmation.question));
-        self.comment(&text)?;
+        self.write(&transcript::comment(&text))?;
+        let mut shown = confirmation.details.clone();
+        if self.yes {
+            shown.push(confirmation.question.clone());
+        }
+        self.screen.gate(&shown);
         let answer = if self.yes {
             "yes (--yes)".to_string()
         } else if self.interactive {
@@ -29,26 +50,91 @@ impl LiveExecutor {
         Ok(GateOutcome::Passed)
     }
 
+    /// Asks at the terminal. A gate that wants a word (`delete`) asks again on anything else,
+    /// up to three times; `n`/`no` stops at once. What was typed is recorded.
     fn ask_at_the_terminal(&mut self, confirmation: &Confirmation) -> Result<String> {
-        for detail in &confirmation.details {
-            redact::err(&format!("{detail}\n"));
+        // The details are on the screen already when it shows the run; a transcript printed to a
+        // pipe is not the operator's screen, so they are repeated on the prompt's stream.
+        if !self.screen.shows_gates() {
+            for detail in &confirmation.details {
+                redact::err(&format!("{detail}\n"));
+            }
         }
-        redact::err(&format!("{} [y/N] ", confirmation.question));
-        let line = self.read_answer()?;
-        let line = line.trim().to_ascii_lowercase();
-        if line == "y" || line == "yes" {
-            return Ok("yes (at the prompt)".to_string());
+        let hint = match confirmation.words.as_slice() {
+            [] => "[y/N]".to_string(),
+            [word] => format!("Type `{word}` to confirm:"),
+            [word, rest @ ..] => format!(
+                "Type `{word}` (or {}) to confirm:",
+                rest.iter()
+                    .map(|w| format!("`{w}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        let mut typed: Vec<String> = Vec::new();
+        for attempt in 1..=GATE_ATTEMPTS {
+            redact::err(
+                &self
+                    .screen
+                    .prompt(&format!("{} {hint} ", confirmation.question)),
+            );
+            let line = self.read_answer()?;
+            let answer = line.trim().to_string();
+            let said = escape_controls(&answer).into_owned();
+            if says_yes(confirmation, &answer) {
+                return Ok(if confirmation.words.is_empty() {
+                    "yes (at the prompt)".to_string()
+                } else {
+                    format!("yes (typed `{said}` at the prompt)")
+                });
+            }
+            typed.push(said);
+            let no = matches!(answer.to_ascii_lowercase().as_str(), "n" | "no" | "");
+            if no || confirmation.words.is_empty() {
+                let answer = if confirmation.words.is_empty() || answer.is_empty() {
+                    "no".to_string()
+                } else {
+                    format!("no (typed `{}`)", typed.join("`, `"))
+                };
+                return Err(self.refused_at_the_gate(confirmation, answer));
+            }
+            if attempt < GATE_ATTEMPTS {
+                redact::err(&self.screen.warning(&format!(
+                    "`{}` does not confirm; {hint} (try {} of {GATE_ATTEMPTS}, `no` stops)\n",
+                    typed.last().map_or("", String::as_str),
+                    attempt + 1
+                )));
+            }
         }
-        self.comment(&format!("gate {}: answered no", confirmation.gate))?;
-        self.event(Event::Gate {
-            gate: confirmation.gate.into(),
-            answer: "no".into(),
-            details: None,
-        })?;
-        Err(Error::refused(format!(
-            "the answer to \"{}\" was no; nothing was done after it",
-            confirmation.question
-        )))
+        let answer = format!(
+            "no answer after {GATE_ATTEMPTS} tries (typed `{}`)",
+            typed.join("`, `")
+        );
+        Err(self.refused_at_the_gate(confirmation, answer))
+    }
+
+    /// The gate was not passed: recorded, and a refusal that says how to go on.
+    fn refused_at_the_gate(&mut self, confirmation: &Confirmation, answer: String) -> Error {
+        let recorded = if answer == "no" {
+            self.comment(&format!("gate {}: answered no", confirmation.gate))
+        } else {
+            self.comment(&format!("gate {}: {answer}", confirmation.gate))
+        }
+        .and_then(|()| {
+            self.event(Event::Gate {
+                gate: confirmation.gate.into(),
+                answer: answer.clone(),
+                details: None,
+            })
+        });
+        if let Err(error) = recorded {
+            return error;
+        }
+        Error::refused(format!(
+            "the answer to \"{}\" was {answer}; nothing was done after it. Continue with `arthur-restore run --resume {}`",
+            confirmation.question,
+            self.record.dir().path().display()
+        ))
     }
 
     fn nobody_to_answer(&mut self, confirmation: &Confirmation) -> Result<GateOutcome> {

@@ -4,6 +4,7 @@
 //! destructive work. The waits are in `wait.rs`, the gates in `gate.rs`.
 
 mod gate;
+pub mod screen;
 mod wait;
 
 use std::io::IsTerminal;
@@ -34,6 +35,13 @@ pub struct LiveExecutor {
     sign_key: Option<CliPath>,
     /// The run's first event, written once the identity reads have answered.
     pending_start: Option<PendingStart>,
+    /// What the terminal shows (the transcript is written whole whatever it shows).
+    screen: screen::Screen,
+    /// When this invocation began, and each section it entered, for the ending's times.
+    started: Instant,
+    sections: Vec<(String, Instant)>,
+    /// Warnings said during the run, said again at the end.
+    warnings: Vec<String>,
 }
 
 /// The first event of a run or a resumption, waiting for what the identity reads learn.
@@ -58,7 +66,17 @@ impl LiveExecutor {
             keep_output: false,
             sign_key: None,
             pending_start: None,
+            screen: screen::Screen::new(screen::Verbosity::Normal),
+            started: Instant::now(),
+            sections: Vec::new(),
+            warnings: Vec::new(),
         }
+    }
+
+    /// What the terminal shows (`-q`, `-v`).
+    pub fn showing(mut self, screen: screen::Screen) -> LiveExecutor {
+        self.screen = screen;
+        self
     }
 
     /// Signs events.jsonl at the end of the run (`--sign-key`).
@@ -99,13 +117,21 @@ impl LiveExecutor {
         self
     }
 
-    /// Prints text of the transcript and appends it to transcript.log, without secrets.
+    /// Appends text to transcript.log, without secrets, and prints it when the screen shows the
+    /// transcript.
     fn write(&mut self, text: &str) -> Result<()> {
-        let _ = redact::out(text);
+        self.screen.transcript(text);
         self.record.transcript(text)
     }
 
+    /// A `# ` note: in the transcript, and on the screen as a note (warnings kept for the end).
     fn comment(&mut self, text: &str) -> Result<()> {
+        self.screen.note(text);
+        self.warnings.extend(
+            text.lines()
+                .filter(|l| screen::is_warning(l))
+                .map(|l| l.trim().to_string()),
+        );
         self.write(&transcript::comment(text))
     }
 
@@ -142,7 +168,12 @@ impl LiveExecutor {
             programs.join(" ")
         );
         self.record.hold();
-        self.comment(&text)?;
+        self.write(&transcript::comment(&text))?;
+        self.screen.note(&format!(
+            "arthur-restore {VERSION} {verb}: namespace {}, run directory {}",
+            self.options.namespace,
+            self.record.dir().path().display()
+        ));
         self.note_record_repairs()?;
         self.pending_start = Some(PendingStart {
             identity: RunIdentity {
@@ -231,9 +262,10 @@ impl LiveExecutor {
             (_, Some(error)) => format!("run {status}: {error}\n{go_on}"),
             (_, None) => format!("run {status}"),
         };
-        self.comment(&text)?;
+        let times = self.times();
+        self.write(&transcript::comment(&format!("{text}\n{times}")))?;
         if matches!(status, RunStatus::Failed | RunStatus::Refused) {
-            redact::err(&format!("arthur-restore: {go_on}\n"));
+            redact::err(&format!("arthur-restore: {}\n", screen::warning(&go_on)));
         }
         self.event(Event::RunEnded {
             status,
@@ -242,9 +274,11 @@ impl LiveExecutor {
         })?;
         let signed = self.sign_events();
         let anchor = self.record.last_hash();
-        self.comment(&format!(
+        self.write(&transcript::comment(&format!(
             "events.jsonl final hash (the SHA-256 of its last line; paste it into the change ticket, check it with `arthur-restore audit --expect HASH`): {anchor}"
-        ))?;
+        )))?;
+        self.screen
+            .ending(&self.ending(status, &text, &times, &anchor));
         self.save_state_anchored(facts, status, error.map(ToString::to_string), Some(anchor))?;
         self.record.release_lock();
         signed.map_err(|e| {
@@ -252,6 +286,45 @@ impl LiveExecutor {
                 "the run ended, but events.jsonl could not be signed: {e}"
             ))
         })
+    }
+
+    /// How long each section of this invocation took, and the whole: a small table.
+    fn times(&self) -> String {
+        let now = Instant::now();
+        let mut lines = vec![format!(
+            "elapsed {} in total:",
+            elapsed(now.duration_since(self.started))
+        )];
+        for (index, (title, began)) in self.sections.iter().enumerate() {
+            let ended = self.sections.get(index + 1).map_or(now, |(_, next)| *next);
+            lines.push(format!(
+                "  {:>7}  {title}",
+                elapsed(ended.duration_since(*began))
+            ));
+        }
+        lines.join("\n")
+    }
+
+    /// What the operator reads last: how the run ended, the times, the warnings again, where
+    /// the record is, its anchor, and what to run next.
+    fn ending(&self, status: RunStatus, said: &str, times: &str, anchor: &str) -> String {
+        let run_dir = self.record.dir().path().display().to_string();
+        let mut text = format!("{said}\n{times}\n");
+        if !self.warnings.is_empty() {
+            text.push_str("warnings (said above):\n");
+            for warning in &self.warnings {
+                text.push_str(&format!("  {warning}\n"));
+            }
+        }
+        text.push_str(&format!(
+            "run directory: {run_dir}\nevents.jsonl final hash (paste it into the change ticket): {anchor}\n"
+        ));
+        if status == RunStatus::Completed {
+            text.push_str(&format!(
+                "next:\n  arthur-restore verify --run-dir {run_dir}\n  arthur-restore audit --expect {anchor} {run_dir}/transcript.log\n"
+            ));
+        }
+        text
     }
 
     fn save_state(&self, facts: &Facts, status: RunStatus, error: Option<String>) -> Result<()> {
@@ -281,6 +354,7 @@ impl LiveExecutor {
     fn execute(&mut self, cmd: &Cmd) -> Result<Output> {
         self.runner.interrupt().check()?;
         self.write(&format!("$ {cmd}\n"))?;
+        self.screen.command_started(&cmd.to_string());
         self.event(Event::CommandStarted {
             argv: cmd.argv(),
             effect: cmd.effect,
@@ -289,6 +363,11 @@ impl LiveExecutor {
         let out = self.run_or_record_kill(cmd, started)?;
         let shown = self.output_text(&out)?;
         self.write(&shown)?;
+        self.screen.command_ended(&screen::digest(
+            &out.output.stdout,
+            &out.combined(),
+            out.output.status,
+        ));
         self.record_command(cmd, &out)?;
         Ok(out.output)
     }
@@ -324,6 +403,9 @@ impl LiveExecutor {
                 other => other.to_string(),
             };
             self.write(&transcript::command_killed(&reason))?;
+            self.screen.command_ended(&screen::warning(&format!(
+                "ended without an answer: {reason}"
+            )));
             self.event(Event::CommandKilled {
                 argv: cmd.argv(),
                 reason,
@@ -351,6 +433,14 @@ impl LiveExecutor {
     }
 }
 
+/// A duration for the operator: whole seconds, as Go writes them (`3m12s`), `<1s` under one.
+fn elapsed(duration: Duration) -> String {
+    if duration.as_secs() == 0 {
+        return "<1s".into();
+    }
+    crate::names::format_duration(Duration::from_secs(duration.as_secs()))
+}
+
 fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
@@ -366,6 +456,8 @@ impl Background for LiveBackground {
 impl Executor for LiveExecutor {
     fn section(&mut self, title: &str) -> Result<()> {
         self.runner.interrupt().check()?;
+        self.sections.push((title.to_string(), Instant::now()));
+        self.screen.section(title);
         self.write(&format!("## {title}\n"))?;
         self.event(Event::Section {
             title: title.into(),
@@ -428,6 +520,11 @@ impl Executor for LiveExecutor {
         let started = Instant::now();
         let child = self.runner.start_background(cmd, ready_text, limit);
         self.write(&format!("$ {cmd}\n"))?;
+        self.screen.command_started(&cmd.to_string());
+        self.screen.command_ended(match &child {
+            Ok(_) => "running in the background",
+            Err(_) => "did not start",
+        });
         if let Ok(child) = &child {
             let seen = transcript::escape_controls(&child.seen).into_owned();
             self.write(&seen)?;
@@ -456,7 +553,10 @@ impl Executor for LiveExecutor {
     fn complete_step(&mut self, step: StepId, facts: &mut Facts) -> Result<()> {
         facts.completed_steps.push(step);
         self.checkpoint(facts)?;
-        self.note(&format!("step {step} completed"))
+        let text = format!("step {step} completed");
+        self.screen.step_done(&text);
+        self.write(&transcript::comment(&text))?;
+        self.event(Event::Note { text })
     }
 
     fn record_options(&mut self, options: &RestoreOptions) -> Result<()> {

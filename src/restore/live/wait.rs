@@ -33,6 +33,10 @@ struct Progress {
 impl Progress {
     fn new(what: String, probe: String) -> Progress {
         let spinner = indicatif::ProgressBar::new_spinner();
+        // `wide_msg`: the line is cut to the terminal's width instead of wrapping.
+        if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {wide_msg}") {
+            spinner.set_style(style);
+        }
         if !std::io::stderr().is_terminal() {
             spinner.set_draw_target(indicatif::ProgressDrawTarget::hidden());
         }
@@ -244,19 +248,38 @@ impl LiveExecutor {
     ) -> Result<()> {
         let interval = self.options.timing.poll_interval;
         if first {
-            self.comment(&format!(
+            // In the transcript; on a terminal the live line says it, and `waited …` ends it.
+            let text = format!(
                 "waiting for {}: {line} (polling every {}, up to {})",
                 progress.what,
                 format_duration(interval),
                 format_duration(timeout)
-            ))?;
+            );
+            if self.screen.shows_live_line() {
+                self.write(&crate::record::transcript::comment(&text))?;
+            } else {
+                self.comment(&text)?;
+            }
         }
-        progress.spinner.set_message(format!(
-            "waiting for {}: {line} ({})",
-            progress.what,
-            progress.elapsed()
-        ));
-        progress.spinner.tick();
-        self.runner.interrupt().sleep(interval)
+        // The live line ticks every second until the next poll: what is awaited, the time
+        // waited of the limit, the last state polled, and when the next poll comes.
+        let next_poll = Instant::now() + interval;
+        loop {
+            let left = next_poll.saturating_duration_since(Instant::now());
+            progress.spinner.set_message(format!(
+                "waiting for {}: {line} · {} of {} · next poll in {}s",
+                progress.what,
+                progress.elapsed(),
+                format_duration(timeout),
+                left.as_secs() + u64::from(left.subsec_nanos() > 0)
+            ));
+            progress.spinner.tick();
+            if left.is_zero() {
+                return Ok(());
+            }
+            self.runner
+                .interrupt()
+                .sleep(left.min(Duration::from_secs(1)))?;
+        }
     }
 }

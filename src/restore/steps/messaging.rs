@@ -116,9 +116,10 @@ fn messaging_statefulsets() -> Vec<ObjectName> {
 /// Lists StatefulSets, PVCs and PVs and fixes the exact objects to delete; asks before any.
 /// `None` when the listings were not run (an offline plan).
 fn select(cx: &mut Context<'_>) -> Result<Option<MessagingDeletions>> {
-    let statefulsets = select_statefulsets(cx)?;
-    let claims = select_claims(cx)?;
-    let volumes = select_volumes(cx, claims.as_deref())?;
+    let mut shown = Vec::new();
+    let statefulsets = select_statefulsets(cx, &mut shown)?;
+    let claims = select_claims(cx, &mut shown)?;
+    let volumes = select_volumes(cx, claims.as_deref(), &mut shown)?;
     let (Some(statefulsets), Some(pvcs), Some(pvs)) = (statefulsets, claims, volumes) else {
         cx.exec.confirm(&Confirmation {
             gate: "delete-messaging",
@@ -126,6 +127,7 @@ fn select(cx: &mut Context<'_>) -> Result<Option<MessagingDeletions>> {
                 "the exact list of StatefulSets, PVCs and PVs selected above is shown".into(),
             ],
             question: "Delete them?".into(),
+            words: delete_words(cx),
         })?;
         return Ok(None);
     };
@@ -134,22 +136,39 @@ fn select(cx: &mut Context<'_>) -> Result<Option<MessagingDeletions>> {
         pvcs,
         pvs,
     };
-    ask_to_delete(cx, &deletions)?;
+    ask_to_delete(cx, &deletions, &shown)?;
     Ok(Some(deletions))
 }
 
+/// One object of the deletion gate: kind, name, status, and what it is bound to (a PVC's
+/// volume, a PV's claim and reclaim policy).
+type Shown = [String; 5];
+
 /// The runbook's `kubectl get sts | grep -i messaging`: exactly the two named StatefulSets, or a
 /// refusal before anything is deleted.
-fn select_statefulsets(cx: &mut Context<'_>) -> Result<Option<Vec<ObjectName>>> {
+fn select_statefulsets(
+    cx: &mut Context<'_>,
+    shown: &mut Vec<Shown>,
+) -> Result<Option<Vec<ObjectName>>> {
     let get_sts = cx.commands.get_statefulsets();
     let Some(out) = cx.read(&get_sts)? else {
         cx.note("selected (grep -i messaging): must be exactly messaging and messaging-cp-zookeeper, else refuse")?;
         return Ok(None);
     };
-    let found: Vec<String> = parsed(&get_sts, kube::names(&out.stdout))?
+    let listed: Vec<(String, String)> = parsed(&get_sts, kube::statefulsets(&out.stdout))?
         .into_iter()
-        .filter(|name| lowercase_contains_messaging(name))
+        .filter(|(name, _)| lowercase_contains_messaging(name))
         .collect();
+    let found: Vec<String> = listed.iter().map(|(name, _)| name.clone()).collect();
+    for (name, ready) in &listed {
+        shown.push([
+            "statefulset".into(),
+            name.clone(),
+            format!("ready {ready}"),
+            String::new(),
+            String::new(),
+        ]);
+    }
     cx.note(format!("selected (grep -i messaging): {}", found.join(" ")))?;
     let wanted: BTreeSet<&str> = fixed::MESSAGING_STATEFULSETS.into_iter().collect();
     let have: BTreeSet<&str> = found.iter().map(String::as_str).collect();
@@ -169,7 +188,7 @@ fn select_statefulsets(cx: &mut Context<'_>) -> Result<Option<Vec<ObjectName>>> 
 
 /// The runbook's `kubectl get pvc -n NS | grep -i messaging`: names checked before they can
 /// reach an argv.
-fn select_claims(cx: &mut Context<'_>) -> Result<Option<Vec<ObjectName>>> {
+fn select_claims(cx: &mut Context<'_>, shown: &mut Vec<Shown>) -> Result<Option<Vec<ObjectName>>> {
     let get_pvc = cx.commands.get_pvcs();
     let Some(out) = cx.read(&get_pvc)? else {
         cx.note(format!(
@@ -178,11 +197,27 @@ fn select_claims(cx: &mut Context<'_>) -> Result<Option<Vec<ObjectName>>> {
         ))?;
         return Ok(None);
     };
-    let claims: Vec<ObjectName> = parsed(&get_pvc, kube::pvcs(&out.stdout))?
+    let selected: Vec<kube::Claim> = parsed(&get_pvc, kube::pvcs(&out.stdout))?
         .into_iter()
         .filter(|claim| lowercase_contains_messaging(&claim.name))
+        .collect();
+    let claims: Vec<ObjectName> = selected
+        .iter()
         .map(|claim| listed_name(&claim.name, &get_pvc, &out.stdout))
         .collect::<Result<_>>()?;
+    for claim in &selected {
+        shown.push([
+            "pvc".into(),
+            claim.name.clone(),
+            claim.status.clone(),
+            if claim.volume.is_empty() {
+                "no volume".into()
+            } else {
+                format!("volume {}", claim.volume)
+            },
+            String::new(),
+        ]);
+    }
     let names: Vec<&str> = claims.iter().map(|c| c.as_str()).collect();
     cx.note(format!("selected (grep -i messaging): {}", names.join(" ")))?;
     Ok(Some(claims))
@@ -192,6 +227,7 @@ fn select_claims(cx: &mut Context<'_>) -> Result<Option<Vec<ObjectName>>> {
 fn select_volumes(
     cx: &mut Context<'_>,
     claims: Option<&[ObjectName]>,
+    shown: &mut Vec<Shown>,
 ) -> Result<Option<Vec<ObjectName>>> {
     let namespace = cx.options.namespace.clone();
     let get_pv = cx.commands.get_pvs();
@@ -219,6 +255,15 @@ fn select_volumes(
             spared.join(", ")
         ));
     }
+    for volume in &ours {
+        shown.push([
+            "pv".into(),
+            volume.name.clone(),
+            volume.status.clone(),
+            format!("claim {}", volume.claim),
+            format!("reclaim {}", volume.reclaim_policy),
+        ]);
+    }
     let ours = ours
         .iter()
         .map(|v| listed_name(&v.name, &get_pv, &out.stdout))
@@ -228,27 +273,54 @@ fn select_volumes(
 }
 
 /// The deletion fence (SPEC section 5, rule 8): the exact list, confirmed; saved once confirmed.
-fn ask_to_delete(cx: &mut Context<'_>, deletions: &MessagingDeletions) -> Result<()> {
+fn ask_to_delete(
+    cx: &mut Context<'_>,
+    deletions: &MessagingDeletions,
+    shown: &[Shown],
+) -> Result<()> {
     let mut details = vec![format!(
-        "About to delete, in namespace {}:",
-        cx.options.namespace
+        "About to delete, in namespace {} ({} StatefulSets, {} PVCs; {} PVs, deleted only if they outlive their claims):",
+        cx.options.namespace,
+        deletions.statefulsets.len(),
+        deletions.pvcs.len(),
+        deletions.pvs.len()
     )];
-    details.extend(
-        describe(deletions)
-            .into_iter()
-            .map(|line| format!("  {line}")),
-    );
+    details.extend(aligned(shown));
     details.push("Velero then restores them from the messaging backup.".into());
     let outcome = cx.exec.confirm(&Confirmation {
         gate: "delete-messaging",
         details,
         question: "Delete exactly these objects?".into(),
+        words: delete_words(cx),
     })?;
     if outcome == GateOutcome::Passed {
         cx.facts.messaging_deletions = Some(deletions.clone());
         cx.checkpoint()?;
     }
     Ok(())
+}
+
+/// The gate's objects, one per line, in columns.
+fn aligned(shown: &[Shown]) -> Vec<String> {
+    let widths: Vec<usize> = (0..5)
+        .map(|i| shown.iter().map(|row| row[i].len()).max().unwrap_or(0))
+        .collect();
+    shown
+        .iter()
+        .map(|row| {
+            let cells: Vec<String> = row
+                .iter()
+                .zip(&widths)
+                .map(|(cell, width)| format!("{cell:<width$}"))
+                .collect();
+            format!("  {}", cells.join("  ").trim_end())
+        })
+        .collect()
+}
+
+/// What confirms the deletions at the prompt: the word `delete`, or the namespace's name.
+fn delete_words(cx: &Context<'_>) -> Vec<String> {
+    vec!["delete".into(), cx.options.namespace.to_string()]
 }
 
 fn describe(deletions: &MessagingDeletions) -> Vec<String> {

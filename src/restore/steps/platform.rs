@@ -23,16 +23,20 @@ fn ask_for_the_admin_console(cx: &mut Context<'_>, endpoint: Option<&str>) -> Re
     let shown = endpoint.unwrap_or("<the restored endpoint>");
     let host = shown.rsplit_once(':').map_or(shown, |(h, _)| h);
     let outcome = cx.exec.confirm(&Confirmation {
-            gate: "admin-console",
-            details: vec![
-                "Install the Arthur platform (KOTS Admin Console), changing two settings:".into(),
-                format!("  1. Config > Meta Database: point it at the restored instance, host {host} ({shown})."),
-                "     Failure to complete this step WILL CAUSE DATA CORRUPTION.".into(),
-                "  2. Config > Network: update the ingress URL.".into(),
-                "Then deploy, and answer once the deployment has started.".into(),
-            ],
-            question: "Have both settings been changed and deployed?".into(),
-        })?;
+        gate: "admin-console",
+        details: vec![
+            "Install the Arthur platform (KOTS Admin Console), changing two settings:".into(),
+            "  1. Config > Meta Database: point it at the restored instance; paste this host:"
+                .into(),
+            format!("         {host}"),
+            format!("     (the endpoint is {shown})."),
+            "     Failure to complete this step WILL CAUSE DATA CORRUPTION.".into(),
+            "  2. Config > Network: update the ingress URL.".into(),
+            "Then deploy, and answer once the deployment has started.".into(),
+        ],
+        question: "Have both settings been changed and deployed?".into(),
+        words: Vec::new(),
+    })?;
     if outcome == GateOutcome::Passed {
         cx.facts.admin_console_confirmed = true;
         cx.checkpoint()?;

@@ -1,0 +1,360 @@
+//! What the operator sees (issue 12): the run in a real pseudo-terminal, by default, with `-v`
+//! and `-q`, and without a terminal; gates that want a word; colour; the live wait line; the
+//! ending. The transcript is the same in every view.
+
+use std::io::{Read, Write};
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::support::{Argv, Replay, SESSION_RDS, explain, fixtures, stdout};
+
+/// A child on a pseudo-terminal: its standard input, output and error are the terminal, as
+/// when an operator runs it; what it prints is collected, and answers can be typed.
+struct Pty {
+    master: std::fs::File,
+    child: std::process::Child,
+    seen: Arc<Mutex<Vec<u8>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Pty {
+    fn spawn(mut command: Command) -> Pty {
+        let (mut master, mut slave) = (0, 0);
+        let size = libc::winsize {
+            ws_row: 50,
+            ws_col: 250,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: openpty writes two descriptors it opened; they are owned from here on.
+        let opened = unsafe {
+            libc::openpty(
+                &mut master,
+                &mut slave,
+                std::ptr::null_mut(),
+                std::ptr::null(),
+                &size,
+            )
+        };
+        assert_eq!(opened, 0, "openpty: {}", std::io::Error::last_os_error());
+        // SAFETY: both descriptors were just opened by openpty and are not owned elsewhere.
+        let (master, slave) = unsafe {
+            (
+                std::fs::File::from_raw_fd(master),
+                OwnedFd::from_raw_fd(slave),
+            )
+        };
+        command
+            .stdin(Stdio::from(slave.try_clone().unwrap()))
+            .stdout(Stdio::from(slave.try_clone().unwrap()))
+            .stderr(Stdio::from(slave))
+            .env("TERM", "xterm");
+        let child = command.spawn().expect("the tool starts");
+        // The parent's copies of the terminal's other end go with the Command, so that reading
+        // ends when the child does.
+        drop(command);
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let mut reading = master.try_clone().unwrap();
+        let sink = Arc::clone(&seen);
+        let reader = std::thread::spawn(move || {
+            let mut buffer = [0u8; 8192];
+            while let Ok(n) = reading.read(&mut buffer) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().extend_from_slice(&buffer[..n]);
+            }
+        });
+        Pty {
+            master,
+            child,
+            seen,
+            reader: Some(reader),
+        }
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.seen.lock().unwrap()).replace('\r', "")
+    }
+
+    /// Waits until the screen shows `text` (at most 20 s).
+    fn expect(&self, text: &str) {
+        let started = Instant::now();
+        while !self.text().contains(text) {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "the screen never showed {text:?}:\n{}",
+                self.text()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Types a line, as the operator would.
+    fn type_line(&mut self, line: &str) {
+        self.master
+            .write_all(format!("{line}\n").as_bytes())
+            .unwrap();
+    }
+
+    fn finish(mut self) -> (ExitStatus, String) {
+        let status = self.child.wait().unwrap();
+        if let Some(reader) = self.reader.take() {
+            reader.join().unwrap();
+        }
+        (status, self.text())
+    }
+}
+
+/// The tool against a recorded session, with the clean environment of `support::tool`.
+fn command(replay: &Replay, session: &str, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_arthur-restore"));
+    command
+        .args(args)
+        .env_clear()
+        .env("TZ", "UTC")
+        .env("ARTHUR_RESTORE_NOW", "2023-05-14T14:05:00Z")
+        .env(
+            "PATH",
+            format!("{}:/usr/bin:/bin", replay.dir.path().join("bin").display()),
+        )
+        .env(
+            "ARTHUR_REPLAY_SESSION",
+            fixtures().join("sessions").join(session),
+        )
+        .env("ARTHUR_REPLAY_STATE", replay.dir.path().join("state"))
+        .current_dir(replay.dir.path());
+    command
+}
+
+/// The tool in a pseudo-terminal against a recorded session.
+fn in_terminal(replay: &Replay, session: &str, args: &[&str]) -> Pty {
+    Pty::spawn(command(replay, session, args))
+}
+
+/// The demo's restore, answered by --yes.
+fn restore_argv(replay: &Replay, view: &[&str]) -> Vec<String> {
+    let argv = Argv::new(view, "run")
+        .with(&["--yes", "--color", "never"])
+        .fast(&replay.run_dir())
+        .pairs(&SESSION_RDS[1..], &[]);
+    argv.words().into_iter().map(String::from).collect()
+}
+
+fn words(argv: &[String]) -> Vec<&str> {
+    argv.iter().map(String::as_str).collect()
+}
+
+/// The parts of a screen that change from run to run.
+fn steady(text: &str, replay: &Replay) -> String {
+    let text = text.replace(&replay.dir.path().display().to_string(), "[DIR]");
+    let hash = regex::Regex::new("[0-9a-f]{64}").unwrap();
+    let times = regex::Regex::new(r"(<1s|\d+(h|m|s|ms))+").unwrap();
+    // The live wait line: its frames and the sequences that redraw and clear it.
+    let spinner =
+        regex::Regex::new(r"(?:[\x{2800}-\x{28ff}] [^\x1b\n]*(?:\x1b\[[0-9;]*[A-Za-z])*)+")
+            .unwrap();
+    let ansi = regex::Regex::new(r"\x1b\[[0-9;?]*[A-Za-z]").unwrap();
+    let text = spinner.replace_all(&text, "");
+    let text = ansi.replace_all(&text, "");
+    let text = hash.replace_all(&text, "[HASH]");
+    times.replace_all(&text, "[T]").into_owned()
+}
+
+#[test]
+fn the_default_terminal_view_is_short_and_the_transcript_whole() {
+    let replay = Replay::new();
+    let argv = restore_argv(&replay, &["-n", "arthur"]);
+    let (status, screen) = in_terminal(&replay, "happy.session", &words(&argv)).finish();
+    assert!(status.success(), "{screen}");
+    let shown = steady(&screen, &replay);
+    let lines = shown.lines().count();
+    assert!(lines < 200, "{lines} lines on the screen:\n{shown}");
+    // Headers, commands with a digest, the gates, the ending; no full listing.
+    assert!(
+        shown.contains("== Restore Messaging Infrastructure"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(
+            "$ velero backup get -n velero -o json  → 6 items (full output in transcript.log)"
+        ),
+        "{shown}"
+    );
+    assert!(!shown.contains("\"apiVersion\""), "{shown}");
+    assert!(
+        shown.contains("next:\n  arthur-restore verify --run-dir [DIR]/run\n"),
+        "{shown}"
+    );
+    assert_eq!(
+        shown.matches("Delete exactly these objects?").count(),
+        1,
+        "the gate once: {shown}"
+    );
+    // The transcript is the complete record, whatever the screen showed.
+    let transcript = replay.transcript();
+    assert!(transcript.contains("\"apiVersion\""));
+    assert!(!transcript.contains('\x1b'));
+    insta::assert_snapshot!("default_view", shown);
+}
+
+#[test]
+fn verbose_shows_every_output_and_quiet_only_what_must_be_seen() {
+    let replay = Replay::new();
+    let argv = restore_argv(&replay, &["-n", "arthur", "-v"]);
+    let (status, screen) = in_terminal(&replay, "happy.session", &words(&argv)).finish();
+    assert!(status.success(), "{screen}");
+    let verbose = steady(&screen, &replay);
+    assert!(verbose.contains("\"apiVersion\""), "-v shows full outputs");
+    assert!(verbose.contains("## Restore Messaging Infrastructure"));
+
+    let replay = Replay::new();
+    let argv = restore_argv(&replay, &["-n", "arthur", "-q"]);
+    let (status, screen) = in_terminal(&replay, "happy.session", &words(&argv)).finish();
+    assert!(status.success(), "{screen}");
+    let quiet = steady(&screen, &replay);
+    assert!(!quiet.contains("$ "), "-q shows no command:\n{quiet}");
+    assert!(quiet.contains("Delete exactly these objects?"), "{quiet}");
+    assert!(quiet.contains("WILL CAUSE DATA CORRUPTION"), "{quiet}");
+    assert!(
+        quiet.contains("run completed: every step passed"),
+        "{quiet}"
+    );
+    assert!(quiet.lines().count() < 80, "{quiet}");
+    insta::assert_snapshot!("quiet_view", quiet);
+}
+
+/// Without a terminal (a pipe, `tee`), standard output is the transcript, as scripts expect.
+#[test]
+fn without_a_terminal_the_output_is_the_transcript() {
+    let replay = Replay::new();
+    let output = replay.restore("happy.session", &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    assert_eq!(stdout(&output), replay.transcript());
+}
+
+/// The deletion gate wants the word `delete` (or the namespace): a letter is asked again, what
+/// was typed is recorded, and three wrong answers stop the run, resumably.
+#[test]
+fn the_deletion_gate_wants_the_word() {
+    let replay = Replay::new();
+    let argv = Argv::arthur("run")
+        .with(&["--color", "never", "--only", "messaging"])
+        .fast(&replay.run_dir())
+        .with(&[
+            "--messaging-backup",
+            "arthur-backup-2023-05-11t15.22.37-04.00-messaging",
+        ]);
+    let mut pty = in_terminal(&replay, "messaging-manual-pv.session", &argv.words());
+    pty.expect("Type `delete` (or `arthur`) to confirm:");
+    pty.type_line("y");
+    pty.expect("`y` does not confirm");
+    pty.type_line("delete");
+    let (status, screen) = pty.finish();
+    assert!(status.success(), "{screen}");
+    // Each object on its own line, with what it is.
+    let transcript = replay.transcript();
+    assert!(
+        transcript.contains("# gate delete-messaging: yes (typed `delete` at the prompt)"),
+        "{transcript}"
+    );
+    assert_eq!(
+        screen
+            .matches("About to delete, in namespace arthur")
+            .count(),
+        1,
+        "{screen}"
+    );
+    let audit = crate::support::tool()
+        .arg("audit")
+        .arg(replay.run_dir().join("transcript.log"))
+        .output()
+        .unwrap();
+    assert_eq!(audit.status.code(), Some(0), "{}", explain(&audit));
+
+    let replay = Replay::new();
+    let argv = Argv::arthur("run")
+        .with(&["--color", "never", "--only", "messaging"])
+        .fast(&replay.run_dir())
+        .with(&[
+            "--messaging-backup",
+            "arthur-backup-2023-05-11t15.22.37-04.00-messaging",
+        ]);
+    let mut pty = in_terminal(&replay, "messaging-manual-pv.session", &argv.words());
+    for answer in ["y", "yes", "ok"] {
+        pty.expect("to confirm:");
+        pty.type_line(answer);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (status, screen) = pty.finish();
+    assert_eq!(status.code(), Some(3), "{screen}");
+    assert!(screen.contains("run --resume"), "{screen}");
+    assert!(
+        replay
+            .transcript()
+            .contains("# gate delete-messaging: no answer after 3 tries (typed `y`, `yes`, `ok`)"),
+        "{}",
+        replay.transcript()
+    );
+    assert!(
+        !replay.calls().iter().any(|c| c.contains(" delete ")),
+        "nothing deleted: {:?}",
+        replay.calls()
+    );
+}
+
+/// Colour on a terminal (never in the transcript); `--color never` and `NO_COLOR` turn it off.
+#[test]
+fn colour_is_for_the_terminal_only() {
+    let run = |extra: &[&str], no_color: bool| {
+        let replay = Replay::new();
+        let mut argv = Argv::arthur("run")
+            .with(&["--yes", "--only", "messaging"])
+            .fast(&replay.run_dir())
+            .with(&[
+                "--messaging-backup",
+                "arthur-backup-2023-05-11t15.22.37-04.00-messaging",
+            ]);
+        argv = argv.with(extra);
+        let mut command = command(&replay, "messaging-manual-pv.session", &argv.words());
+        if no_color {
+            command.env("NO_COLOR", "1");
+        }
+        let (status, screen) = Pty::spawn(command).finish();
+        assert!(status.success(), "{screen}");
+        assert!(!replay.transcript().contains('\x1b'));
+        screen.contains("\x1b[32m")
+    };
+    assert!(
+        run(&[], false),
+        "green for done steps by default on a terminal"
+    );
+    assert!(!run(&[], true), "NO_COLOR");
+    assert!(!run(&["--color", "never"], false), "--color never");
+}
+
+/// The wait line ticks every second between polls: the state, the time of the limit, and the
+/// next poll counting down. (Real waits of a little over a second each.)
+#[test]
+fn the_wait_line_ticks_between_polls() {
+    let replay = Replay::new();
+    let argv = Argv::arthur("run")
+        .with(&["--yes", "--color", "never", "--only", "messaging"])
+        .with(&["--poll-interval", "1100ms", "--timeout", "1m"])
+        .with(&["--run-dir", &replay.run_dir().display().to_string()])
+        .with(&[
+            "--messaging-backup",
+            "arthur-backup-2023-05-11t15.22.37-04.00-messaging",
+        ]);
+    let (status, screen) =
+        in_terminal(&replay, "messaging-manual-pv.session", &argv.words()).finish();
+    assert!(status.success(), "{screen}");
+    assert!(screen.contains("of 1m · next poll in 2s"), "{screen}");
+    assert!(screen.contains("of 1m · next poll in 1s"), "{screen}");
+    assert!(
+        screen.contains("waiting for the Velero restore"),
+        "{screen}"
+    );
+}
