@@ -358,3 +358,49 @@ fn the_wait_line_ticks_between_polls() {
         "{screen}"
     );
 }
+
+/// README's "First restore": the run without --yes, in a terminal, answering each gate as an
+/// operator would. The screen (steady parts) is kept in docs/first-restore.txt, which README
+/// quotes; `UPDATE_DOCS=1` writes it again.
+#[test]
+fn the_first_restore_answered_at_the_terminal() {
+    let replay = Replay::new();
+    let argv = Argv::arthur("run")
+        .with(&["--color", "never"])
+        .fast(&replay.run_dir())
+        .pairs(&SESSION_RDS[1..], &[]);
+    let mut pty = in_terminal(&replay, "happy.session", &argv.words());
+    pty.expect("Restore this restore point? [y/N]");
+    pty.type_line("y");
+    pty.expect("Have both settings been changed and deployed? [y/N]");
+    pty.type_line("y");
+    pty.expect("Type `delete` (or `arthur`) to confirm:");
+    pty.type_line("delete");
+    let (status, screen) = pty.finish();
+    assert!(status.success(), "{screen}");
+    let shown = steady(&screen, &replay);
+    for gate in [
+        "# gate restore-point: yes (at the prompt)",
+        "# gate admin-console: yes (at the prompt)",
+        "# gate delete-messaging: yes (typed `delete` at the prompt)",
+    ] {
+        assert!(replay.transcript().contains(gate), "{gate}");
+    }
+    let kept = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/first-restore.txt");
+    let capture = format!(
+        "$ arthur-restore {}\n{shown}",
+        argv.words()
+            .iter()
+            .map(|w| w.replace(&replay.dir.path().display().to_string(), "[DIR]"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    if std::env::var_os("UPDATE_DOCS").is_some() {
+        std::fs::write(&kept, &capture).unwrap();
+    }
+    let expected = std::fs::read_to_string(&kept).unwrap_or_default();
+    assert!(
+        expected == capture,
+        "docs/first-restore.txt differs from the screen; UPDATE_DOCS=1 cargo test first_restore writes it:\n{capture}"
+    );
+}

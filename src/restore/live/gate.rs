@@ -100,8 +100,14 @@ impl LiveExecutor {
             }
             if attempt < GATE_ATTEMPTS {
                 redact::err(&self.screen.warning(&format!(
-                    "`{}` does not confirm; {hint} (try {} of {GATE_ATTEMPTS}, `no` stops)\n",
+                    "`{}` does not confirm: the answer is {}. Try {} of {GATE_ATTEMPTS}; `no` stops.\n",
                     typed.last().map_or("", String::as_str),
+                    confirmation
+                        .words
+                        .iter()
+                        .map(|w| format!("`{w}`"))
+                        .collect::<Vec<_>>()
+                        .join(" or "),
                     attempt + 1
                 )));
             }
