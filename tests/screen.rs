@@ -209,6 +209,28 @@ fn verbose_shows_every_output_and_quiet_only_what_must_be_seen() {
     let verbose = steady(&screen, &replay);
     assert!(verbose.contains("\"apiVersion\""), "-v shows full outputs");
     assert!(verbose.contains("## Restore Messaging Infrastructure"));
+    // -v on a terminal is the transcript itself (the snapshot of tests/run.rs).
+    let transcript = steady(&replay.transcript(), &replay);
+    let differs = verbose
+        .lines()
+        .zip(transcript.lines())
+        .position(|(a, b)| a != b);
+    assert!(
+        differs.is_none() && verbose.lines().count() == transcript.lines().count(),
+        "-v differs from the transcript at line {differs:?}: {:?}",
+        differs.map(|i| (
+            verbose
+                .lines()
+                .skip(i.saturating_sub(3))
+                .take(6)
+                .collect::<Vec<_>>(),
+            transcript
+                .lines()
+                .skip(i.saturating_sub(3))
+                .take(6)
+                .collect::<Vec<_>>()
+        ))
+    );
 
     let replay = Replay::new();
     let argv = restore_argv(&replay, &["-n", "arthur", "-q"]);

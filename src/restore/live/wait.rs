@@ -87,6 +87,7 @@ impl LiveExecutor {
                 Ok(out) => out,
                 Err(error) => {
                     // A poll that never answered is shown, so that the transcript says why.
+                    progress.done();
                     self.write(&format!("$ {probe}\n"))?;
                     self.event(Event::CommandStarted {
                         argv: probe.argv(),
@@ -108,6 +109,11 @@ impl LiveExecutor {
             let finished = !matches!(answer, Ok(Poll::NotYet { .. }));
             let expired = progress.started.elapsed() + self.options.timing.poll_interval > timeout;
             if first || finished || expired {
+                // The live line goes before the last poll is printed, or its redraw would
+                // overwrite the poll's lines (with -v, where the transcript is on the terminal).
+                if !first {
+                    progress.done();
+                }
                 self.show(&probe, &out)?;
             } else {
                 self.record_command(&probe, &out)?;
