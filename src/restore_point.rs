@@ -17,7 +17,7 @@
 //!   backup present on every node that holds any backup; the RDS snapshot present and
 //!   `available` (when snapshots were looked up).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::LazyLock;
 
 use jiff::{SignedDuration, Timestamp};
@@ -213,56 +213,111 @@ pub fn restore_points(inventory: &Inventory, now: Timestamp) -> (Vec<RestorePoin
         *point.slot(component) = Some(backup);
     }
 
-    let clickhouse_times: BTreeMap<String, Timestamp> = inventory
-        .clickhouse
-        .iter()
-        .filter_map(|b| clickhouse_name_time(&b.name).map(|t| (b.name.clone(), t)))
-        .collect();
-    let every_node: BTreeSet<String> = crate::parse::clickhouse::all_nodes(&inventory.clickhouse);
+    let lookups = Lookups::new(inventory);
     for point in &mut points {
-        point.clickhouse = nearest(
-            point.time,
-            CLICKHOUSE_LIMIT,
-            clickhouse_times.iter().map(|(n, t)| (n.as_str(), *t)),
-        );
-        if let Some(snapshots) = &inventory.snapshots {
-            point.rds_snapshot = nearest(
-                point.time,
-                RDS_LIMIT,
-                snapshots
-                    .iter()
-                    .filter_map(|s| snapshot_time(s).map(|t| (s.id.as_str(), t))),
-            );
+        point.clickhouse = lookups.clickhouse.nearest(point.time, CLICKHOUSE_LIMIT);
+        if let Some(snapshots) = &lookups.snapshots {
+            point.rds_snapshot = snapshots.nearest(point.time, RDS_LIMIT);
         }
-        point.reasons = reasons(point, inventory, &every_node, now);
+        point.reasons = reasons(point, &lookups, now);
         point.complete = point.reasons.is_empty();
     }
     points.reverse();
     (points, unplaced)
 }
 
-fn nearest<'a>(
-    time: Timestamp,
-    limit: SignedDuration,
-    candidates: impl Iterator<Item = (&'a str, Timestamp)>,
-) -> Option<Coinciding> {
-    candidates
-        .map(|(name, t)| (name, t, t.duration_since(time)))
-        .filter(|(_, _, gap)| gap.abs() <= limit)
-        .min_by_key(|(name, _, gap)| (gap.abs(), name.to_string()))
-        .map(|(name, t, gap)| Coinciding {
-            name: name.to_string(),
-            time: t,
-            gap_seconds: gap.as_secs(),
-        })
+/// What every restore point looks up, built once (sorting and indexing), so that grouping stays
+/// near linear in the number of backups: each point finds its ClickHouse backup and RDS snapshot
+/// by binary search, and the nodes holding a backup and a snapshot's status by key.
+struct Lookups<'a> {
+    clickhouse: Timeline<'a>,
+    snapshots: Option<Timeline<'a>>,
+    /// The usable (not broken) copies of each ClickHouse backup, by node.
+    holding: HashMap<&'a str, BTreeSet<&'a str>>,
+    every_node: BTreeSet<&'a str>,
+    /// Each snapshot's status (the first listed, for an identifier listed twice).
+    status: HashMap<&'a str, &'a str>,
 }
 
-fn reasons(
-    point: &RestorePoint,
-    inventory: &Inventory,
-    every_node: &BTreeSet<String>,
-    now: Timestamp,
-) -> Vec<String> {
+impl<'a> Lookups<'a> {
+    fn new(inventory: &'a Inventory) -> Lookups<'a> {
+        let mut holding: HashMap<&str, BTreeSet<&str>> = HashMap::new();
+        for backup in inventory.clickhouse.iter().filter(|b| !b.broken) {
+            holding
+                .entry(backup.name.as_str())
+                .or_default()
+                .insert(backup.node.as_str());
+        }
+        let mut status = HashMap::new();
+        for snapshot in inventory.snapshots.iter().flatten() {
+            status
+                .entry(snapshot.id.as_str())
+                .or_insert(snapshot.status.as_str());
+        }
+        Lookups {
+            clickhouse: Timeline::new(
+                inventory
+                    .clickhouse
+                    .iter()
+                    .filter_map(|b| clickhouse_name_time(&b.name).map(|t| (t, b.name.as_str()))),
+            ),
+            snapshots: inventory.snapshots.as_ref().map(|snapshots| {
+                Timeline::new(
+                    snapshots
+                        .iter()
+                        .filter_map(|s| snapshot_time(s).map(|t| (t, s.id.as_str()))),
+                )
+            }),
+            holding,
+            every_node: inventory
+                .clickhouse
+                .iter()
+                .map(|b| b.node.as_str())
+                .collect(),
+            status,
+        }
+    }
+}
+
+/// Named times, sorted once by time then name (each name once).
+struct Timeline<'a>(Vec<(Timestamp, &'a str)>);
+
+impl<'a> Timeline<'a> {
+    fn new(entries: impl Iterator<Item = (Timestamp, &'a str)>) -> Timeline<'a> {
+        let mut entries: Vec<(Timestamp, &str)> = entries.collect();
+        entries.sort_unstable();
+        entries.dedup();
+        Timeline(entries)
+    }
+
+    /// The entry nearest to `time` within `limit`; of two as near, the name first in order.
+    /// Only the entries at the nearest time at or after `time`, and at the nearest time before
+    /// it, can be nearest: both are found by binary search.
+    fn nearest(&self, time: Timestamp, limit: SignedDuration) -> Option<Coinciding> {
+        let entries = &self.0;
+        let at = entries.partition_point(|(t, _)| *t < time);
+        let mut candidates: Vec<(Timestamp, &str)> = Vec::new();
+        if let Some((after, _)) = entries.get(at) {
+            candidates.extend(entries[at..].iter().take_while(|(t, _)| t == after));
+        }
+        if at > 0 {
+            let before = entries[at - 1].0;
+            candidates.extend(entries[..at].iter().rev().take_while(|(t, _)| *t == before));
+        }
+        candidates
+            .into_iter()
+            .map(|(t, name)| (name, t, t.duration_since(time)))
+            .filter(|(_, _, gap)| gap.abs() <= limit)
+            .min_by_key(|(name, _, gap)| (gap.abs(), *name))
+            .map(|(name, t, gap)| Coinciding {
+                name: name.to_string(),
+                time: t,
+                gap_seconds: gap.as_secs(),
+            })
+    }
+}
+
+fn reasons(point: &RestorePoint, lookups: &Lookups<'_>, now: Timestamp) -> Vec<String> {
     let mut reasons = Vec::new();
     for component in VeleroComponent::ALL {
         match point.velero(component) {
@@ -279,29 +334,22 @@ fn reasons(
     match &point.clickhouse {
         None => reasons.push("no ClickHouse backup within 24h".into()),
         Some(c) => {
-            let holding = crate::parse::clickhouse::nodes_holding(&inventory.clickhouse, &c.name);
-            let missing: Vec<&String> = every_node.difference(&holding).collect();
+            let none = BTreeSet::new();
+            let holding = lookups.holding.get(c.name.as_str()).unwrap_or(&none);
+            let missing: Vec<&str> = lookups.every_node.difference(holding).copied().collect();
             if !missing.is_empty() {
                 reasons.push(format!(
                     "ClickHouse backup missing on {}",
-                    missing
-                        .iter()
-                        .map(|n| n.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    missing.join(", ")
                 ));
             }
         }
     }
-    if let Some(snapshots) = &inventory.snapshots {
+    if lookups.snapshots.is_some() {
         match &point.rds_snapshot {
             None => reasons.push("no RDS snapshot within 60m".into()),
             Some(s) => {
-                let status = snapshots
-                    .iter()
-                    .find(|x| x.id == s.name)
-                    .map(|x| x.status.as_str())
-                    .unwrap_or("");
+                let status = lookups.status.get(s.name.as_str()).copied().unwrap_or("");
                 if status != "available" {
                     reasons.push(format!("RDS snapshot is {status}"));
                 }
@@ -650,5 +698,219 @@ pub(crate) mod tests {
             let expected = start + SignedDuration::from_hours(7 * (runs - 1 - i as i64));
             assert_eq!(point.time, expected);
         }
+    }
+
+    /// The grouping before it was made linear (each point scanning every ClickHouse backup,
+    /// snapshot and node listing), kept here as the reference the linear one must agree with.
+    mod quadratic {
+        use super::super::*;
+        use std::collections::BTreeMap;
+
+        fn nearest<'a>(
+            time: Timestamp,
+            limit: SignedDuration,
+            candidates: impl Iterator<Item = (&'a str, Timestamp)>,
+        ) -> Option<Coinciding> {
+            candidates
+                .map(|(name, t)| (name, t, t.duration_since(time)))
+                .filter(|(_, _, gap)| gap.abs() <= limit)
+                .min_by_key(|(name, _, gap)| (gap.abs(), name.to_string()))
+                .map(|(name, t, gap)| Coinciding {
+                    name: name.to_string(),
+                    time: t,
+                    gap_seconds: gap.as_secs(),
+                })
+        }
+
+        /// The points of the linear grouping with ClickHouse, RDS and reasons found again the
+        /// old way.
+        pub fn regroup(
+            points: &[RestorePoint],
+            inventory: &Inventory,
+            now: Timestamp,
+        ) -> Vec<RestorePoint> {
+            let clickhouse_times: BTreeMap<String, Timestamp> = inventory
+                .clickhouse
+                .iter()
+                .filter_map(|b| clickhouse_name_time(&b.name).map(|t| (b.name.clone(), t)))
+                .collect();
+            let every_node = crate::parse::clickhouse::all_nodes(&inventory.clickhouse);
+            points
+                .iter()
+                .map(|point| {
+                    let mut point = point.clone();
+                    point.clickhouse = nearest(
+                        point.time,
+                        CLICKHOUSE_LIMIT,
+                        clickhouse_times.iter().map(|(n, t)| (n.as_str(), *t)),
+                    );
+                    point.rds_snapshot = inventory.snapshots.as_ref().and_then(|snapshots| {
+                        nearest(
+                            point.time,
+                            RDS_LIMIT,
+                            snapshots
+                                .iter()
+                                .filter_map(|s| snapshot_time(s).map(|t| (s.id.as_str(), t))),
+                        )
+                    });
+                    let mut reasons: Vec<String> = point
+                        .reasons
+                        .iter()
+                        .filter(|r| {
+                            r.contains(" backup in this run")
+                                || r.contains(" backup is ")
+                                || r.contains(" has expired")
+                        })
+                        .cloned()
+                        .collect();
+                    match &point.clickhouse {
+                        None => reasons.push("no ClickHouse backup within 24h".into()),
+                        Some(c) => {
+                            let holding = crate::parse::clickhouse::nodes_holding(
+                                &inventory.clickhouse,
+                                &c.name,
+                            );
+                            let missing: Vec<&String> = every_node.difference(&holding).collect();
+                            if !missing.is_empty() {
+                                reasons.push(format!(
+                                    "ClickHouse backup missing on {}",
+                                    missing
+                                        .iter()
+                                        .map(|n| n.as_str())
+                                        .collect::<Vec<_>>()
+                                        .join(", ")
+                                ));
+                            }
+                        }
+                    }
+                    if let Some(snapshots) = &inventory.snapshots {
+                        match &point.rds_snapshot {
+                            None => reasons.push("no RDS snapshot within 60m".into()),
+                            Some(s) => {
+                                let status = snapshots
+                                    .iter()
+                                    .find(|x| x.id == s.name)
+                                    .map(|x| x.status.as_str())
+                                    .unwrap_or("");
+                                if status != "available" {
+                                    reasons.push(format!("RDS snapshot is {status}"));
+                                }
+                            }
+                        }
+                    }
+                    let _ = now;
+                    point.complete = reasons.is_empty();
+                    point.reasons = reasons;
+                    point
+                })
+                .collect()
+        }
+    }
+
+    /// Generated inventories with ties (a backup as far before a run as another after it, two
+    /// names at one time), broken copies, missing nodes, snapshots in every status: the linear
+    /// grouping finds what the quadratic one found, point for point.
+    #[test]
+    fn the_linear_grouping_agrees_with_the_quadratic_one() {
+        use crate::parse::clickhouse::ClickhouseBackup;
+        use crate::parse::rds::DbSnapshot;
+        use crate::parse::velero::VeleroBackup;
+
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |below: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % below
+        };
+        let start: Timestamp = "2023-01-01T00:00:00Z".parse().unwrap();
+        let mut compared = 0;
+        for _ in 0..200 {
+            let runs = 1 + next(12) as i64;
+            let mut velero = Vec::new();
+            let mut clickhouse = Vec::new();
+            let mut snapshots = Vec::new();
+            for run in 0..runs {
+                let time = start + SignedDuration::from_mins(run * (30 + next(600) as i64));
+                for (component, seconds) in
+                    [("messaging", 0), ("workflows", 48), ("enrichments", 167)]
+                {
+                    if next(10) == 0 {
+                        continue;
+                    }
+                    let t = time + SignedDuration::from_secs(seconds);
+                    velero.push(VeleroBackup {
+                        name: format!(
+                            "arthur-backup-{}+00.00-{component}",
+                            t.strftime("%Y-%m-%dt%H.%M.%S")
+                        ),
+                        phase: ["Completed", "Completed", "PartiallyFailed"][next(3) as usize]
+                            .into(),
+                        started: None,
+                        expiration: Some(
+                            (t + SignedDuration::from_hours(next(48_000) as i64)).to_string(),
+                        ),
+                        storage_location: None,
+                    });
+                }
+                // ClickHouse backups at whole minutes around the run: equal gaps on both sides
+                // happen.
+                for _ in 0..next(3) {
+                    let t = time + SignedDuration::from_mins(next(1_500) as i64 - 750);
+                    let name = format!(
+                        "arthur-clickhouse-backup-{}",
+                        t.strftime("%Y-%m-%d-%H-%M-%S")
+                    );
+                    for node in 0..3 {
+                        if next(8) == 0 {
+                            continue;
+                        }
+                        clickhouse.push(ClickhouseBackup {
+                            node: format!("chi-olap-installation-arthur-0-{node}"),
+                            name: name.clone(),
+                            location: "remote".into(),
+                            broken: next(10) == 0,
+                        });
+                    }
+                }
+                for _ in 0..next(3) {
+                    let t = time + SignedDuration::from_mins(next(120) as i64 - 60);
+                    let id = if next(2) == 0 {
+                        format!("arthur-backup-{}-00-00", t.strftime("%Y-%m-%dt%H-%M-%S"))
+                    } else {
+                        format!("rds:arthur-prod-{}", next(1_000))
+                    };
+                    // Two snapshots taken at one time, now and then: the order of names decides.
+                    if next(3) == 0 {
+                        snapshots.push(DbSnapshot {
+                            id: format!("rds:arthur-twin-{}", next(1_000)),
+                            instance: "arthur-prod".into(),
+                            status: "available".into(),
+                            created: Some(t.to_string()),
+                        });
+                    }
+                    snapshots.push(DbSnapshot {
+                        id,
+                        instance: "arthur-prod".into(),
+                        status: ["available", "available", "creating"][next(3) as usize].into(),
+                        created: Some(t.to_string()),
+                    });
+                }
+            }
+            let inventory = Inventory {
+                velero,
+                clickhouse,
+                snapshots: (next(4) != 0).then_some(snapshots),
+            };
+            let now = start + SignedDuration::from_hours(24_000);
+            let (points, _) = restore_points(&inventory, now);
+            assert_eq!(
+                points,
+                quadratic::regroup(&points, &inventory, now),
+                "{inventory:?}"
+            );
+            compared += points.len();
+        }
+        assert!(compared > 500, "{compared} points compared");
     }
 }

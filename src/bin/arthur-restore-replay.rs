@@ -25,10 +25,18 @@ use std::path::{Path, PathBuf};
 
 use arthur_restore::process::shell_quote;
 
+#[derive(Debug, Clone)]
+enum Chunk {
+    Text(String),
+    File(PathBuf),
+}
+
 #[derive(Debug, Default, Clone)]
 struct Entry {
     line: String,
-    stdout: String,
+    /// Standard output: text of the session, and files read only when the entry answers (a
+    /// long listing is streamed, not held by every call of the session).
+    stdout: Vec<Chunk>,
     stderr: String,
     status: i32,
     background: bool,
@@ -105,9 +113,24 @@ fn run() -> Result<i32, String> {
     log(&line);
     let next = if entry.repeat { cursor } else { cursor + 1 };
     fs::write(&cursor_path, next.to_string()).map_err(|e| e.to_string())?;
-    print!("{}", entry.stdout);
+    {
+        let mut out = std::io::stdout().lock();
+        for chunk in &entry.stdout {
+            let written = match chunk {
+                Chunk::Text(text) => out.write_all(text.as_bytes()),
+                Chunk::File(path) => fs::File::open(path)
+                    .and_then(|mut file| std::io::copy(&mut file, &mut out).map(|_| ())),
+            };
+            if let Err(e) = written {
+                if e.kind() == std::io::ErrorKind::BrokenPipe {
+                    break;
+                }
+                return Err(format!("cannot answer: {e}"));
+            }
+        }
+        let _ = out.flush();
+    }
     eprint!("{}", entry.stderr);
-    let _ = std::io::stdout().flush();
     for (wanted, signal) in [(entry.interrupt, "-INT"), (entry.terminate, "-TERM")] {
         if wanted {
             let parent = std::os::unix::process::parent_id();
@@ -166,7 +189,13 @@ fn load(path: &Path) -> Result<Vec<Entry>, String> {
                     entry.stderr.push_str(value);
                     entry.stderr.push('\n');
                 }
-                "stdout-file" => entry.stdout.push_str(&read(folder, value)?),
+                "stdout-file" => {
+                    let file = folder.join(value);
+                    if !file.is_file() {
+                        return Err(format!("cannot read {value}: no such file"));
+                    }
+                    entry.stdout.push(Chunk::File(file));
+                }
                 "stderr-file" => entry.stderr.push_str(&read(folder, value)?),
                 "background" => entry.background = true,
                 "interrupt" => entry.interrupt = true,
@@ -189,8 +218,13 @@ fn load(path: &Path) -> Result<Vec<Entry>, String> {
             continue;
         }
         if let Some(entry) = entries.last_mut() {
-            entry.stdout.push_str(raw);
-            entry.stdout.push('\n');
+            match entry.stdout.last_mut() {
+                Some(Chunk::Text(text)) => {
+                    text.push_str(raw);
+                    text.push('\n');
+                }
+                _ => entry.stdout.push(Chunk::Text(format!("{raw}\n"))),
+            }
         }
     }
     Ok(entries)

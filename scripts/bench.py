@@ -1,0 +1,248 @@
+"""The figures of scripts/bench: speed and peak memory of `backups` and `verify` at several sizes,
+each against a floor measured in the same run on the same listing:
+
+- `jq` reading the listing (`jq '.items|length'`): the cost of reading it at all;
+- the runbook's own shell pipeline where there is one: `velero backup get | grep messaging`,
+  `kubectl get pods | grep -v Running | wc -l` (the fake CLI answering the table).
+
+Targets (printed with pass/fail): `backups` no slower than jq at 50k operations; `verify` within
+1.5x of the shell pipeline at 10k pods; peak memory within 3x of the listing; time growing near
+linearly from one size to the next (per-item growth at most 1.5).
+
+The fake CLIs are the replay program, which streams each listing from a file. Times are the best
+of three runs (machines here are shared and noisy); memory is the largest resident set of the
+tool's process tree (the replay program streams, so it is the tool's).
+"""
+
+import copy
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+
+REPO, BIN = sys.argv[1], sys.argv[2]
+WORK = sys.argv[3]
+QUICK = "--quick" in sys.argv[4:]
+TOOL = os.path.join(REPO, "target/release/arthur-restore")
+OPERATIONS = [1000, 10000] if QUICK else [1000, 10000, 50000]
+PODS = [1000, 10000]
+RUNS = 3
+
+
+def env(folder, session):
+    os.makedirs(os.path.join(folder, "state-" + session), exist_ok=True)
+    return dict(
+        os.environ,
+        PATH=BIN + ":" + os.environ["PATH"],
+        ARTHUR_REPLAY_SESSION=os.path.join(folder, session),
+        ARTHUR_REPLAY_STATE=os.path.join(folder, "state-" + session),
+        ARTHUR_RESTORE_NOW="2020-01-01T00:00:00Z",
+        TZ="UTC",
+    )
+
+
+def measure(argv, environment=None, shell=False, state=None):
+    """The best wall time of RUNS runs, and the output of the last."""
+    best, out = None, b""
+    for _ in range(RUNS):
+        if state and os.path.isdir(state):
+            for name in os.listdir(state):
+                os.remove(os.path.join(state, name))
+        began = time.monotonic()
+        child = subprocess.run(argv, env=environment, capture_output=True, shell=shell)
+        elapsed = time.monotonic() - began
+        if child.returncode not in (0, 4):
+            sys.exit(f"bench: {argv} exited {child.returncode}: {child.stderr.decode()[:2000]}")
+        best = elapsed if best is None else min(best, elapsed)
+        out = child.stdout
+    return best, None, out
+
+
+def rss_of(argv, environment, state):
+    """Peak RSS of one run of argv's tree alone (a fresh interpreter, so that RUSAGE_CHILDREN is
+    this run's)."""
+    code = (
+        "import resource,subprocess,sys,json;"
+        "r=subprocess.run(json.loads(sys.argv[1]),env=json.loads(sys.argv[2]),capture_output=True);"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    if os.path.isdir(state):
+        for name in os.listdir(state):
+            os.remove(os.path.join(state, name))
+    out = subprocess.run([sys.executable, "-c", code, json.dumps(argv), json.dumps(environment)], capture_output=True, check=True)
+    return int(out.stdout)
+
+
+def write_backups(folder, operations):
+    os.makedirs(folder, exist_ok=True)
+    start = datetime(2000, 1, 1, 19, 22, 37, tzinfo=timezone.utc)
+    z = lambda x: x.strftime("%Y-%m-%dT%H:%M:%SZ")
+    with open(os.path.join(folder, "velero.json"), "w") as listing, open(os.path.join(folder, "velero.txt"), "w") as table, open(
+        os.path.join(folder, "clickhouse.txt"), "w"
+    ) as clickhouse:
+        listing.write('{\n  "kind": "BackupList",\n  "apiVersion": "velero.io/v1",\n  "metadata": {},\n  "items": [\n')
+        table.write("NAME                                                   STATUS      ERRORS   WARNINGS   CREATED                         EXPIRES   STORAGE LOCATION   SELECTOR\n")
+        first = True
+        for r in range(operations):
+            t = start + timedelta(hours=7 * r)
+            for comp, gap in (("messaging", 0), ("workflows", 48), ("enrichments", 167)):
+                b = t + timedelta(seconds=gap)
+                local = b.astimezone(timezone(timedelta(hours=-4)))
+                name = "arthur-backup-{}-04.00-{}".format(local.strftime("%Y-%m-%dt%H.%M.%S"), comp)
+                item = {
+                    "kind": "Backup",
+                    "apiVersion": "velero.io/v1",
+                    "metadata": {
+                        "name": name,
+                        "namespace": "velero",
+                        "uid": "6b5dd997-bcbc-41ff-a3d3-%012d" % r,
+                        "resourceVersion": str(47390212 + r),
+                        "generation": 5,
+                        "creationTimestamp": z(b),
+                        "labels": {"velero.io/storage-location": "default"},
+                    },
+                    "spec": {
+                        "includedNamespaces": ["arthur"],
+                        "ttl": "720h0m0s",
+                        "storageLocation": "default",
+                        "volumeSnapshotLocations": ["default"],
+                    },
+                    "status": {
+                        "version": 1,
+                        "phase": "Completed",
+                        "startTimestamp": z(b),
+                        "completionTimestamp": z(b + timedelta(seconds=43)),
+                        "expiration": z(b + timedelta(days=36500)),
+                        "progress": {"totalItems": 61, "itemsBackedUp": 61},
+                    },
+                }
+                text = json.dumps(item, indent=2)
+                listing.write(("" if first else ",\n") + "    " + text.replace("\n", "\n    "))
+                first = False
+                table.write(f"{name:<54} Completed   0        0          {b.strftime('%Y-%m-%d %H:%M:%S')} +0000 UTC   99y       default            <none>\n")
+            for node in range(3):
+                clickhouse.write(
+                    "chi-olap-installation-arthur-0-{}-arthur-clickhouse-backup-{}   10.33MiB   {}   remote   tar, regular\n".format(
+                        node, t.strftime("%Y-%m-%d-%H-%M-%S"), t.strftime("%d/%m/%Y %H:%M:%S")
+                    )
+                )
+        listing.write("\n  ]\n}\n")
+    with open(os.path.join(folder, "tool.session"), "w") as session:
+        session.write(
+            "$ velero backup get -n velero -o json\n#> stdout-file: velero.json\n"
+            "$ kubectl exec chi-olap-installation-arthur-0-0-0 -n arthur -c backup -- clickhouse-backup list\n#> stdout-file: clickhouse.txt\n"
+        )
+    with open(os.path.join(folder, "pipeline.session"), "w") as session:
+        session.write("$ velero backup get -n velero\n#> stdout-file: velero.txt\n")
+    return os.path.getsize(os.path.join(folder, "velero.json")), os.path.getsize(os.path.join(folder, "clickhouse.txt"))
+
+
+def write_pods(folder, pods):
+    os.makedirs(folder, exist_ok=True)
+    sample = json.load(open(os.path.join(REPO, "fixtures/sessions/data/verify-pods-healthy.json")))
+    template = sample["items"][0]
+    with open(os.path.join(folder, "pods.json"), "w") as listing, open(os.path.join(folder, "pods.txt"), "w") as table:
+        listing.write('{\n    "apiVersion": "v1",\n    "items": [\n')
+        table.write("NAME                                   READY   STATUS    RESTARTS   AGE\n")
+        for i in range(pods):
+            item = copy.deepcopy(template)
+            name = f"arthurai-service-{i:06d}-7fc58f4958-trcvg"
+            item["metadata"]["name"] = name
+            item["metadata"]["uid"] = "0e7a91c2-5a0e-4d3c-9f8b-%012d" % i
+            text = json.dumps(item, indent=4)
+            listing.write(("" if i == 0 else ",\n") + "        " + text.replace("\n", "\n        "))
+            table.write(f"{name:<38} 2/2     Running   0          3d\n")
+        listing.write('\n    ],\n    "kind": "List",\n    "metadata": {\n        "resourceVersion": ""\n    }\n}\n')
+    with open(os.path.join(folder, "tool.session"), "w") as session:
+        session.write(
+            "$ kubectl get pods -n arthur -o json\n#> stdout-file: pods.json\n"
+            "$ kubectl get jobs -n arthur -o json\n#> stdout-file: {}\n"
+            "$ kubectl kots get apps -n arthur\n#> stdout-file: {}\n".format(
+                os.path.join(REPO, "fixtures/sessions/data/verify-jobs-complete.json"),
+                os.path.join(REPO, "fixtures/reference/kots-get-apps.txt"),
+            )
+        )
+    with open(os.path.join(folder, "pipeline.session"), "w") as session:
+        session.write("$ kubectl get pods -n arthur\n#> stdout-file: pods.txt\n")
+    return os.path.getsize(os.path.join(folder, "pods.json"))
+
+
+def verdict(ok):
+    return "pass" if ok else "FAIL"
+
+
+def main():
+    failed = []
+    print("backups: restore points of N backup operations (3 Velero backups and a 3-node ClickHouse backup each)")
+    print(f"{'ops':>7} {'listing MB':>10} {'tool s':>8} {'jq s':>8} {'tool/jq':>8} {'pipe s':>8} {'tool MB':>8} {'mem/list':>8} {'growth':>7}")
+    previous = None
+    for ops in OPERATIONS:
+        folder = os.path.join(WORK, f"ops-{ops}")
+        velero_bytes, clickhouse_bytes = write_backups(folder, ops)
+        tool_env = env(folder, "tool.session")
+        argv = [TOOL, "-n", "arthur", "-o", "json", "backups"]
+        tool_s, _, out = measure(argv, tool_env, state=tool_env["ARTHUR_REPLAY_STATE"])
+        points = json.loads(out)["restore_points"]
+        if len(points) != ops or not all(p["complete"] for p in points):
+            sys.exit(f"bench: backups grouped {len(points)} points of {ops} wrongly")
+        tool_kb = rss_of(argv, tool_env, tool_env["ARTHUR_REPLAY_STATE"])
+        jq_s, _, _ = measure(["jq", ".items|length", os.path.join(folder, "velero.json")])
+        pipe_env = env(folder, "pipeline.session")
+        pipe_s, _, _ = measure("velero backup get -n velero | grep messaging > /dev/null", pipe_env, shell=True, state=pipe_env["ARTHUR_REPLAY_STATE"])
+        listing = max(velero_bytes, clickhouse_bytes)
+        mem_ratio = tool_kb * 1024 / listing
+        growth = None
+        if previous:
+            growth = (tool_s / previous[1]) / (ops / previous[0])
+        print(
+            f"{ops:>7} {listing / 1e6:>10.1f} {tool_s:>8.3f} {jq_s:>8.3f} {tool_s / jq_s:>8.2f} {pipe_s:>8.3f} {tool_kb / 1024:>8.1f} {mem_ratio:>8.2f} {growth if growth is None else round(growth, 2)!s:>7}"
+        )
+        if mem_ratio > 3:
+            failed.append(f"backups at {ops} operations: peak memory {mem_ratio:.2f}x the listing (target 3x)")
+        if growth is not None and growth > 1.5:
+            failed.append(f"backups from {previous[0]} to {ops} operations: time grew {growth:.2f}x per item (target 1.5)")
+        if ops == 50000 and tool_s > jq_s:
+            failed.append(f"backups at 50k operations: {tool_s:.3f}s, slower than jq's {jq_s:.3f}s")
+        previous = (ops, tool_s)
+
+    print()
+    print("verify: health of N pods (kubectl get pods -o json, about 3.6 kB a pod)")
+    print(f"{'pods':>7} {'listing MB':>10} {'tool s':>8} {'jq s':>8} {'pipe s':>8} {'tool/pipe':>9} {'tool MB':>8} {'mem/list':>8} {'growth':>7}")
+    previous = None
+    for pods in PODS:
+        folder = os.path.join(WORK, f"pods-{pods}")
+        listing = write_pods(folder, pods)
+        tool_env = env(folder, "tool.session")
+        argv = [TOOL, "-n", "arthur", "verify"]
+        tool_s, _, _ = measure(argv, tool_env, state=tool_env["ARTHUR_REPLAY_STATE"])
+        tool_kb = rss_of(argv, tool_env, tool_env["ARTHUR_REPLAY_STATE"])
+        jq_s, _, _ = measure(["jq", ".items|length", os.path.join(folder, "pods.json")])
+        pipe_env = env(folder, "pipeline.session")
+        pipe_s, _, _ = measure("kubectl get pods -n arthur | grep -v Running | wc -l > /dev/null", pipe_env, shell=True, state=pipe_env["ARTHUR_REPLAY_STATE"])
+        mem_ratio = tool_kb * 1024 / listing
+        growth = None
+        if previous:
+            growth = (tool_s / previous[1]) / (pods / previous[0])
+        print(
+            f"{pods:>7} {listing / 1e6:>10.1f} {tool_s:>8.3f} {jq_s:>8.3f} {pipe_s:>8.3f} {tool_s / pipe_s:>9.2f} {tool_kb / 1024:>8.1f} {mem_ratio:>8.2f} {growth if growth is None else round(growth, 2)!s:>7}"
+        )
+        if mem_ratio > 3:
+            failed.append(f"verify at {pods} pods: peak memory {mem_ratio:.2f}x the listing (target 3x)")
+        if pods == 10000 and tool_s > 1.5 * pipe_s:
+            failed.append(f"verify at 10k pods: {tool_s:.3f}s, more than 1.5x the pipeline's {pipe_s:.3f}s")
+        previous = (pods, tool_s)
+
+    print()
+    print("targets: backups <= jq at 50k operations; verify <= 1.5x the pipeline at 10k pods; peak memory <= 3x the listing; per-item growth <= 1.5")
+    if QUICK:
+        print("(--quick: 50k operations left out, so the backups-vs-jq target is not judged)")
+    for failure in failed:
+        print(f"FAIL: {failure}")
+    print("targets: " + verdict(not failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
