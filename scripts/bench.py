@@ -169,6 +169,12 @@ def write_pods(folder, pods):
     return os.path.getsize(os.path.join(folder, "pods.json"))
 
 
+def baseline(folder, argv):
+    """The tool's resident set on an empty listing: the program itself, not the listing."""
+    tool_env = env(folder, "tool.session")
+    return rss_of(argv, tool_env, tool_env["ARTHUR_REPLAY_STATE"])
+
+
 def verdict(ok):
     return "pass" if ok else "FAIL"
 
@@ -176,6 +182,9 @@ def verdict(ok):
 def main():
     failed = []
     print("backups: restore points of N backup operations (3 Velero backups and a 3-node ClickHouse backup each)")
+    write_backups(os.path.join(WORK, "ops-0"), 0)
+    base_kb = baseline(os.path.join(WORK, "ops-0"), [TOOL, "-n", "arthur", "-o", "json", "backups"])
+    print(f"(memory: the tool's peak resident set; mem/list is what it holds above its {base_kb / 1024:.1f} MB on an empty listing, over the listing's size)")
     print(f"{'ops':>7} {'listing MB':>10} {'tool s':>8} {'jq s':>8} {'tool/jq':>8} {'pipe s':>8} {'tool MB':>8} {'mem/list':>8} {'growth':>7}")
     previous = None
     for ops in OPERATIONS:
@@ -192,7 +201,7 @@ def main():
         pipe_env = env(folder, "pipeline.session")
         pipe_s, _, _ = measure("velero backup get -n velero | grep messaging > /dev/null", pipe_env, shell=True, state=pipe_env["ARTHUR_REPLAY_STATE"])
         listing = max(velero_bytes, clickhouse_bytes)
-        mem_ratio = tool_kb * 1024 / listing
+        mem_ratio = (tool_kb - base_kb) * 1024 / listing
         growth = None
         if previous:
             growth = (tool_s / previous[1]) / (ops / previous[0])
@@ -209,6 +218,9 @@ def main():
 
     print()
     print("verify: health of N pods (kubectl get pods -o json, about 3.6 kB a pod)")
+    write_pods(os.path.join(WORK, "pods-0"), 0)
+    base_kb = baseline(os.path.join(WORK, "pods-0"), [TOOL, "-n", "arthur", "verify"])
+    print(f"(mem/list: above the tool's {base_kb / 1024:.1f} MB on an empty listing, over the listing's size)")
     print(f"{'pods':>7} {'listing MB':>10} {'tool s':>8} {'jq s':>8} {'pipe s':>8} {'tool/pipe':>9} {'tool MB':>8} {'mem/list':>8} {'growth':>7}")
     previous = None
     for pods in PODS:
@@ -221,7 +233,7 @@ def main():
         jq_s, _, _ = measure(["jq", ".items|length", os.path.join(folder, "pods.json")])
         pipe_env = env(folder, "pipeline.session")
         pipe_s, _, _ = measure("kubectl get pods -n arthur | grep -v Running | wc -l > /dev/null", pipe_env, shell=True, state=pipe_env["ARTHUR_REPLAY_STATE"])
-        mem_ratio = tool_kb * 1024 / listing
+        mem_ratio = (tool_kb - base_kb) * 1024 / listing
         growth = None
         if previous:
             growth = (tool_s / previous[1]) / (pods / previous[0])

@@ -1,7 +1,5 @@
 //! `backups`: the restore points found in the cluster, newest first.
 
-use serde_json::json;
-
 use crate::cli::{BackupsArgs, GlobalArgs, OutputFormat, settings};
 use crate::error::{Error, Result, exit};
 use crate::process::{Interrupt, Runner, Tool};
@@ -54,18 +52,32 @@ pub fn backups(global: &GlobalArgs, args: &BackupsArgs) -> Result<i32> {
     let chosen = restore_point::choose(&points, at).map(|p| p.time);
     match global.output {
         OutputFormat::Json => {
-            let value = json!({
-                "restore_points": points,
-                "chosen": chosen,
-                "at": at,
-                "rules": {
-                    "velero_run_window_seconds": restore_point::VELERO_RUN_WINDOW.as_secs(),
-                    "rds_limit_seconds": restore_point::RDS_LIMIT.as_secs(),
-                    "clickhouse_limit_seconds": restore_point::CLICKHOUSE_LIMIT.as_secs(),
+            // Serialized from the points themselves (no intermediate JSON tree of them).
+            #[derive(serde::Serialize)]
+            struct Rules {
+                velero_run_window_seconds: i64,
+                rds_limit_seconds: i64,
+                clickhouse_limit_seconds: i64,
+            }
+            #[derive(serde::Serialize)]
+            struct Answer<'a> {
+                restore_points: &'a [RestorePoint],
+                chosen: Option<jiff::Timestamp>,
+                at: Option<jiff::Timestamp>,
+                rules: Rules,
+                not_in_any_restore_point: &'a [restore_point::Unplaced],
+            }
+            super::print_json(&Answer {
+                restore_points: &points,
+                chosen,
+                at,
+                rules: Rules {
+                    velero_run_window_seconds: restore_point::VELERO_RUN_WINDOW.as_secs(),
+                    rds_limit_seconds: restore_point::RDS_LIMIT.as_secs(),
+                    clickhouse_limit_seconds: restore_point::CLICKHOUSE_LIMIT.as_secs(),
                 },
-                "not_in_any_restore_point": unplaced,
-            });
-            super::print_json(&value)?;
+                not_in_any_restore_point: &unplaced,
+            })?;
         }
         OutputFormat::Text => {
             super::print(&table(&points, chosen, at, source.is_some(), args.wide))?

@@ -219,35 +219,17 @@ pub fn job_origin(json: &str) -> ParseResult<JobOrigin> {
 }
 
 pub fn job_outcome(json: &str) -> ParseResult<JobOutcome> {
-    let value: Value = serde_json::from_str(json).map_err(ParseError::json)?;
-    if value.get("kind").and_then(Value::as_str) != Some("Job") {
+    #[derive(serde::Deserialize)]
+    struct One {
+        kind: Option<String>,
+        #[serde(default)]
+        status: JobStatus,
+    }
+    let job: One = serde_json::from_str(json).map_err(ParseError::json)?;
+    if job.kind.as_deref() != Some("Job") {
         return Err(ParseError::new("expected a Job object"));
     }
-    let status = value.get("status").cloned().unwrap_or(Value::Null);
-    let conditions = status
-        .get("conditions")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let holds = |kind: &str| {
-        conditions.iter().find(|c| {
-            c.get("type").and_then(Value::as_str) == Some(kind)
-                && c.get("status").and_then(Value::as_str) == Some("True")
-        })
-    };
-    if holds("Complete").is_some() {
-        return Ok(JobOutcome::Complete);
-    }
-    if let Some(failed) = holds("Failed") {
-        let reason = failed
-            .get("reason")
-            .and_then(Value::as_str)
-            .unwrap_or("Failed")
-            .to_string();
-        return Ok(JobOutcome::Failed { reason });
-    }
-    let active = status.get("active").and_then(Value::as_u64).unwrap_or(0);
-    Ok(JobOutcome::Running { active })
+    Ok(job.status.outcome())
 }
 
 /// kubectl's NotFound on stderr.
@@ -340,12 +322,114 @@ mod tests {
     }
 }
 
-/// The items of a `-o json` list (always a `List`, even with 0 or 1 items).
-fn list_items(json: &str) -> ParseResult<Vec<Value>> {
-    let value: Value = serde_json::from_str(json).map_err(ParseError::json)?;
-    match value.get("items").and_then(Value::as_array) {
-        Some(items) => Ok(items.clone()),
-        None => Err(ParseError::new("expected a List with items")),
+/// A `-o json` list (always a `List`, even with 0 or 1 items), deserialized into the fields the
+/// tool reads: everything else (managedFields, specs, annotations) is skipped as it is read,
+/// never built, so that 10,000 pods cost little more than their listing.
+#[derive(serde::Deserialize)]
+struct List<T> {
+    items: Option<Vec<T>>,
+}
+
+fn list_of<'a, T: serde::Deserialize<'a>>(json: &'a str) -> ParseResult<Vec<T>> {
+    let list: List<T> = serde_json::from_str(json).map_err(ParseError::json)?;
+    list.items
+        .ok_or_else(|| ParseError::new("expected a List with items"))
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct ObjectMeta {
+    name: Option<String>,
+    #[serde(rename = "ownerReferences")]
+    owners: Vec<OwnerReference>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct OwnerReference {
+    kind: Option<String>,
+    name: Option<String>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct Condition {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    status: Option<String>,
+    reason: Option<String>,
+}
+
+impl Condition {
+    fn holds(&self, kind: &str) -> bool {
+        self.kind.as_deref() == Some(kind) && self.status.as_deref() == Some("True")
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct Pod {
+    metadata: ObjectMeta,
+    status: PodStatus,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct PodStatus {
+    phase: Option<String>,
+    conditions: Vec<Condition>,
+    #[serde(rename = "containerStatuses")]
+    containers: Vec<ContainerStatus>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct ContainerStatus {
+    name: Option<String>,
+    state: ContainerState,
+    #[serde(rename = "restartCount")]
+    restarts: u64,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct ContainerState {
+    waiting: Option<Waiting>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct Waiting {
+    reason: Option<String>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct Job {
+    metadata: ObjectMeta,
+    status: JobStatus,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct JobStatus {
+    conditions: Vec<Condition>,
+    active: u64,
+}
+
+impl JobStatus {
+    fn outcome(&self) -> JobOutcome {
+        if self.conditions.iter().any(|c| c.holds("Complete")) {
+            return JobOutcome::Complete;
+        }
+        if let Some(failed) = self.conditions.iter().find(|c| c.holds("Failed")) {
+            return JobOutcome::Failed {
+                reason: failed.reason.clone().unwrap_or_else(|| "Failed".into()),
+            };
+        }
+        JobOutcome::Running {
+            active: self.active,
+        }
     }
 }
 
@@ -363,81 +447,41 @@ pub struct PodHealth {
 }
 
 pub fn pods_json(json: &str) -> ParseResult<Vec<PodHealth>> {
-    list_items(json)?
-        .iter()
-        .map(|item| {
-            let text =
-                |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_string();
-            let status = item.get("status").cloned().unwrap_or(Value::Null);
-            let ready = status
-                .get("conditions")
-                .and_then(Value::as_array)
-                .is_some_and(|cs| {
-                    cs.iter().any(|c| {
-                        c.get("type").and_then(Value::as_str) == Some("Ready")
-                            && c.get("status").and_then(Value::as_str) == Some("True")
-                    })
-                });
-            let waiting = status
-                .get("containerStatuses")
-                .and_then(Value::as_array)
-                .map(|cs| {
-                    cs.iter()
-                        .filter_map(|c| {
-                            let reason = c
-                                .get("state")?
-                                .get("waiting")?
-                                .get("reason")
-                                .and_then(Value::as_str)
-                                .unwrap_or("Waiting");
-                            Some((
-                                text(c.get("name")),
-                                reason.to_string(),
-                                c.get("restartCount").and_then(Value::as_u64).unwrap_or(0),
-                            ))
-                        })
-                        .collect()
+    Ok(list_of::<Pod>(json)?
+        .into_iter()
+        .map(|pod| PodHealth {
+            name: pod.metadata.name.unwrap_or_default(),
+            phase: pod.status.phase.unwrap_or_default(),
+            ready: pod.status.conditions.iter().any(|c| c.holds("Ready")),
+            waiting: pod
+                .status
+                .containers
+                .into_iter()
+                .filter_map(|c| {
+                    let waiting = c.state.waiting?;
+                    Some((
+                        c.name.unwrap_or_default(),
+                        waiting.reason.unwrap_or_else(|| "Waiting".into()),
+                        c.restarts,
+                    ))
                 })
-                .unwrap_or_default();
-            let job = item
-                .get("metadata")
-                .and_then(|m| m.get("ownerReferences"))
-                .and_then(Value::as_array)
-                .and_then(|owners| {
-                    owners
-                        .iter()
-                        .find(|o| o.get("kind").and_then(Value::as_str) == Some("Job"))
-                })
-                .map(|o| text(o.get("name")));
-            Ok(PodHealth {
-                name: text(item.get("metadata").and_then(|m| m.get("name"))),
-                phase: text(status.get("phase")),
-                ready,
-                waiting,
-                job,
-            })
+                .collect(),
+            job: pod
+                .metadata
+                .owners
+                .into_iter()
+                .find(|o| o.kind.as_deref() == Some("Job"))
+                .map(|o| o.name.unwrap_or_default()),
         })
-        .collect()
+        .collect())
 }
 
 /// Every Job of `kubectl get jobs -o json` with where it stands.
 pub fn jobs_json(json: &str) -> ParseResult<Vec<(String, JobOutcome)>> {
-    list_items(json)?
-        .iter()
-        .map(|item| {
-            let name = item
-                .get("metadata")
-                .and_then(|m| m.get("name"))
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
-            let mut object = item.clone();
-            if object.get("kind").is_none() {
-                object["kind"] = Value::from("Job");
-            }
-            Ok((name, job_outcome(&object.to_string())?))
-        })
-        .collect()
+    Ok(list_of::<Job>(json)?
+        .into_iter()
+        .map(|job| (job.metadata.name.unwrap_or_default(), job.status.outcome()))
+        .collect())
 }
 
 #[cfg(test)]

@@ -145,18 +145,37 @@ pub fn instance(json: &str) -> ParseResult<DbInstance> {
     }
 }
 
+/// The snapshots of `describe-db-snapshots`, deserialized into the four fields the tool reads
+/// (an account can hold thousands; the rest of each is skipped, never built).
 pub fn snapshots(json: &str) -> ParseResult<Vec<DbSnapshot>> {
-    let value: Value = serde_json::from_str(json).map_err(ParseError::json)?;
-    Ok(array(&value, "DBSnapshots")?
-        .iter()
-        .map(|item| DbSnapshot {
-            id: string(item, "DBSnapshotIdentifier"),
-            instance: string(item, "DBInstanceIdentifier"),
-            status: string(item, "Status"),
-            created: item
-                .get("SnapshotCreateTime")
-                .and_then(Value::as_str)
-                .map(str::to_string),
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        #[serde(rename = "DBSnapshots")]
+        snapshots: Option<Vec<Snapshot>>,
+    }
+    #[derive(serde::Deserialize, Default)]
+    #[serde(default)]
+    struct Snapshot {
+        #[serde(rename = "DBSnapshotIdentifier")]
+        id: Option<String>,
+        #[serde(rename = "DBInstanceIdentifier")]
+        instance: Option<String>,
+        #[serde(rename = "Status")]
+        status: Option<String>,
+        #[serde(rename = "SnapshotCreateTime")]
+        created: Option<String>,
+    }
+    let answer: Answer = serde_json::from_str(json).map_err(ParseError::json)?;
+    let snapshots = answer
+        .snapshots
+        .ok_or_else(|| ParseError::new("expected a JSON object with a DBSnapshots list"))?;
+    Ok(snapshots
+        .into_iter()
+        .map(|s| DbSnapshot {
+            id: s.id.unwrap_or_default(),
+            instance: s.instance.unwrap_or_default(),
+            status: s.status.unwrap_or_default(),
+            created: s.created,
         })
         .collect())
 }

@@ -3,7 +3,6 @@
 use std::sync::LazyLock;
 
 use regex::Regex;
-use serde_json::Value;
 
 use super::{ParseError, ParseResult};
 
@@ -47,36 +46,6 @@ pub fn restore_outcome(phase: &str) -> RestoreOutcome {
         "PartiallyFailed" | "Failed" | "FailedValidation" => RestoreOutcome::Failed,
         _ => RestoreOutcome::Running,
     }
-}
-
-/// A single-object answer is the bare object; anything else a list with `items`.
-fn objects(text: &str, kind: &str) -> ParseResult<Vec<Value>> {
-    let value: Value = serde_json::from_str(text).map_err(ParseError::json)?;
-    match value.get("kind").and_then(Value::as_str) {
-        Some(k) if k == kind => Ok(vec![value]),
-        Some(k) if k == format!("{kind}List") => Ok(value
-            .get("items")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default()),
-        other => Err(ParseError::new(format!(
-            "expected a velero {kind} or {kind}List, found kind {}",
-            other.unwrap_or("(none)")
-        ))),
-    }
-}
-
-fn text(value: &Value, path: &[&str]) -> Option<String> {
-    let mut at = value;
-    for key in path {
-        at = at.get(key)?;
-    }
-    at.as_str().map(str::to_string)
-}
-
-fn name(value: &Value) -> ParseResult<String> {
-    text(value, &["metadata", "name"])
-        .ok_or_else(|| ParseError::new("an item has no metadata.name"))
 }
 
 /// The fields of a Backup the tool reads. Deserialized directly (unknown fields, such as
@@ -146,23 +115,68 @@ pub fn backups(json: &str) -> ParseResult<Vec<VeleroBackup>> {
         .collect()
 }
 
+/// The fields of a Restore the tool reads, deserialized directly like backups.
+#[derive(serde::Deserialize)]
+struct RestoreDocument {
+    kind: Option<String>,
+    #[serde(default)]
+    metadata: RestoreMetadata,
+    #[serde(default)]
+    spec: RestoreSpec,
+    #[serde(default)]
+    status: RestoreStatus,
+    #[serde(default)]
+    items: Option<Vec<RestoreDocument>>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct RestoreMetadata {
+    name: Option<String>,
+    #[serde(rename = "creationTimestamp")]
+    created: Option<String>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct RestoreSpec {
+    #[serde(rename = "backupName")]
+    backup: Option<String>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct RestoreStatus {
+    phase: Option<String>,
+    errors: u64,
+    warnings: u64,
+}
+
 pub fn restores(json: &str) -> ParseResult<Vec<VeleroRestore>> {
-    objects(json, "Restore")?
-        .iter()
+    let document: RestoreDocument = serde_json::from_str(json).map_err(ParseError::json)?;
+    let items = match document.kind.as_deref() {
+        Some("Restore") => vec![document],
+        Some("RestoreList") => document.items.unwrap_or_default(),
+        other => {
+            return Err(ParseError::new(format!(
+                "expected a velero Restore or RestoreList, found kind {}",
+                other.unwrap_or("(none)")
+            )));
+        }
+    };
+    items
+        .into_iter()
         .map(|item| {
-            let count = |key: &str| {
-                item.get("status")
-                    .and_then(|s| s.get(key))
-                    .and_then(Value::as_u64)
-                    .unwrap_or(0)
-            };
             Ok(VeleroRestore {
-                name: name(item)?,
-                backup: text(item, &["spec", "backupName"]).unwrap_or_default(),
-                phase: text(item, &["status", "phase"]).unwrap_or_else(|| "New".to_string()),
-                errors: count("errors"),
-                warnings: count("warnings"),
-                created: text(item, &["metadata", "creationTimestamp"]),
+                name: item
+                    .metadata
+                    .name
+                    .ok_or_else(|| ParseError::new("an item has no metadata.name"))?,
+                backup: item.spec.backup.unwrap_or_default(),
+                phase: item.status.phase.unwrap_or_else(|| "New".to_string()),
+                errors: item.status.errors,
+                warnings: item.status.warnings,
+                created: item.metadata.created,
             })
         })
         .collect()

@@ -39,9 +39,15 @@ impl RunOutput {
         self.len() == 0
     }
 
-    /// stdout and stderr merged in the order they arrived.
+    /// stdout and stderr merged in the order they arrived (a copy of both).
     pub fn combined(&self) -> String {
-        let mut text = String::with_capacity(self.len());
+        self.pieces().concat()
+    }
+
+    /// stdout and stderr in the order they arrived, as slices of the two (nothing copied: a
+    /// long listing is summarised from these without a second copy of it).
+    pub fn pieces(&self) -> Vec<&str> {
+        let mut pieces = Vec::new();
         let (mut out_at, mut err_at) = (0, 0);
         for (from_stderr, end) in &self.order {
             let (stream, at) = if *from_stderr {
@@ -56,13 +62,23 @@ impl RunOutput {
                 cut -= 1;
             }
             if cut > *at {
-                text.push_str(&stream[*at..cut]);
+                pieces.push(&stream[*at..cut]);
                 *at = cut;
             }
         }
-        text.push_str(&self.output.stdout[out_at..]);
-        text.push_str(&self.output.stderr[err_at..]);
-        text
+        pieces.push(&self.output.stdout[out_at..]);
+        pieces.push(&self.output.stderr[err_at..]);
+        pieces.retain(|p| !p.is_empty());
+        pieces
+    }
+
+    /// What the transcript shows of the output: all of it, or, past `FULL_OUTPUT_LIMIT`, its
+    /// head and a summary, made from the pieces without copying the whole.
+    pub fn shown(&self, kept: Option<&str>) -> String {
+        if self.len() <= crate::record::transcript::FULL_OUTPUT_LIMIT {
+            return crate::record::transcript::command_output(&self.combined(), self.output.status);
+        }
+        crate::record::transcript::long_output(&self.pieces(), self.output.status, kept)
     }
 }
 

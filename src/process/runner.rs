@@ -113,6 +113,8 @@ impl Runner {
         let (handle, receiver) = self.start(cmd)?;
         let deadline = started + self.command_timeout;
         let mut captured = Captured::default();
+        // Both streams closed: the child has ended or is ending; only its status is awaited.
+        let mut closed = false;
         let status = loop {
             // Read as it comes, so that a command printing without end is stopped at the limit
             // instead of filling memory.
@@ -148,7 +150,17 @@ impl Runner {
                     ),
                 });
             }
-            std::thread::sleep(Duration::from_millis(5));
+            // Woken by output as it comes (not a fixed sleep): a quick command costs no more
+            // than it takes.
+            if closed {
+                std::thread::sleep(Duration::from_millis(1));
+            } else {
+                match receiver.recv_timeout(Duration::from_millis(5)) {
+                    Ok(chunk) => captured.push(chunk),
+                    Err(mpsc::RecvTimeoutError::Timeout) => {}
+                    Err(mpsc::RecvTimeoutError::Disconnected) => closed = true,
+                }
+            }
         };
         // Ctrl-C reaches the whole foreground process group: a child may end of the same signal
         // before the loop above saw the flag. Its exit status is then the signal's, not an answer.

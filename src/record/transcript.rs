@@ -109,31 +109,76 @@ pub const HEAD_LINES: usize = 40;
 
 /// A long output as the transcript shows it: its first lines, then its size and SHA-256, and
 /// where it is kept whole when it is.
-pub fn long_output(combined: &str, status: i32, kept: Option<&str>) -> String {
-    use sha2::{Digest, Sha256};
-    let head: String = combined
-        .lines()
-        .take(HEAD_LINES)
-        .map(|line| format!("{line}\n"))
-        .collect();
-    let hash: String = Sha256::digest(combined.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let mut text = command_output(&head, 0);
-    let whole = match kept {
-        Some(path) => format!("kept whole in {path}"),
-        None => "run with --keep-output to keep it whole".to_string(),
-    };
-    text.push_str(&comment(&format!(
-        "output of {} bytes in {} lines (sha256 {hash}); the first {HEAD_LINES} lines are shown, {whole}",
-        combined.len(),
-        combined.lines().count()
-    )));
+pub fn long_output(pieces: &[&str], status: i32, kept: Option<&str>) -> String {
+    let long = LongOutput::of(pieces);
+    let mut text = command_output(&long.head, 0);
+    text.push_str(&comment(&long.summary(kept)));
     if status != 0 {
         text.push_str(&format!("# exit status {status}\n"));
     }
     text
+}
+
+/// A long output in short: its first `HEAD_LINES` lines, its size, line count and SHA-256, read
+/// from its pieces in order (nothing is copied but the head).
+pub struct LongOutput {
+    pub head: String,
+    bytes: usize,
+    lines: usize,
+    sha256: String,
+}
+
+impl LongOutput {
+    pub fn of(pieces: &[&str]) -> LongOutput {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        let (mut bytes, mut newlines, mut last) = (0usize, 0usize, None);
+        let mut head = String::new();
+        let mut head_lines = 0;
+        for piece in pieces {
+            hasher.update(piece.as_bytes());
+            bytes += piece.len();
+            newlines += piece.bytes().filter(|b| *b == b'\n').count();
+            last = piece.bytes().last().or(last);
+            let mut rest = *piece;
+            while head_lines < HEAD_LINES && !rest.is_empty() {
+                let (line, after) = match rest.find('\n') {
+                    Some(at) => (&rest[..=at], &rest[at + 1..]),
+                    None => (rest, ""),
+                };
+                head.push_str(line);
+                if line.ends_with('\n') {
+                    head_lines += 1;
+                }
+                rest = after;
+            }
+        }
+        if !head.ends_with('\n') && !head.is_empty() {
+            head.push('\n');
+        }
+        LongOutput {
+            head,
+            bytes,
+            lines: newlines + usize::from(last.is_some_and(|b| b != b'\n')),
+            sha256: hasher
+                .finalize()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect(),
+        }
+    }
+
+    /// The line that stands for the rest.
+    pub fn summary(&self, kept: Option<&str>) -> String {
+        let whole = match kept {
+            Some(path) => format!("kept whole in {path}"),
+            None => "run with --keep-output to keep it whole".to_string(),
+        };
+        format!(
+            "output of {} bytes in {} lines (sha256 {}); the first {HEAD_LINES} lines are shown, {whole}",
+            self.bytes, self.lines, self.sha256
+        )
+    }
 }
 
 /// A `# ` line for each line of the text.

@@ -11,6 +11,7 @@ use crate::model::Facts;
 use crate::names::format_duration;
 use crate::process::{Cmd, Output, Runner, command_failed};
 use crate::record::TranscriptEntry;
+use crate::record::transcript::{FULL_OUTPUT_LIMIT, LongOutput};
 use crate::runbook::StepId;
 
 pub struct ReadOnlyExecutor {
@@ -47,11 +48,22 @@ impl ReadOnlyExecutor {
             return Ok(None);
         };
         let out = runner.run(cmd)?;
-        self.entries.push(TranscriptEntry::ran(
-            cmd,
-            &out.combined(),
-            out.output.status,
-        ));
+        if out.len() <= FULL_OUTPUT_LIMIT {
+            self.entries.push(TranscriptEntry::ran(
+                cmd,
+                &out.combined(),
+                out.output.status,
+            ));
+        } else {
+            // A long listing is kept as the transcript shows it, its head and a summary: not a
+            // second copy of it.
+            let long = LongOutput::of(&out.pieces());
+            self.entries
+                .push(TranscriptEntry::ran(cmd, &long.head, out.output.status));
+            self.entries.push(TranscriptEntry::Note {
+                text: long.summary(None),
+            });
+        }
         Ok(Some(out.output))
     }
 

@@ -365,7 +365,7 @@ impl LiveExecutor {
         self.write(&shown)?;
         self.screen.command_ended(&screen::digest(
             &out.output.stdout,
-            &out.combined(),
+            &out.output.stderr,
             out.output.status,
         ));
         self.record_command(cmd, &out)?;
@@ -375,20 +375,12 @@ impl LiveExecutor {
     /// What the transcript shows of an output: all of it, or for a long one its head and a
     /// summary (and, with --keep-output, the whole in `outputs/`).
     fn output_text(&mut self, out: &RunOutput) -> Result<String> {
-        let combined = out.combined();
-        if combined.len() <= transcript::FULL_OUTPUT_LIMIT {
-            return Ok(transcript::command_output(&combined, out.output.status));
-        }
-        let kept = if self.keep_output {
-            Some(self.record.dir().keep_output(&combined)?)
+        let kept = if self.keep_output && out.len() > transcript::FULL_OUTPUT_LIMIT {
+            Some(self.record.dir().keep_output(&out.combined())?)
         } else {
             None
         };
-        Ok(transcript::long_output(
-            &combined,
-            out.output.status,
-            kept.as_ref().map(|p| p.display().to_string()).as_deref(),
-        ))
+        Ok(out.shown(kept.as_ref().map(|p| p.display().to_string()).as_deref()))
     }
 
     /// Runs the command; when it ends without an answer (time limit, interruption), says so in

@@ -241,36 +241,57 @@ impl Screen {
 /// A short account of what a command answered: its exit status and first line when it failed,
 /// its one or two lines when short, else what it holds (items of a JSON listing, rows of a
 /// table, lines), the whole being in transcript.log.
-pub fn digest(stdout: &str, combined: &str, status: i32) -> String {
-    let lines: Vec<&str> = combined.lines().filter(|l| !l.trim().is_empty()).collect();
+pub fn digest(stdout: &str, stderr: &str, status: i32) -> String {
+    fn first(text: &str) -> &str {
+        text.lines().find(|l| !l.trim().is_empty()).unwrap_or("")
+    }
     if status != 0 {
-        let first = lines.first().copied().unwrap_or("");
-        return format!("exit {status}{}", shortened(first, ": "));
+        let said = [stderr, stdout]
+            .into_iter()
+            .map(first)
+            .find(|l| !l.is_empty())
+            .unwrap_or_default();
+        return format!("exit {status}{}", shortened(said, ": "));
     }
-    match lines.len() {
-        0 => return "done, no output".into(),
-        1 => return shortened(lines[0], "").trim_start().to_string(),
-        _ => {}
+    // What a command answered is on stdout; stderr only when stdout is empty.
+    let answer = if stdout.trim().is_empty() {
+        stderr
+    } else {
+        stdout
+    };
+    let mut lines = answer.lines().filter(|l| !l.trim().is_empty());
+    let (Some(header), second) = (lines.next(), lines.next()) else {
+        return "done, no output".into();
+    };
+    if second.is_none() {
+        return shortened(header, "").trim_start().to_string();
     }
-    let trimmed = stdout.trim_start();
-    if (trimmed.starts_with('{') || trimmed.starts_with('['))
-        && let Ok(value) = serde_json::from_str::<serde_json::Value>(trimmed)
-    {
-        return format!("{} (full output in transcript.log)", json_digest(&value));
+    let count = 2 + lines.count();
+    let trimmed = answer.trim_start();
+    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        // Counted for a listing of ordinary size; a long one is not read a second time.
+        if answer.len() > crate::record::transcript::FULL_OUTPUT_LIMIT {
+            return format!(
+                "{} of JSON (summarised in transcript.log)",
+                crate::process::format_size(answer.len() as u64)
+            );
+        }
+        if let Ok(value) = serde_json::from_str::<serde_json::Value>(trimmed) {
+            return format!("{} (full output in transcript.log)", json_digest(&value));
+        }
     }
-    let header = lines[0];
     let table = header.split_whitespace().all(|w| {
         w.chars()
             .all(|c| c.is_ascii_uppercase() || "-_()".contains(c))
     });
     if table {
-        let rows = lines.len() - 1;
+        let rows = count - 1;
         return format!(
             "{rows} row{} (full output in transcript.log)",
             if rows == 1 { "" } else { "s" }
         );
     }
-    format!("{} lines (full output in transcript.log)", lines.len())
+    format!("{count} lines (full output in transcript.log)")
 }
 
 /// `58 items` for a Kubernetes/Velero list, `3 DBSnapshots` for an AWS answer, else the kind.
@@ -357,7 +378,12 @@ mod tests {
             ),
         ];
         for (output, status, expected) in cases {
-            assert_eq!(digest(output, output, status), expected, "{output:?}");
+            let (stdout, stderr) = if status == 0 {
+                (output, "")
+            } else {
+                ("", output)
+            };
+            assert_eq!(digest(stdout, stderr, status), expected, "{output:?}");
         }
     }
 
