@@ -16,6 +16,7 @@ pub mod record;
 pub mod restore;
 pub mod restore_point;
 pub mod runbook;
+pub mod watch;
 
 /// The release, as Cargo.toml says it.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -175,3 +175,127 @@ fn the_default_table_is_narrow_and_wide_shows_every_name() {
     );
     assert!(!wide.contains('…'), "{wide}");
 }
+
+/// `backups --check` in an environment, judged at `now`: its exit status and what it printed.
+fn check(environment: &str, now: &str, extra: &[&str]) -> (Option<i32>, String) {
+    let replay = Replay::new();
+    let session = fixtures()
+        .join("environments")
+        .join(environment)
+        .join("session");
+    let mut args = vec!["-n", "arthur", "backups", "--check"];
+    args.extend(extra);
+    let output = crate::support::tool()
+        .env(
+            "PATH",
+            format!("{}:/usr/bin:/bin", replay.dir.path().join("bin").display()),
+        )
+        .env("ARTHUR_REPLAY_SESSION", &session)
+        .env("ARTHUR_REPLAY_STATE", replay.dir.path().join("state"))
+        .env("ARTHUR_RESTORE_NOW", now)
+        .current_dir(replay.dir.path())
+        .args(&args)
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        format!("{}{}", stdout(&output), crate::support::stderr(&output)),
+    )
+}
+
+const RECORDED: &str = "2023-05-14T14:05:00Z";
+
+#[test]
+fn check_exits_0_when_the_newest_complete_point_is_young_enough() {
+    let (code, text) = check("tidy", RECORDED, &[]);
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(
+        text,
+        "ok: the newest complete restore point, 2023-05-13T19:22:37Z, is 18h42m old (--max-age 26h)\n"
+    );
+}
+
+#[test]
+fn check_exits_4_when_it_is_older_and_says_why_newer_ones_are_incomplete() {
+    let (code, text) = check("missing-workflows", RECORDED, &[]);
+    assert_eq!(code, Some(4), "{text}");
+    assert!(text.starts_with("stale: the newest complete restore point, 2023-05-12T19:22:37Z, is 1d18h old, older than --max-age 26h\n"), "{text}");
+    assert!(
+        text.contains("  2023-05-13T19:22:37Z: no workflows backup in this run"),
+        "{text}"
+    );
+    let (code, text) = check("clickhouse-node-missing", RECORDED, &["--max-age", "1h30m"]);
+    assert_eq!(code, Some(4), "{text}");
+    assert!(
+        text.contains("ClickHouse backup missing on chi-olap-installation-arthur-0-2"),
+        "{text}"
+    );
+    assert!(text.contains("--max-age 1h30m"), "{text}");
+}
+
+#[test]
+fn check_exits_4_when_none_is_complete() {
+    // Seven years on, every Velero backup has expired.
+    let (code, text) = check("tidy", "2030-05-14T14:05:00Z", &[]);
+    assert_eq!(code, Some(4), "{text}");
+    assert!(
+        text.starts_with("none: no restore point is complete\n"),
+        "{text}"
+    );
+    assert!(text.contains("messaging backup has expired"), "{text}");
+}
+
+#[test]
+fn check_exits_1_when_a_listing_fails() {
+    let (code, text) = check("listing-fails", RECORDED, &[]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("velero backup get -n velero -o json"),
+        "{text}"
+    );
+    assert!(text.contains("i/o timeout"), "{text}");
+}
+
+/// The metrics for node_exporter's textfile collector: a snapshot, and parsed by the Prometheus
+/// client library's own parser (Python's prometheus_client, which scripts/test installs).
+#[test]
+fn the_textfile_is_valid_prometheus_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("arthur_restore.prom");
+    let file_arg = file.display().to_string();
+    let (code, text) = check("missing-workflows", RECORDED, &["--textfile", &file_arg]);
+    assert_eq!(code, Some(4), "{text}");
+    let metrics = std::fs::read_to_string(&file).unwrap();
+    insta::assert_snapshot!(metrics);
+    // Nothing but the file is left in the folder (the temporary file was renamed).
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+
+    let parsed = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys\nfrom prometheus_client.parser import text_string_to_metric_families\nfor family in text_string_to_metric_families(open(sys.argv[1]).read()):\n    for sample in family.samples:\n        print(family.type, sample.name, sorted(sample.labels.items()), float(sample.value))\n",
+            &file_arg,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        parsed.status.success(),
+        "prometheus_client could not parse it (scripts/test installs it): {}",
+        String::from_utf8_lossy(&parsed.stderr)
+    );
+    let samples = String::from_utf8(parsed.stdout).unwrap();
+    assert!(
+        samples.contains("gauge arthur_restore_newest_complete_point_age_seconds [] 153743.0"),
+        "{samples}"
+    );
+    assert!(
+        samples.contains("gauge arthur_restore_incomplete_points [('reason', 'missing'), ('store', 'workflows')] 1.0"),
+        "{samples}"
+    );
+    assert!(
+        samples.contains(
+            "gauge arthur_restore_newest_backup_age_seconds [('store', 'clickhouse')] 50694.0"
+        ),
+        "{samples}"
+    );
+}

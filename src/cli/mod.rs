@@ -438,6 +438,20 @@ pub struct BackupsArgs {
     #[arg(long)]
     pub wide: bool,
 
+    /// For cron and monitoring: exit 0 when the newest complete restore point is younger than
+    /// --max-age, 4 when it is older or none is complete (saying why), 1 when a listing failed.
+    #[arg(long)]
+    pub check: bool,
+
+    /// With --check or --textfile: how old the newest complete restore point may be.
+    #[arg(long, value_name = "DURATION", default_value = "26h", value_parser = names::duration)]
+    pub max_age: Duration,
+
+    /// Write Prometheus metrics to FILE in node_exporter's textfile format (atomically: a
+    /// temporary file, then a rename).
+    #[arg(long, value_name = "FILE")]
+    pub textfile: Option<PathBuf>,
+
     /// Limit of any one subprocess.
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = names::duration)]
     pub command_timeout: Duration,

@@ -6,6 +6,7 @@ use crate::process::{Interrupt, Runner, Tool};
 use crate::restore::ReadOnlyExecutor;
 use crate::restore::discovery::{discover, now};
 use crate::restore_point::{self, RestorePoint};
+use crate::watch;
 
 pub fn backups(global: &GlobalArgs, args: &BackupsArgs) -> Result<i32> {
     let namespace = match (&global.namespace, &args.point.clickhouse_s3_uri) {
@@ -37,7 +38,14 @@ pub fn backups(global: &GlobalArgs, args: &BackupsArgs) -> Result<i32> {
         args.command_timeout,
         Interrupt::never(),
     )
-    .map_err(|e| Error::refused(e.to_string()))?;
+    .map_err(|e| {
+        // For cron, a listing that cannot run at all is a failed listing (1), not a refusal.
+        if args.check {
+            Error::StepFailed(format!("backups --check: {e}"))
+        } else {
+            Error::refused(e.to_string())
+        }
+    })?;
     let mut exec = ReadOnlyExecutor::reading(std::time::Duration::from_secs(1), runner);
     let source = args.rds_source.clone().or_else(|| args.rds_like.clone());
     let inventory = discover(
@@ -46,39 +54,35 @@ pub fn backups(global: &GlobalArgs, args: &BackupsArgs) -> Result<i32> {
         args.point.clickhouse_s3_uri.as_ref(),
         true,
         source.as_ref(),
-    )?
+    )
+    .map_err(|e| match e {
+        // For cron, a listing that could not be used is a failed listing (1).
+        Error::Refused(reason) if args.check => {
+            Error::StepFailed(format!("backups --check: {reason}"))
+        }
+        other => other,
+    })?
     .ok_or_else(|| Error::StepFailed("the listings did not run".into()))?;
-    let (points, unplaced) = restore_point::restore_points(&inventory, now());
+    let now = now();
+    let (points, unplaced) = restore_point::restore_points(&inventory, now);
+    if args.check || args.textfile.is_some() {
+        let max_age = jiff::SignedDuration::try_from(args.max_age)
+            .map_err(|e| Error::usage(format!("--max-age: {e}")))?;
+        let freshness = watch::assess(&points, now, max_age);
+        if let Some(path) = &args.textfile {
+            watch::write_textfile(path, &watch::textfile(&freshness, &points, &inventory, now))?;
+        }
+        if args.check {
+            match global.output {
+                OutputFormat::Json => super::print_json(&freshness)?,
+                OutputFormat::Text => super::print(&freshness.render())?,
+            }
+            return Ok(freshness.exit_code());
+        }
+    }
     let chosen = restore_point::choose(&points, at).map(|p| p.time);
     match global.output {
-        OutputFormat::Json => {
-            // Serialized from the points themselves (no intermediate JSON tree of them).
-            #[derive(serde::Serialize)]
-            struct Rules {
-                velero_run_window_seconds: i64,
-                rds_limit_seconds: i64,
-                clickhouse_limit_seconds: i64,
-            }
-            #[derive(serde::Serialize)]
-            struct Answer<'a> {
-                restore_points: &'a [RestorePoint],
-                chosen: Option<jiff::Timestamp>,
-                at: Option<jiff::Timestamp>,
-                rules: Rules,
-                not_in_any_restore_point: &'a [restore_point::Unplaced],
-            }
-            super::print_json(&Answer {
-                restore_points: &points,
-                chosen,
-                at,
-                rules: Rules {
-                    velero_run_window_seconds: restore_point::VELERO_RUN_WINDOW.as_secs(),
-                    rds_limit_seconds: restore_point::RDS_LIMIT.as_secs(),
-                    clickhouse_limit_seconds: restore_point::CLICKHOUSE_LIMIT.as_secs(),
-                },
-                not_in_any_restore_point: &unplaced,
-            })?;
-        }
+        OutputFormat::Json => print_points(&points, chosen, at, &unplaced)?,
         OutputFormat::Text => {
             super::print(&table(&points, chosen, at, source.is_some(), args.wide))?
         }
@@ -290,4 +294,38 @@ fn common_ends(names: &[&str]) -> (String, String) {
         names[0][..head].to_string(),
         names[0][names[0].len() - tail..].to_string(),
     )
+}
+
+/// `-o json`: serialized from the points themselves (no intermediate JSON tree of them).
+fn print_points(
+    points: &[RestorePoint],
+    chosen: Option<jiff::Timestamp>,
+    at: Option<jiff::Timestamp>,
+    unplaced: &[restore_point::Unplaced],
+) -> Result<()> {
+    #[derive(serde::Serialize)]
+    struct Rules {
+        velero_run_window_seconds: i64,
+        rds_limit_seconds: i64,
+        clickhouse_limit_seconds: i64,
+    }
+    #[derive(serde::Serialize)]
+    struct Answer<'a> {
+        restore_points: &'a [RestorePoint],
+        chosen: Option<jiff::Timestamp>,
+        at: Option<jiff::Timestamp>,
+        rules: Rules,
+        not_in_any_restore_point: &'a [restore_point::Unplaced],
+    }
+    super::print_json(&Answer {
+        restore_points: points,
+        chosen,
+        at,
+        rules: Rules {
+            velero_run_window_seconds: restore_point::VELERO_RUN_WINDOW.as_secs(),
+            rds_limit_seconds: restore_point::RDS_LIMIT.as_secs(),
+            clickhouse_limit_seconds: restore_point::CLICKHOUSE_LIMIT.as_secs(),
+        },
+        not_in_any_restore_point: unplaced,
+    })
 }

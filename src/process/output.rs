@@ -71,15 +71,6 @@ impl RunOutput {
         pieces.retain(|p| !p.is_empty());
         pieces
     }
-
-    /// What the transcript shows of the output: all of it, or, past `FULL_OUTPUT_LIMIT`, its
-    /// head and a summary, made from the pieces without copying the whole.
-    pub fn shown(&self, kept: Option<&str>) -> String {
-        if self.len() <= crate::record::transcript::FULL_OUTPUT_LIMIT {
-            return crate::record::transcript::command_output(&self.combined(), self.output.status);
-        }
-        crate::record::transcript::long_output(&self.pieces(), self.output.status, kept)
-    }
 }
 
 /// A command that exited non-zero: its status and what it said (stderr, else stdout).

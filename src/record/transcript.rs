@@ -109,6 +109,15 @@ pub const HEAD_LINES: usize = 40;
 
 /// A long output as the transcript shows it: its first lines, then its size and SHA-256, and
 /// where it is kept whole when it is.
+/// What the transcript shows of a command's output: all of it, or, past `FULL_OUTPUT_LIMIT`,
+/// its head and a summary, made from its pieces without copying the whole.
+pub fn shown(out: &crate::process::RunOutput, kept: Option<&str>) -> String {
+    if out.len() <= FULL_OUTPUT_LIMIT {
+        return command_output(&out.combined(), out.output.status);
+    }
+    long_output(&out.pieces(), out.output.status, kept)
+}
+
 pub fn long_output(pieces: &[&str], status: i32, kept: Option<&str>) -> String {
     let long = LongOutput::of(pieces);
     let mut text = command_output(&long.head, 0);

@@ -380,7 +380,10 @@ impl LiveExecutor {
         } else {
             None
         };
-        Ok(out.shown(kept.as_ref().map(|p| p.display().to_string()).as_deref()))
+        Ok(transcript::shown(
+            out,
+            kept.as_ref().map(|p| p.display().to_string()).as_deref(),
+        ))
     }
 
     /// Runs the command; when it ends without an answer (time limit, interruption), says so in
