@@ -191,7 +191,7 @@ def main():
         folder = os.path.join(WORK, f"ops-{ops}")
         velero_bytes, clickhouse_bytes = write_backups(folder, ops)
         tool_env = env(folder, "tool.session")
-        argv = [TOOL, "-n", "arthur", "-o", "json", "backups"]
+        argv = [TOOL, "-n", "arthur", "-o", "json", "backups", "--max-output", "1GiB"]
         tool_s, _, out = measure(argv, tool_env, state=tool_env["ARTHUR_REPLAY_STATE"])
         points = json.loads(out)["restore_points"]
         if len(points) != ops or not all(p["complete"] for p in points):
@@ -227,7 +227,7 @@ def main():
         folder = os.path.join(WORK, f"pods-{pods}")
         listing = write_pods(folder, pods)
         tool_env = env(folder, "tool.session")
-        argv = [TOOL, "-n", "arthur", "verify"]
+        argv = [TOOL, "-n", "arthur", "verify", "--max-output", "1GiB"]
         tool_s, _, _ = measure(argv, tool_env, state=tool_env["ARTHUR_REPLAY_STATE"])
         tool_kb = rss_of(argv, tool_env, tool_env["ARTHUR_REPLAY_STATE"])
         jq_s, _, _ = measure(["jq", ".items|length", os.path.join(folder, "pods.json")])

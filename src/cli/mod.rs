@@ -452,6 +452,11 @@ pub struct BackupsArgs {
     #[arg(long, value_name = "FILE")]
     pub textfile: Option<PathBuf>,
 
+    /// Cap on what one listing may print (a listing of 50,000 backup operations is about
+    /// 150 MB); past it the listing is stopped and the command fails.
+    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = names::size)]
+    pub max_output: u64,
+
     /// Limit of any one subprocess.
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = names::duration)]
     pub command_timeout: Duration,
@@ -470,6 +475,10 @@ pub struct VerifyArgs {
     /// With --run-dir: go on when the cluster's identity cannot be read.
     #[arg(long, requires = "run_dir")]
     pub allow_unknown_cluster: bool,
+
+    /// Cap on what one listing may print (10,000 pods are about 36 MB as JSON).
+    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = names::size)]
+    pub max_output: u64,
 
     #[command(flatten)]
     pub timing: TimingArgs,

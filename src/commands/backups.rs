@@ -46,6 +46,7 @@ pub fn backups(global: &GlobalArgs, args: &BackupsArgs) -> Result<i32> {
             Error::refused(e.to_string())
         }
     })?;
+    let runner = runner.with_max_output(args.max_output);
     let mut exec = ReadOnlyExecutor::reading(std::time::Duration::from_secs(1), runner);
     let source = args.rds_source.clone().or_else(|| args.rds_like.clone());
     let inventory = discover(

@@ -28,7 +28,8 @@ pub fn verify(global: &GlobalArgs, args: &VerifyArgs) -> Result<i32> {
     } else {
         &[Tool::Kubectl, Tool::Velero]
     };
-    let runner = Runner::locating(tools, args.timing.command_timeout, interrupt.clone())?;
+    let runner = Runner::locating(tools, args.timing.command_timeout, interrupt.clone())?
+        .with_max_output(args.max_output);
     let mut exec = ReadOnlyExecutor::reading(args.timing.poll_interval, runner);
     if let Some(recorded) = cluster {
         check_cluster(&mut exec, &commands, &recorded, args.allow_unknown_cluster)?;
