@@ -486,16 +486,28 @@ fn gate_answers_and_wait_outcomes_agree_both_ways() {
         let events = std::fs::read_to_string(&events_path).unwrap();
         let transcript = std::fs::read_to_string(&transcript_path).unwrap();
         let (new_events, new_transcript) = edit(&events, &transcript);
-        assert!(
-            new_events != events || new_transcript != transcript,
-            "{what}: the edit changed nothing"
-        );
-        std::fs::write(&events_path, new_events).unwrap();
-        std::fs::write(&transcript_path, new_transcript).unwrap();
-        let (code, text) = audit(&transcript_path, &[]);
-        assert_eq!(code, Some(4), "{what}: {text}");
-        assert!(text.contains("one of the two was edited"), "{what}: {text}");
+        assert_edit_caught(&replay.run_dir(), what, &new_events, &new_transcript);
     }
+}
+
+/// Writes an edited events.jsonl and transcript into the run directory, and expects the audit
+/// to find that one of the two was edited (exit 4); puts the originals back.
+fn assert_edit_caught(run_dir: &Path, what: &str, new_events: &str, new_transcript: &str) {
+    let transcript_path = run_dir.join("transcript.log");
+    let events_path = run_dir.join("events.jsonl");
+    let events = std::fs::read_to_string(&events_path).unwrap();
+    let transcript = std::fs::read_to_string(&transcript_path).unwrap();
+    assert!(
+        new_events != events || new_transcript != transcript,
+        "{what}: the edit changed nothing"
+    );
+    std::fs::write(&events_path, new_events).unwrap();
+    std::fs::write(&transcript_path, new_transcript).unwrap();
+    let (code, text) = audit(&transcript_path, &[]);
+    assert_eq!(code, Some(4), "{what}: {text}");
+    assert!(text.contains("one of the two was edited"), "{what}: {text}");
+    std::fs::write(&events_path, events).unwrap();
+    std::fs::write(&transcript_path, transcript).unwrap();
 }
 
 /// A wait that stops (a PV kept by its reclaim policy) has its line in the transcript and its
@@ -538,16 +550,6 @@ fn a_wait_that_stopped_agrees_both_ways() {
         ),
     ];
     for (what, new_events, new_transcript) in edits {
-        assert!(
-            new_events != events || new_transcript != transcript,
-            "{what}: the edit changed nothing"
-        );
-        std::fs::write(&events_path, new_events).unwrap();
-        std::fs::write(&transcript_path, new_transcript).unwrap();
-        let (code, text) = audit(&transcript_path, &[]);
-        assert_eq!(code, Some(4), "{what}: {text}");
-        assert!(text.contains("one of the two was edited"), "{what}: {text}");
-        std::fs::write(&events_path, &events).unwrap();
-        std::fs::write(&transcript_path, &transcript).unwrap();
+        assert_edit_caught(&replay.run_dir(), what, &new_events, &new_transcript);
     }
 }

@@ -143,6 +143,18 @@ fn restore_argv(replay: &Replay, view: &[&str]) -> Vec<String> {
     argv.words().into_iter().map(String::from).collect()
 }
 
+/// The messaging step alone against `messaging-manual-pv.session`, with `extra` options.
+fn messaging_argv(replay: &Replay, extra: &[&str]) -> Argv {
+    Argv::arthur("run")
+        .with(&["--only", "messaging"])
+        .with(extra)
+        .with(&["--run-dir", &replay.run_dir().display().to_string()])
+        .with(&[
+            "--messaging-backup",
+            "arthur-backup-2023-05-11t15.22.37-04.00-messaging",
+        ])
+}
+
 fn words(argv: &[String]) -> Vec<&str> {
     argv.iter().map(String::as_str).collect()
 }
@@ -262,13 +274,7 @@ fn without_a_terminal_the_output_is_the_transcript() {
 #[test]
 fn the_deletion_gate_wants_the_word() {
     let replay = Replay::new();
-    let argv = Argv::arthur("run")
-        .with(&["--color", "never", "--only", "messaging"])
-        .fast(&replay.run_dir())
-        .with(&[
-            "--messaging-backup",
-            "arthur-backup-2023-05-11t15.22.37-04.00-messaging",
-        ]);
+    let argv = messaging_argv(&replay, &["--color", "never", "--poll-interval", "1ms"]);
     let mut pty = in_terminal(&replay, "messaging-manual-pv.session", &argv.words());
     pty.expect("Type `delete` (or `arthur`) to confirm:");
     pty.type_line("y");
@@ -297,13 +303,7 @@ fn the_deletion_gate_wants_the_word() {
     assert_eq!(audit.status.code(), Some(0), "{}", explain(&audit));
 
     let replay = Replay::new();
-    let argv = Argv::arthur("run")
-        .with(&["--color", "never", "--only", "messaging"])
-        .fast(&replay.run_dir())
-        .with(&[
-            "--messaging-backup",
-            "arthur-backup-2023-05-11t15.22.37-04.00-messaging",
-        ]);
+    let argv = messaging_argv(&replay, &["--color", "never", "--poll-interval", "1ms"]);
     let mut pty = in_terminal(&replay, "messaging-manual-pv.session", &argv.words());
     for answer in ["y", "yes", "ok"] {
         pty.expect("to confirm:");
@@ -332,14 +332,10 @@ fn the_deletion_gate_wants_the_word() {
 fn colour_is_for_the_terminal_only() {
     let run = |extra: &[&str], no_color: bool| {
         let replay = Replay::new();
-        let mut argv = Argv::arthur("run")
-            .with(&["--yes", "--only", "messaging"])
-            .fast(&replay.run_dir())
-            .with(&[
-                "--messaging-backup",
-                "arthur-backup-2023-05-11t15.22.37-04.00-messaging",
-            ]);
-        argv = argv.with(extra);
+        let argv = messaging_argv(
+            &replay,
+            &[&["--yes", "--poll-interval", "1ms"], extra].concat(),
+        );
         let mut command = command(&replay, "messaging-manual-pv.session", &argv.words());
         if no_color {
             command.env("NO_COLOR", "1");
@@ -362,14 +358,18 @@ fn colour_is_for_the_terminal_only() {
 #[test]
 fn the_wait_line_ticks_between_polls() {
     let replay = Replay::new();
-    let argv = Argv::arthur("run")
-        .with(&["--yes", "--color", "never", "--only", "messaging"])
-        .with(&["--poll-interval", "1100ms", "--timeout", "1m"])
-        .with(&["--run-dir", &replay.run_dir().display().to_string()])
-        .with(&[
-            "--messaging-backup",
-            "arthur-backup-2023-05-11t15.22.37-04.00-messaging",
-        ]);
+    let argv = messaging_argv(
+        &replay,
+        &[
+            "--yes",
+            "--color",
+            "never",
+            "--poll-interval",
+            "1100ms",
+            "--timeout",
+            "1m",
+        ],
+    );
     let (status, screen) =
         in_terminal(&replay, "messaging-manual-pv.session", &argv.words()).finish();
     assert!(status.success(), "{screen}");
