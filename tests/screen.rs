@@ -305,7 +305,8 @@ fn the_deletion_gate_wants_the_word() {
     let replay = Replay::new();
     let argv = messaging_argv(&replay, &["--color", "never", "--poll-interval", "1ms"]);
     let mut pty = in_terminal(&replay, "messaging-manual-pv.session", &argv.words());
-    for answer in ["y", "yes", "ok"] {
+    let pasted = "x".repeat(500);
+    for answer in ["y", pasted.as_str(), "ok"] {
         pty.expect("to confirm:");
         pty.type_line(answer);
         std::thread::sleep(Duration::from_millis(100));
@@ -314,9 +315,10 @@ fn the_deletion_gate_wants_the_word() {
     assert_eq!(status.code(), Some(3), "{screen}");
     assert!(screen.contains("run --resume"), "{screen}");
     assert!(
-        replay
-            .transcript()
-            .contains("# gate delete-messaging: no answer after 3 tries (typed `y`, `yes`, `ok`)"),
+        replay.transcript().contains(&format!(
+            "# gate delete-messaging: no answer after 3 tries (typed `y`, `{}…`, `ok`)",
+            "x".repeat(80)
+        )),
         "{}",
         replay.transcript()
     );

@@ -9,6 +9,9 @@ use crate::process::escape_controls;
 use crate::record::{Event, redact, transcript};
 use crate::restore::executor::{Confirmation, GateOutcome};
 
+/// The most of a typed answer that is recorded (a pasted page is not a record of anything).
+const ANSWER_SHOWN: usize = 80;
+
 /// How many answers a gate that wants a word takes before it stops the run.
 const GATE_ATTEMPTS: usize = 3;
 
@@ -80,7 +83,14 @@ impl LiveExecutor {
             );
             let line = self.read_answer()?;
             let answer = line.trim().to_string();
-            let said = escape_controls(&answer).into_owned();
+            // As typed, control characters escaped and cut to a line: it goes on record.
+            let mut said: String = escape_controls(&answer)
+                .chars()
+                .take(ANSWER_SHOWN)
+                .collect();
+            if answer.chars().count() > ANSWER_SHOWN {
+                said.push('…');
+            }
             if says_yes(confirmation, &answer) {
                 return Ok(if confirmation.words.is_empty() {
                     "yes (at the prompt)".to_string()
