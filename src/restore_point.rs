@@ -64,6 +64,12 @@ pub fn velero_name_time(name: &str) -> Option<Timestamp> {
 /// `arthur-backup-2023-05-11t15-21-50-04-00` → 2023-05-11T19:21:50Z. Snapshot identifiers cannot
 /// hold `.` or `+`, so Arthur writes the offset with `-`: it is read as a negative offset (or
 /// UTC for `-00-00`).
+/// A Velero backup's time: the one in its name, else its `status.startTimestamp`.
+pub fn velero_time(backup: &VeleroBackup) -> Option<Timestamp> {
+    velero_name_time(&backup.name)
+        .or_else(|| backup.started.as_deref().and_then(|s| s.parse().ok()))
+}
+
 pub fn snapshot_name_time(name: &str) -> Option<Timestamp> {
     let c = SNAPSHOT_NAME_TIME.captures(name)?;
     format!(
@@ -164,9 +170,7 @@ pub fn restore_points(inventory: &Inventory, now: Timestamp) -> (Vec<RestorePoin
             });
             continue;
         };
-        let time = velero_name_time(&backup.name)
-            .or_else(|| backup.started.as_deref().and_then(|s| s.parse().ok()));
-        let Some(time) = time else {
+        let Some(time) = velero_time(backup) else {
             unplaced.push(Unplaced {
                 name: backup.name.clone(),
                 reason: "no time in its name and not started".into(),

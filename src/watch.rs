@@ -8,8 +8,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
 use crate::restore_point::{
-    self, Inventory, RestorePoint, clickhouse_name_time, component_of, snapshot_time,
-    velero_name_time,
+    self, Inventory, RestorePoint, clickhouse_name_time, component_of, snapshot_time, velero_time,
 };
 use crate::runbook::VeleroComponent;
 
@@ -187,10 +186,7 @@ fn newest_by_store(inventory: &Inventory) -> Vec<(&'static str, Option<Timestamp
             .velero
             .iter()
             .filter(|b| component_of(&b.name) == Some(component))
-            .filter_map(|b| {
-                velero_name_time(&b.name)
-                    .or_else(|| b.started.as_deref().and_then(|s| s.parse().ok()))
-            })
+            .filter_map(velero_time)
             .max();
         newest.push((component.word(), time));
     }
