@@ -27,6 +27,15 @@ fn says_yes(confirmation: &Confirmation, answer: &str) -> bool {
         .any(|word| answer == word || answer.eq_ignore_ascii_case(word) && word == "delete")
 }
 
+/// The words, each in backquotes, joined by `separator`.
+fn quoted(words: &[String], separator: &str) -> String {
+    words
+        .iter()
+        .map(|w| format!("`{w}`"))
+        .collect::<Vec<_>>()
+        .join(separator)
+}
+
 impl LiveExecutor {
     pub(super) fn ask(&mut self, confirmation: &Confirmation) -> Result<GateOutcome> {
         let mut text = confirmation.details.join("\n");
@@ -66,13 +75,7 @@ impl LiveExecutor {
         let hint = match confirmation.words.as_slice() {
             [] => "[y/N]".to_string(),
             [word] => format!("Type `{word}` to confirm:"),
-            [word, rest @ ..] => format!(
-                "Type `{word}` (or {}) to confirm:",
-                rest.iter()
-                    .map(|w| format!("`{w}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            [word, rest @ ..] => format!("Type `{word}` (or {}) to confirm:", quoted(rest, ", ")),
         };
         let mut typed: Vec<String> = Vec::new();
         for attempt in 1..=GATE_ATTEMPTS {
@@ -112,12 +115,7 @@ impl LiveExecutor {
                 redact::err(&self.screen.warning(&format!(
                     "`{}` does not confirm: the answer is {}. Try {} of {GATE_ATTEMPTS}; `no` stops.\n",
                     typed.last().map_or("", String::as_str),
-                    confirmation
-                        .words
-                        .iter()
-                        .map(|w| format!("`{w}`"))
-                        .collect::<Vec<_>>()
-                        .join(" or "),
+                    quoted(&confirmation.words, " or "),
                     attempt + 1
                 )));
             }
