@@ -186,12 +186,7 @@ fn check(environment: &str, now: &str, extra: &[&str]) -> (Option<i32>, String) 
     let mut args = vec!["-n", "arthur", "backups", "--check"];
     args.extend(extra);
     let output = crate::support::tool()
-        .env(
-            "PATH",
-            format!("{}:/usr/bin:/bin", replay.dir.path().join("bin").display()),
-        )
-        .env("ARTHUR_REPLAY_SESSION", &session)
-        .env("ARTHUR_REPLAY_STATE", replay.dir.path().join("state"))
+        .envs(replay.env(session.to_str().unwrap()))
         .env("ARTHUR_RESTORE_NOW", now)
         .current_dir(replay.dir.path())
         .args(&args)

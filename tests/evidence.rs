@@ -233,30 +233,12 @@ fn the_run_records_who_ran_it() {
         (Some("alice"), format!("user=alice(sudo:{me}) ")),
     ] {
         let replay = Replay::new();
-        let path = format!("{}:/usr/bin:/bin", replay.dir.path().join("bin").display());
-        let run_dir = replay.run_dir().display().to_string();
+        let argv = crate::support::Argv::arthur("run")
+            .with(&["--yes"])
+            .fast(&replay.run_dir())
+            .pairs(&crate::support::SESSION_RDS[1..], &[]);
         let mut command = tool();
-        command
-            .env("PATH", path)
-            .env(
-                "ARTHUR_REPLAY_SESSION",
-                crate::support::fixtures().join("sessions/happy.session"),
-            )
-            .env("ARTHUR_REPLAY_STATE", replay.dir.path().join("state"))
-            .args([
-                "-n",
-                "arthur",
-                "run",
-                "--yes",
-                "--poll-interval",
-                "1ms",
-                "--run-dir",
-                &run_dir,
-                "--rds-instance",
-                "arthur-restored-db",
-                "--rds-like",
-                "arthur-prod-db",
-            ]);
+        command.envs(replay.env("happy.session")).args(argv.words());
         if let Some(sudo) = sudo {
             command.env("SUDO_USER", sudo);
         }

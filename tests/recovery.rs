@@ -33,20 +33,30 @@ impl Sim {
         self.dir.path().join("run")
     }
 
-    /// Runs the tool against the world, with a fault planned (`N:KIND`) or a blocking fault
-    /// cleared.
+    /// The environment that makes the sim the four CLIs, first on PATH, acting on this world.
+    pub fn env(&self) -> Vec<(&'static str, std::ffi::OsString)> {
+        vec![
+            (
+                "PATH",
+                format!("{}:/usr/bin:/bin", self.dir.path().join("bin").display()).into(),
+            ),
+            ("ARTHUR_SIM_FIXTURES", fixtures().into()),
+            (
+                "ARTHUR_SIM_STATE",
+                self.dir.path().join("world.json").into(),
+            ),
+        ]
+    }
+
     /// The tool, with the sim as the four CLIs and this world.
     pub fn command(&self) -> assert_cmd::Command {
-        let path = format!("{}:/usr/bin:/bin", self.dir.path().join("bin").display());
         let mut command = tool();
-        command
-            .env("PATH", path)
-            .env("ARTHUR_SIM_FIXTURES", fixtures())
-            .env("ARTHUR_SIM_STATE", self.dir.path().join("world.json"))
-            .current_dir(self.dir.path());
+        command.envs(self.env()).current_dir(self.dir.path());
         command
     }
 
+    /// Runs the tool against the world, with a fault planned (`N:KIND`) or a blocking fault
+    /// cleared.
     pub fn run(&self, args: &[&str], fault: Option<&str>, clear: bool) -> Output {
         let mut command = self.command();
         command.args(args);
@@ -73,6 +83,23 @@ impl Sim {
             .fast_with(&self.run_dir(), timeout)
             .pairs(&SESSION_RDS[1..], &[]);
         self.run(&argv.words(), fault, false)
+    }
+
+    /// Resumes the run and expects it to complete (exit 0); `context` leads the message.
+    pub fn resume_completes(&self, context: &str) {
+        let resumed = self.resume(false);
+        assert_eq!(
+            resumed.status.code(),
+            Some(0),
+            "{context}{}",
+            explain(&resumed)
+        );
+    }
+
+    /// Expects that no change was asked of the cluster twice.
+    pub fn assert_nothing_repeated(&self) {
+        let repeated = self.repeated_changes();
+        assert!(repeated.is_empty(), "{repeated:?}");
     }
 
     pub fn resume(&self, clear: bool) -> Output {
@@ -183,11 +210,7 @@ fn reference() -> (usize, Value) {
     let sim = Sim::new();
     let output = sim.restore(None);
     assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
-    assert!(
-        sim.repeated_changes().is_empty(),
-        "{:?}",
-        sim.repeated_changes()
-    );
+    sim.assert_nothing_repeated();
     (sim.calls(), sim.end_state())
 }
 
@@ -295,14 +318,9 @@ fn resume_after_the_messaging_restore_began_finishes() {
     let n = command_number("restore get arthur-backup-2023-05-11t15.22.37-04.00-messaging");
     let first = sim.restore(Some(&format!("{n}:interrupt")));
     assert_eq!(first.status.code(), Some(130), "{}", explain(&first));
-    let resumed = sim.resume(false);
-    assert_eq!(resumed.status.code(), Some(0), "{}", explain(&resumed));
+    sim.resume_completes("");
     assert!(transcript(&sim).contains("recreates the objects; not checked again"));
-    assert!(
-        sim.repeated_changes().is_empty(),
-        "{:?}",
-        sim.repeated_changes()
-    );
+    sim.assert_nothing_repeated();
 }
 
 /// The RDS restore and the ClickHouse Job, killed after the API accepted them: the resume finds
@@ -320,19 +338,9 @@ fn a_change_killed_after_it_took_effect_is_adopted() {
         let n = command_number(command);
         let first = sim.restore(Some(&format!("{n}:terminate")));
         assert_eq!(first.status.code(), Some(130), "{}", explain(&first));
-        let resumed = sim.resume(false);
-        assert_eq!(
-            resumed.status.code(),
-            Some(0),
-            "{command}: {}",
-            explain(&resumed)
-        );
+        sim.resume_completes(&format!("{command}: "));
         assert!(transcript(&sim).contains(adopted), "{command}");
-        assert!(
-            sim.repeated_changes().is_empty(),
-            "{:?}",
-            sim.repeated_changes()
-        );
+        sim.assert_nothing_repeated();
     }
 }
 
@@ -356,8 +364,7 @@ fn a_command_killed_by_its_time_limit_is_on_record() {
     let events = std::fs::read_to_string(sim.run_dir().join("events.jsonl")).unwrap();
     assert!(events.contains("\"event\":\"command-started\""));
     assert!(events.contains("\"event\":\"command-killed\""));
-    let resumed = sim.resume(false);
-    assert_eq!(resumed.status.code(), Some(0), "{}", explain(&resumed));
+    sim.resume_completes("");
     audit_conforms(&sim.run_dir().join("transcript.log")).unwrap();
 }
 
@@ -383,7 +390,7 @@ fn a_refusal_before_any_change_leads_to_a_corrected_resume() {
         said.contains("(did you mean arthur-backup-2023-05-11t15.22.37-04.00-messaging?)"),
         "{said}"
     );
-    assert!(sim.repeated_changes().is_empty());
+    sim.assert_nothing_repeated();
     let run_dir = sim.run_dir().display().to_string();
     let resumed = sim.run(
         &[
@@ -434,16 +441,12 @@ fn a_resume_proves_it_touches_the_runs_cluster() {
         );
         assert!(stderr(&output).contains(global[0]), "{}", stderr(&output));
     }
-    let path = format!("{}:/usr/bin:/bin", sim.dir.path().join("bin").display());
     let unknown = |allow: bool| {
         let mut args = vec!["run", "--resume", &run_dir, "--yes"];
         if allow {
             args.push("--allow-unknown-cluster");
         }
-        tool()
-            .env("PATH", &path)
-            .env("ARTHUR_SIM_FIXTURES", fixtures())
-            .env("ARTHUR_SIM_STATE", sim.dir.path().join("world.json"))
+        sim.command()
             .env("ARTHUR_SIM_CLUSTER", "forbidden")
             .args(&args)
             .output()
@@ -469,15 +472,12 @@ fn alive(pid: u64) -> bool {
 fn one_run_at_a_time_and_nothing_left_behind() {
     let sim = Sim::new();
     let n = command_number("apply -f");
-    let path = format!("{}:/usr/bin:/bin", sim.dir.path().join("bin").display());
     let run_dir = sim.run_dir().display().to_string();
     let mut first = std::process::Command::new(env!("CARGO_BIN_EXE_arthur-restore"))
         .env_clear()
-        .env("PATH", &path)
         .env("TZ", "UTC")
         .env("ARTHUR_RESTORE_NOW", "2023-05-14T14:05:00Z")
-        .env("ARTHUR_SIM_FIXTURES", fixtures())
-        .env("ARTHUR_SIM_STATE", sim.dir.path().join("world.json"))
+        .envs(sim.env())
         .env("ARTHUR_SIM_FAULT", format!("{n}:hang"))
         .args([
             "-n",
@@ -514,8 +514,7 @@ fn one_run_at_a_time_and_nothing_left_behind() {
     assert_eq!(sim.calls(), before, "the refused run ran nothing");
     first.kill().unwrap();
     first.wait().unwrap();
-    let resumed = sim.resume(false);
-    assert_eq!(resumed.status.code(), Some(0), "{}", explain(&resumed));
+    sim.resume_completes("");
     assert!(
         transcript(&sim).contains("lock was left by pid"),
         "the stale lock is said"
@@ -554,8 +553,7 @@ fn a_last_event_cut_short_is_reported_and_the_chain_holds() {
     let events = sim.run_dir().join("events.jsonl");
     let text = std::fs::read_to_string(&events).unwrap();
     std::fs::write(&events, &text[..text.len() - 15]).unwrap();
-    let resumed = sim.resume(false);
-    assert_eq!(resumed.status.code(), Some(0), "{}", explain(&resumed));
+    sim.resume_completes("");
     assert!(transcript(&sim).contains("was cut short"));
     audit_conforms(&sim.run_dir().join("transcript.log")).unwrap();
 }

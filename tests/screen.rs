@@ -8,7 +8,7 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::support::{Argv, Replay, SESSION_RDS, explain, fixtures, stdout};
+use crate::support::{Argv, Replay, SESSION_RDS, explain, stdout};
 
 /// A child on a pseudo-terminal: its standard input, output and error are the terminal, as
 /// when an operator runs it; what it prints is collected, and answers can be typed.
@@ -116,15 +116,7 @@ fn command(replay: &Replay, session: &str, args: &[&str]) -> Command {
         .env_clear()
         .env("TZ", "UTC")
         .env("ARTHUR_RESTORE_NOW", "2023-05-14T14:05:00Z")
-        .env(
-            "PATH",
-            format!("{}:/usr/bin:/bin", replay.dir.path().join("bin").display()),
-        )
-        .env(
-            "ARTHUR_REPLAY_SESSION",
-            fixtures().join("sessions").join(session),
-        )
-        .env("ARTHUR_REPLAY_STATE", replay.dir.path().join("state"))
+        .envs(replay.env(session))
         .current_dir(replay.dir.path());
     command
 }
@@ -282,7 +274,7 @@ fn the_deletion_gate_wants_the_word() {
     pty.type_line("delete");
     let (status, screen) = pty.finish();
     assert!(status.success(), "{screen}");
-    // Each object on its own line, with what it is.
+    // What was typed is on record.
     let transcript = replay.transcript();
     assert!(
         transcript.contains("# gate delete-messaging: yes (typed `delete` at the prompt)"),

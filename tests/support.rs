@@ -43,16 +43,27 @@ impl Replay {
         self.dir.path().join("run")
     }
 
-    /// Runs the tool against the session; `kill` stays reachable for the interrupt directive.
-    pub fn run(&self, session: &str, args: &[&str]) -> Output {
-        let path = format!("{}:/usr/bin:/bin", self.dir.path().join("bin").display());
-        let output = tool()
-            .env("PATH", path)
-            .env(
+    /// The environment that puts these fake CLIs first on PATH (before the real programs, so
+    /// that `kill` stays reachable for the interrupt directive) and has them answer `session`
+    /// (a file of fixtures/sessions, or any path).
+    pub fn env(&self, session: &str) -> Vec<(&'static str, std::ffi::OsString)> {
+        vec![
+            (
+                "PATH",
+                format!("{}:/usr/bin:/bin", self.dir.path().join("bin").display()).into(),
+            ),
+            (
                 "ARTHUR_REPLAY_SESSION",
-                fixtures().join("sessions").join(session),
-            )
-            .env("ARTHUR_REPLAY_STATE", self.dir.path().join("state"))
+                fixtures().join("sessions").join(session).into(),
+            ),
+            ("ARTHUR_REPLAY_STATE", self.dir.path().join("state").into()),
+        ]
+    }
+
+    /// Runs the tool against the session.
+    pub fn run(&self, session: &str, args: &[&str]) -> Output {
+        let output = tool()
+            .envs(self.env(session))
             .current_dir(self.dir.path())
             .args(args)
             .output()

@@ -495,8 +495,9 @@ mod tests {
         ]
     }
 
-    #[test]
-    fn events_round_trip_and_chain() {
+    /// The sample written to a new events.jsonl: its folder (kept alive), its path, the open
+    /// log and the text written.
+    fn written_sample() -> (tempfile::TempDir, std::path::PathBuf, EventLog, String) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("events.jsonl");
         let mut log = EventLog::open(&path).unwrap();
@@ -504,6 +505,12 @@ mod tests {
             log.append(event).unwrap();
         }
         let text = std::fs::read_to_string(&path).unwrap();
+        (dir, path, log, text)
+    }
+
+    #[test]
+    fn events_round_trip_and_chain() {
+        let (_dir, path, log, text) = written_sample();
         assert_eq!(verify_chain(&text), Ok(4));
         assert_eq!(log.last_hash(), line_hash(text.lines().last().unwrap()));
         let read: Vec<Event> = read(&text)
@@ -527,13 +534,7 @@ mod tests {
     /// names it in a `truncated-line` event, and the chain holds.
     #[test]
     fn a_last_line_cut_short_is_noted_and_the_chain_goes_on() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("events.jsonl");
-        let mut log = EventLog::open(&path).unwrap();
-        for event in sample() {
-            log.append(event).unwrap();
-        }
-        let text = std::fs::read_to_string(&path).unwrap();
+        let (_dir, path, _log, text) = written_sample();
         let cut = &text[..text.len() - 20];
         std::fs::write(&path, cut).unwrap();
         assert_eq!(
@@ -558,13 +559,7 @@ mod tests {
 
     #[test]
     fn an_edited_line_breaks_the_chain() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("events.jsonl");
-        let mut log = EventLog::open(&path).unwrap();
-        for event in sample() {
-            log.append(event).unwrap();
-        }
-        let text = std::fs::read_to_string(&path).unwrap();
+        let (_dir, _path, _log, text) = written_sample();
         let edited = text.replacen("yes (--yes)", "no", 1);
         assert_eq!(verify_chain(&edited), Err(4));
     }
