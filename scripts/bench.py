@@ -57,7 +57,7 @@ def measure(argv, environment=None, shell=False, state=None):
             sys.exit(f"bench: {argv} exited {child.returncode}: {child.stderr.decode()[:2000]}")
         best = elapsed if best is None else min(best, elapsed)
         out = child.stdout
-    return best, None, out
+    return best, out
 
 
 def rss_of(argv, environment, state):
@@ -179,6 +179,44 @@ def verdict(ok):
     return "pass" if ok else "FAIL"
 
 
+def size_row(size, previous, folder, argv, jq_listing, pipeline, listing_bytes, base_kb):
+    """One size of one table: the tool's best time, its output, its peak memory above its own
+    base, the floors (jq on the listing, the runbook's pipeline) and the growth per item since
+    the previous size."""
+    tool_env = env(folder, "tool.session")
+    tool_s, out = measure(argv, tool_env, state=tool_env["ARTHUR_REPLAY_STATE"])
+    tool_kb = rss_of(argv, tool_env, tool_env["ARTHUR_REPLAY_STATE"])
+    jq_s, _ = measure(["jq", ".items|length", jq_listing])
+    pipe_env = env(folder, "pipeline.session")
+    pipe_s, _ = measure(pipeline, pipe_env, shell=True, state=pipe_env["ARTHUR_REPLAY_STATE"])
+    growth = None
+    if previous:
+        growth = (tool_s / previous["tool_s"]) / (size / previous["size"])
+    return {
+        "size": size,
+        "out": out,
+        "listing_mb": listing_bytes / 1e6,
+        "tool_s": tool_s,
+        "tool_mb": tool_kb / 1024,
+        "mem_ratio": (tool_kb - base_kb) * 1024 / listing_bytes,
+        "jq_s": jq_s,
+        "pipe_s": pipe_s,
+        "growth": growth,
+    }
+
+
+def judge(row, previous, what, unit, failed):
+    """The targets every size meets: memory within 3x of the listing, near-linear growth."""
+    if row["mem_ratio"] > 3:
+        failed.append(f"{what} at {row['size']} {unit}: peak memory {row['mem_ratio']:.2f}x the listing (target 3x)")
+    if row["growth"] is not None and row["growth"] > 1.5:
+        failed.append(f"{what} from {previous['size']} to {row['size']} {unit}: time grew {row['growth']:.2f}x per item (target 1.5)")
+
+
+def growth_text(row):
+    return str(row["growth"] if row["growth"] is None else round(row["growth"], 2))
+
+
 def main():
     failed = []
     print("backups: restore points of N backup operations (3 Velero backups and a 3-node ClickHouse backup each)")
@@ -190,31 +228,26 @@ def main():
     for ops in OPERATIONS:
         folder = os.path.join(WORK, f"ops-{ops}")
         velero_bytes, clickhouse_bytes = write_backups(folder, ops)
-        tool_env = env(folder, "tool.session")
-        argv = [TOOL, "-n", "arthur", "-o", "json", "backups", "--max-output", "1GiB"]
-        tool_s, _, out = measure(argv, tool_env, state=tool_env["ARTHUR_REPLAY_STATE"])
-        points = json.loads(out)["restore_points"]
+        row = size_row(
+            ops,
+            previous,
+            folder,
+            [TOOL, "-n", "arthur", "-o", "json", "backups", "--max-output", "1GiB"],
+            os.path.join(folder, "velero.json"),
+            "velero backup get -n velero | grep messaging > /dev/null",
+            max(velero_bytes, clickhouse_bytes),
+            base_kb,
+        )
+        points = json.loads(row["out"])["restore_points"]
         if len(points) != ops or not all(p["complete"] for p in points):
             sys.exit(f"bench: backups grouped {len(points)} points of {ops} wrongly")
-        tool_kb = rss_of(argv, tool_env, tool_env["ARTHUR_REPLAY_STATE"])
-        jq_s, _, _ = measure(["jq", ".items|length", os.path.join(folder, "velero.json")])
-        pipe_env = env(folder, "pipeline.session")
-        pipe_s, _, _ = measure("velero backup get -n velero | grep messaging > /dev/null", pipe_env, shell=True, state=pipe_env["ARTHUR_REPLAY_STATE"])
-        listing = max(velero_bytes, clickhouse_bytes)
-        mem_ratio = (tool_kb - base_kb) * 1024 / listing
-        growth = None
-        if previous:
-            growth = (tool_s / previous[1]) / (ops / previous[0])
         print(
-            f"{ops:>7} {listing / 1e6:>10.1f} {tool_s:>8.3f} {jq_s:>8.3f} {tool_s / jq_s:>8.2f} {pipe_s:>8.3f} {tool_kb / 1024:>8.1f} {mem_ratio:>8.2f} {growth if growth is None else round(growth, 2)!s:>7}"
+            f"{ops:>7} {row['listing_mb']:>10.1f} {row['tool_s']:>8.3f} {row['jq_s']:>8.3f} {row['tool_s'] / row['jq_s']:>8.2f} {row['pipe_s']:>8.3f} {row['tool_mb']:>8.1f} {row['mem_ratio']:>8.2f} {growth_text(row):>7}"
         )
-        if mem_ratio > 3:
-            failed.append(f"backups at {ops} operations: peak memory {mem_ratio:.2f}x the listing (target 3x)")
-        if growth is not None and growth > 1.5:
-            failed.append(f"backups from {previous[0]} to {ops} operations: time grew {growth:.2f}x per item (target 1.5)")
-        if ops == 50000 and tool_s > jq_s:
-            failed.append(f"backups at 50k operations: {tool_s:.3f}s, slower than jq's {jq_s:.3f}s")
-        previous = (ops, tool_s)
+        judge(row, previous, "backups", "operations", failed)
+        if ops == 50000 and row["tool_s"] > row["jq_s"]:
+            failed.append(f"backups at 50k operations: {row['tool_s']:.3f}s, slower than jq's {row['jq_s']:.3f}s")
+        previous = row
 
     print()
     print("verify: health of N pods (kubectl get pods -o json, about 3.6 kB a pod)")
@@ -226,25 +259,23 @@ def main():
     for pods in PODS:
         folder = os.path.join(WORK, f"pods-{pods}")
         listing = write_pods(folder, pods)
-        tool_env = env(folder, "tool.session")
-        argv = [TOOL, "-n", "arthur", "verify", "--max-output", "1GiB"]
-        tool_s, _, _ = measure(argv, tool_env, state=tool_env["ARTHUR_REPLAY_STATE"])
-        tool_kb = rss_of(argv, tool_env, tool_env["ARTHUR_REPLAY_STATE"])
-        jq_s, _, _ = measure(["jq", ".items|length", os.path.join(folder, "pods.json")])
-        pipe_env = env(folder, "pipeline.session")
-        pipe_s, _, _ = measure("kubectl get pods -n arthur | grep -v Running | wc -l > /dev/null", pipe_env, shell=True, state=pipe_env["ARTHUR_REPLAY_STATE"])
-        mem_ratio = (tool_kb - base_kb) * 1024 / listing
-        growth = None
-        if previous:
-            growth = (tool_s / previous[1]) / (pods / previous[0])
-        print(
-            f"{pods:>7} {listing / 1e6:>10.1f} {tool_s:>8.3f} {jq_s:>8.3f} {pipe_s:>8.3f} {tool_s / pipe_s:>9.2f} {tool_kb / 1024:>8.1f} {mem_ratio:>8.2f} {growth if growth is None else round(growth, 2)!s:>7}"
+        row = size_row(
+            pods,
+            previous,
+            folder,
+            [TOOL, "-n", "arthur", "verify", "--max-output", "1GiB"],
+            os.path.join(folder, "pods.json"),
+            "kubectl get pods -n arthur | grep -v Running | wc -l > /dev/null",
+            listing,
+            base_kb,
         )
-        if mem_ratio > 3:
-            failed.append(f"verify at {pods} pods: peak memory {mem_ratio:.2f}x the listing (target 3x)")
-        if pods == 10000 and tool_s > 1.5 * pipe_s:
-            failed.append(f"verify at 10k pods: {tool_s:.3f}s, more than 1.5x the pipeline's {pipe_s:.3f}s")
-        previous = (pods, tool_s)
+        print(
+            f"{pods:>7} {row['listing_mb']:>10.1f} {row['tool_s']:>8.3f} {row['jq_s']:>8.3f} {row['pipe_s']:>8.3f} {row['tool_s'] / row['pipe_s']:>9.2f} {row['tool_mb']:>8.1f} {row['mem_ratio']:>8.2f} {growth_text(row):>7}"
+        )
+        judge(row, previous, "verify", "pods", failed)
+        if pods == 10000 and row["tool_s"] > 1.5 * row["pipe_s"]:
+            failed.append(f"verify at 10k pods: {row['tool_s']:.3f}s, more than 1.5x the pipeline's {row['pipe_s']:.3f}s")
+        previous = row
 
     print()
     print("targets: backups <= jq at 50k operations; verify <= 1.5x the pipeline at 10k pods; peak memory <= 3x the listing; per-item growth <= 1.5")
