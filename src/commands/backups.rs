@@ -38,14 +38,7 @@ pub fn backups(global: &GlobalArgs, args: &BackupsArgs) -> Result<i32> {
         args.command_timeout,
         Interrupt::never(),
     )
-    .map_err(|e| {
-        // For cron, a listing that cannot run at all is a failed listing (1), not a refusal.
-        if args.check {
-            Error::StepFailed(format!("backups --check: {e}"))
-        } else {
-            Error::refused(e.to_string())
-        }
-    })?;
+    .map_err(|e| for_cron(args.check, Error::refused(e.to_string())))?;
     let runner = runner.with_max_output(args.max_output);
     let mut exec = ReadOnlyExecutor::reading(std::time::Duration::from_secs(1), runner);
     let source = args.rds_source.clone().or_else(|| args.rds_like.clone());
@@ -56,13 +49,7 @@ pub fn backups(global: &GlobalArgs, args: &BackupsArgs) -> Result<i32> {
         true,
         source.as_ref(),
     )
-    .map_err(|e| match e {
-        // For cron, a listing that could not be used is a failed listing (1).
-        Error::Refused(reason) if args.check => {
-            Error::StepFailed(format!("backups --check: {reason}"))
-        }
-        other => other,
-    })?
+    .map_err(|e| for_cron(args.check, e))?
     .ok_or_else(|| Error::StepFailed("the listings did not run".into()))?;
     let now = now();
     let (points, unplaced) = restore_point::restore_points(&inventory, now);
@@ -295,6 +282,15 @@ fn common_ends(names: &[&str]) -> (String, String) {
         names[0][..head].to_string(),
         names[0][names[0].len() - tail..].to_string(),
     )
+}
+
+/// For cron (`--check`), a listing that could not run or be used is a failed listing (exit 1),
+/// not a refusal.
+fn for_cron(check: bool, error: Error) -> Error {
+    match error {
+        Error::Refused(reason) if check => Error::StepFailed(format!("backups --check: {reason}")),
+        other => other,
+    }
 }
 
 /// `-o json`: serialized from the points themselves (no intermediate JSON tree of them).

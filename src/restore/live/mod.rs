@@ -353,8 +353,9 @@ impl LiveExecutor {
     /// a command killed with the tool (or by a time limit) is on record, its effect unknown.
     fn execute(&mut self, cmd: &Cmd) -> Result<Output> {
         self.runner.interrupt().check()?;
-        self.write(&format!("$ {cmd}\n"))?;
-        self.screen.command_started(&cmd.to_string());
+        let line = cmd.to_string();
+        self.write(&format!("$ {line}\n"))?;
+        self.screen.command_started(&line);
         self.event(Event::CommandStarted {
             argv: cmd.argv(),
             effect: cmd.effect,
@@ -514,8 +515,9 @@ impl Executor for LiveExecutor {
         self.runner.interrupt().check()?;
         let started = Instant::now();
         let child = self.runner.start_background(cmd, ready_text, limit);
-        self.write(&format!("$ {cmd}\n"))?;
-        self.screen.command_started(&cmd.to_string());
+        let line = cmd.to_string();
+        self.write(&format!("$ {line}\n"))?;
+        self.screen.command_started(&line);
         self.screen.command_ended(match &child {
             Ok(_) => "running in the background",
             Err(_) => "did not start",
