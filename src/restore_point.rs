@@ -121,7 +121,54 @@ pub struct RestorePoint {
     pub clickhouse: Option<Coinciding>,
     pub rds_snapshot: Option<Coinciding>,
     pub complete: bool,
-    pub reasons: Vec<String>,
+    pub reasons: Vec<Reason>,
+}
+
+/// Why a restore point is incomplete. Shown (and serialized) as a sentence; `backups --check`
+/// makes metric labels of the parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    NoVeleroBackup(VeleroComponent),
+    /// The backup's phase, when not `Completed`.
+    VeleroPhase(VeleroComponent, String),
+    VeleroExpired(VeleroComponent),
+    NoClickhouseBackup,
+    /// The nodes that hold some backup but not this one.
+    ClickhouseMissingOn(Vec<String>),
+    NoRdsSnapshot,
+    /// The snapshot's status, when not `available`.
+    RdsSnapshotStatus(String),
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reason::NoVeleroBackup(c) => write!(f, "no {} backup in this run", c.word()),
+            Reason::VeleroPhase(c, phase) => write!(f, "{} backup is {phase}", c.word()),
+            Reason::VeleroExpired(c) => write!(f, "{} backup has expired", c.word()),
+            Reason::NoClickhouseBackup => f.write_str("no ClickHouse backup within 24h"),
+            Reason::ClickhouseMissingOn(nodes) => {
+                write!(f, "ClickHouse backup missing on {}", nodes.join(", "))
+            }
+            Reason::NoRdsSnapshot => f.write_str("no RDS snapshot within 60m"),
+            Reason::RdsSnapshotStatus(status) => write!(f, "RDS snapshot is {status}"),
+        }
+    }
+}
+
+impl Serialize for Reason {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// The reasons as one line, `; ` between them.
+pub fn joined(reasons: &[Reason]) -> String {
+    reasons
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 impl RestorePoint {
@@ -321,41 +368,42 @@ impl<'a> Timeline<'a> {
     }
 }
 
-fn reasons(point: &RestorePoint, lookups: &Lookups<'_>, now: Timestamp) -> Vec<String> {
+fn reasons(point: &RestorePoint, lookups: &Lookups<'_>, now: Timestamp) -> Vec<Reason> {
     let mut reasons = Vec::new();
     for component in VeleroComponent::ALL {
         match point.velero(component) {
-            None => reasons.push(format!("no {} backup in this run", component.word())),
+            None => reasons.push(Reason::NoVeleroBackup(component)),
             Some(b) if b.phase != "Completed" => {
-                reasons.push(format!("{} backup is {}", component.word(), b.phase))
+                reasons.push(Reason::VeleroPhase(component, b.phase.clone()))
             }
             Some(b) if b.expiration.is_some_and(|e| e <= now) => {
-                reasons.push(format!("{} backup has expired", component.word()))
+                reasons.push(Reason::VeleroExpired(component))
             }
             Some(_) => {}
         }
     }
     match &point.clickhouse {
-        None => reasons.push("no ClickHouse backup within 24h".into()),
+        None => reasons.push(Reason::NoClickhouseBackup),
         Some(c) => {
             let none = BTreeSet::new();
             let holding = lookups.holding.get(c.name.as_str()).unwrap_or(&none);
-            let missing: Vec<&str> = lookups.every_node.difference(holding).copied().collect();
+            let missing: Vec<String> = lookups
+                .every_node
+                .difference(holding)
+                .map(|n| n.to_string())
+                .collect();
             if !missing.is_empty() {
-                reasons.push(format!(
-                    "ClickHouse backup missing on {}",
-                    missing.join(", ")
-                ));
+                reasons.push(Reason::ClickhouseMissingOn(missing));
             }
         }
     }
     if lookups.snapshots.is_some() {
         match &point.rds_snapshot {
-            None => reasons.push("no RDS snapshot within 60m".into()),
+            None => reasons.push(Reason::NoRdsSnapshot),
             Some(s) => {
                 let status = lookups.status.get(s.name.as_str()).copied().unwrap_or("");
                 if status != "available" {
-                    reasons.push(format!("RDS snapshot is {status}"));
+                    reasons.push(Reason::RdsSnapshotStatus(status.into()));
                 }
             }
         }
@@ -588,7 +636,8 @@ pub(crate) mod tests {
             change(&mut inventory);
             let (points, _) = restore_points(&inventory, now());
             assert_eq!(points.len(), 1, "{what}");
-            assert_eq!(points[0].reasons, *reasons, "{what}");
+            let said: Vec<String> = points[0].reasons.iter().map(ToString::to_string).collect();
+            assert_eq!(said, *reasons, "{what}");
             assert_eq!(points[0].complete, reasons.is_empty(), "{what}");
         }
     }
@@ -757,18 +806,21 @@ pub(crate) mod tests {
                                 .filter_map(|s| snapshot_time(s).map(|t| (s.id.as_str(), t))),
                         )
                     });
-                    let mut reasons: Vec<String> = point
+                    let mut reasons: Vec<Reason> = point
                         .reasons
                         .iter()
                         .filter(|r| {
-                            r.contains(" backup in this run")
-                                || r.contains(" backup is ")
-                                || r.contains(" has expired")
+                            matches!(
+                                r,
+                                Reason::NoVeleroBackup(_)
+                                    | Reason::VeleroPhase(..)
+                                    | Reason::VeleroExpired(_)
+                            )
                         })
                         .cloned()
                         .collect();
                     match &point.clickhouse {
-                        None => reasons.push("no ClickHouse backup within 24h".into()),
+                        None => reasons.push(Reason::NoClickhouseBackup),
                         Some(c) => {
                             let holding = crate::parse::clickhouse::nodes_holding(
                                 &inventory.clickhouse,
@@ -776,20 +828,15 @@ pub(crate) mod tests {
                             );
                             let missing: Vec<&String> = every_node.difference(&holding).collect();
                             if !missing.is_empty() {
-                                reasons.push(format!(
-                                    "ClickHouse backup missing on {}",
-                                    missing
-                                        .iter()
-                                        .map(|n| n.as_str())
-                                        .collect::<Vec<_>>()
-                                        .join(", ")
+                                reasons.push(Reason::ClickhouseMissingOn(
+                                    missing.into_iter().cloned().collect(),
                                 ));
                             }
                         }
                     }
                     if let Some(snapshots) = &inventory.snapshots {
                         match &point.rds_snapshot {
-                            None => reasons.push("no RDS snapshot within 60m".into()),
+                            None => reasons.push(Reason::NoRdsSnapshot),
                             Some(s) => {
                                 let status = snapshots
                                     .iter()
@@ -797,7 +844,7 @@ pub(crate) mod tests {
                                     .map(|x| x.status.as_str())
                                     .unwrap_or("");
                                 if status != "available" {
-                                    reasons.push(format!("RDS snapshot is {status}"));
+                                    reasons.push(Reason::RdsSnapshotStatus(status.into()));
                                 }
                             }
                         }

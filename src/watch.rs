@@ -8,7 +8,8 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
 use crate::restore_point::{
-    self, Inventory, RestorePoint, clickhouse_name_time, component_of, snapshot_time, velero_time,
+    self, Inventory, Reason, RestorePoint, clickhouse_name_time, component_of, snapshot_time,
+    velero_time,
 };
 use crate::runbook::VeleroComponent;
 
@@ -39,7 +40,7 @@ pub struct Freshness {
 #[derive(Debug, Clone, Serialize)]
 pub struct Incomplete {
     pub time: Timestamp,
-    pub reasons: Vec<String>,
+    pub reasons: Vec<Reason>,
 }
 
 pub fn assess(points: &[RestorePoint], now: Timestamp, max_age: SignedDuration) -> Freshness {
@@ -98,7 +99,12 @@ impl Freshness {
                 _ => "newer restore points, incomplete:\n",
             });
             for point in &self.newer_incomplete {
-                let _ = writeln!(text, "  {}: {}", point.time, point.reasons.join("; "));
+                let _ = writeln!(
+                    text,
+                    "  {}: {}",
+                    point.time,
+                    restore_point::joined(&point.reasons)
+                );
             }
         }
         text
@@ -117,42 +123,24 @@ fn age_text(seconds: i64) -> String {
     }
 }
 
-/// The store and kind of a reason a restore point is incomplete, as metric labels (the reasons
-/// are worded in `restore_point`; these are their fixed forms).
-pub fn reason_labels(reason: &str) -> Vec<(&'static str, String)> {
-    let words = [
-        ("messaging", VeleroComponent::Messaging),
-        ("enrichments", VeleroComponent::Enrichments),
-        ("workflows", VeleroComponent::Workflows),
-    ];
-    for (word, _) in words {
-        if reason == format!("no {word} backup in this run") {
-            return vec![("store", word.into()), ("reason", "missing".into())];
+/// The store and kind of a reason a restore point is incomplete, as metric labels.
+pub fn reason_labels(reason: &Reason) -> Vec<(&'static str, String)> {
+    let (store, kind) = match reason {
+        Reason::NoVeleroBackup(c) => (c.word(), "missing".into()),
+        Reason::VeleroPhase(c, phase) => (c.word(), snake(phase)),
+        Reason::VeleroExpired(c) => (c.word(), "expired".into()),
+        Reason::NoClickhouseBackup => ("clickhouse", "missing".into()),
+        Reason::ClickhouseMissingOn(nodes) => {
+            return vec![
+                ("store", "clickhouse".into()),
+                ("reason", "missing_on_node".into()),
+                ("node", nodes.join(", ")),
+            ];
         }
-        if reason == format!("{word} backup has expired") {
-            return vec![("store", word.into()), ("reason", "expired".into())];
-        }
-        if let Some(phase) = reason.strip_prefix(&format!("{word} backup is ")) {
-            return vec![("store", word.into()), ("reason", snake(phase))];
-        }
-    }
-    if reason == "no ClickHouse backup within 24h" {
-        return vec![("store", "clickhouse".into()), ("reason", "missing".into())];
-    }
-    if let Some(nodes) = reason.strip_prefix("ClickHouse backup missing on ") {
-        return vec![
-            ("store", "clickhouse".into()),
-            ("reason", "missing_on_node".into()),
-            ("node", nodes.into()),
-        ];
-    }
-    if reason == "no RDS snapshot within 60m" {
-        return vec![("store", "rds".into()), ("reason", "missing".into())];
-    }
-    if let Some(status) = reason.strip_prefix("RDS snapshot is ") {
-        return vec![("store", "rds".into()), ("reason", snake(status))];
-    }
-    vec![("store", "unknown".into()), ("reason", snake(reason))]
+        Reason::NoRdsSnapshot => ("rds", "missing".into()),
+        Reason::RdsSnapshotStatus(status) => ("rds", snake(status)),
+    };
+    vec![("store", store.into()), ("reason", kind)]
 }
 
 /// `PartiallyFailed` -> `partially_failed`; anything else but letters and digits -> `_`.
@@ -335,21 +323,22 @@ mod tests {
 
     #[test]
     fn reasons_become_labels() {
-        let cases: [(&str, &[(&str, &str)]); 6] = [
+        use crate::runbook::VeleroComponent::{Enrichments, Messaging, Workflows};
+        let cases: [(Reason, &[(&str, &str)]); 6] = [
             (
-                "no workflows backup in this run",
+                Reason::NoVeleroBackup(Workflows),
                 &[("store", "workflows"), ("reason", "missing")],
             ),
             (
-                "messaging backup is PartiallyFailed",
+                Reason::VeleroPhase(Messaging, "PartiallyFailed".into()),
                 &[("store", "messaging"), ("reason", "partially_failed")],
             ),
             (
-                "enrichments backup has expired",
+                Reason::VeleroExpired(Enrichments),
                 &[("store", "enrichments"), ("reason", "expired")],
             ),
             (
-                "ClickHouse backup missing on chi-olap-installation-arthur-0-2",
+                Reason::ClickhouseMissingOn(vec!["chi-olap-installation-arthur-0-2".into()]),
                 &[
                     ("store", "clickhouse"),
                     ("reason", "missing_on_node"),
@@ -357,16 +346,16 @@ mod tests {
                 ],
             ),
             (
-                "RDS snapshot is creating",
+                Reason::RdsSnapshotStatus("creating".into()),
                 &[("store", "rds"), ("reason", "creating")],
             ),
             (
-                "no RDS snapshot within 60m",
+                Reason::NoRdsSnapshot,
                 &[("store", "rds"), ("reason", "missing")],
             ),
         ];
         for (reason, expected) in cases {
-            let labels = reason_labels(reason);
+            let labels = reason_labels(&reason);
             let got: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (*k, v.as_str())).collect();
             assert_eq!(got, expected, "{reason}");
         }

@@ -141,7 +141,7 @@ fn table(
                         not_looked_up.into()
                     }
                 }),
-            point.reasons.join("; "),
+            restore_point::joined(&point.reasons),
         ]);
     }
     let legend = if wide {

@@ -242,7 +242,7 @@ fn chosen_point(points: &[RestorePoint], at: Option<Timestamp>) -> Result<(usize
         let newest: Vec<String> = points
             .iter()
             .take(5)
-            .map(|p| format!("{}: {}", p.time, p.reasons.join("; ")))
+            .map(|p| format!("{}: {}", p.time, restore_point::joined(&p.reasons)))
             .collect();
         Error::refused(format!(
             "no complete restore point{}; the newest ones: {}. See `arthur-restore backups`",
