@@ -114,11 +114,10 @@ fn first_line(text: &str) -> String {
 impl Shown {
     fn of(event: &Event) -> Option<Shown> {
         match event {
-            Event::Gate { gate, answer, .. } => Some(Shown::Line(match answer.as_str() {
-                "no" => format!("# gate {gate}: answered no"),
-                a if a.starts_with("none (") => format!("# gate {gate}: nobody to answer"),
-                a => format!("# gate {gate}: {a}"),
-            })),
+            Event::Gate { gate, answer, .. } => Some(Shown::Line(format!(
+                "# {}",
+                crate::record::transcript::gate_line(gate, answer)
+            ))),
             Event::WaitEnded { polls, result, .. } => {
                 let first = first_line(result);
                 Some(if *polls > 1 {

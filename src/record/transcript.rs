@@ -190,6 +190,16 @@ impl LongOutput {
     }
 }
 
+/// The transcript's line (without `# `) for a gate's answer as events.jsonl records it: the
+/// run writes it, the audit expects it.
+pub fn gate_line(gate: &str, answer: &str) -> String {
+    match answer {
+        "no" => format!("gate {gate}: answered no"),
+        a if a.starts_with("none (") => format!("gate {gate}: nobody to answer"),
+        a => format!("gate {gate}: {a}"),
+    }
+}
+
 /// A `# ` line for each line of the text.
 pub fn comment(text: &str) -> String {
     text.lines().map(|line| format!("# {line}\n")).collect()

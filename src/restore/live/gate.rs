@@ -53,13 +53,23 @@ impl LiveExecutor {
         } else {
             return self.nobody_to_answer(confirmation);
         };
-        self.comment(&format!("gate {}: {answer}", confirmation.gate))?;
+        self.record_answer(confirmation, answer, Some(confirmation.details.clone()))?;
+        Ok(GateOutcome::Passed)
+    }
+
+    /// A gate's answer: its transcript line and its event.
+    fn record_answer(
+        &mut self,
+        confirmation: &Confirmation,
+        answer: String,
+        details: Option<Vec<String>>,
+    ) -> Result<()> {
+        self.comment(&transcript::gate_line(confirmation.gate, &answer))?;
         self.event(Event::Gate {
             gate: confirmation.gate.into(),
             answer,
-            details: Some(confirmation.details.clone()),
-        })?;
-        Ok(GateOutcome::Passed)
+            details,
+        })
     }
 
     /// Asks at the terminal. A gate that wants a word (`delete`) asks again on anything else,
@@ -129,19 +139,7 @@ impl LiveExecutor {
 
     /// The gate was not passed: recorded, and a refusal that says how to go on.
     fn refused_at_the_gate(&mut self, confirmation: &Confirmation, answer: String) -> Error {
-        let recorded = if answer == "no" {
-            self.comment(&format!("gate {}: answered no", confirmation.gate))
-        } else {
-            self.comment(&format!("gate {}: {answer}", confirmation.gate))
-        }
-        .and_then(|()| {
-            self.event(Event::Gate {
-                gate: confirmation.gate.into(),
-                answer: answer.clone(),
-                details: None,
-            })
-        });
-        if let Err(error) = recorded {
+        if let Err(error) = self.record_answer(confirmation, answer.clone(), None) {
             return error;
         }
         Error::refused(format!(
@@ -152,12 +150,7 @@ impl LiveExecutor {
     }
 
     fn nobody_to_answer(&mut self, confirmation: &Confirmation) -> Result<GateOutcome> {
-        self.comment(&format!("gate {}: nobody to answer", confirmation.gate))?;
-        self.event(Event::Gate {
-            gate: confirmation.gate.into(),
-            answer: "none (no terminal, no --yes)".into(),
-            details: None,
-        })?;
+        self.record_answer(confirmation, "none (no terminal, no --yes)".into(), None)?;
         Err(Error::refused(format!(
             "\"{}\" needs an answer, and there is no terminal to ask on; run in a terminal, or pass --yes to answer it (non-interactive use). Continue with `arthur-restore run --resume {} --yes`",
             confirmation.question,
