@@ -278,7 +278,7 @@ impl LiveExecutor {
             "events.jsonl final hash (the SHA-256 of its last line; paste it into the change ticket, check it with `arthur-restore audit --expect HASH`): {anchor}"
         )))?;
         self.screen
-            .ending(&self.ending(status, &text, &times, &anchor));
+            .ending(status, &text, &self.ending(status, &times, &anchor));
         self.save_state_anchored(facts, status, error.map(ToString::to_string), Some(anchor))?;
         self.record.release_lock();
         signed.map_err(|e| {
@@ -305,11 +305,11 @@ impl LiveExecutor {
         lines.join("\n")
     }
 
-    /// What the operator reads last: how the run ended, the times, the warnings again, where
-    /// the record is, its anchor, and what to run next.
-    fn ending(&self, status: RunStatus, said: &str, times: &str, anchor: &str) -> String {
+    /// What the operator reads last after how the run ended: the times, the warnings again,
+    /// where the record is, its anchor, and what to run next.
+    fn ending(&self, status: RunStatus, times: &str, anchor: &str) -> String {
         let run_dir = self.record.dir().path().display().to_string();
-        let mut text = format!("{said}\n{times}\n");
+        let mut text = format!("{times}\n");
         if !self.warnings.is_empty() {
             text.push_str("warnings (said above):\n");
             for warning in &self.warnings {

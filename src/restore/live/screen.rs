@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anstyle::{AnsiColor, Style};
 
-use crate::record::redact;
+use crate::record::{RunStatus, redact};
 
 /// How much of the run the terminal shows (`-q`, default, `-v`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -207,20 +207,18 @@ impl Screen {
     }
 
     /// The ending: shown in every view but the full one (where the transcript carries it).
-    pub fn ending(self, text: &str) {
+    pub fn ending(self, status: RunStatus, said: &str, rest: &str) {
         if self.full() {
             return;
         }
         let mut shown = String::from("\n");
-        for line in text.lines() {
-            let line = if is_warning(line) {
-                warning(line)
-            } else if line.starts_with("run completed") {
-                done(line)
-            } else if line.starts_with("run failed") || line.starts_with("run refused") {
-                error(line)
-            } else {
-                line.to_string()
+        for (index, line) in said.lines().chain(rest.lines()).enumerate() {
+            let line = match status {
+                // The line that says how the run ended, in the colour of how it ended.
+                RunStatus::Completed if index == 0 => done(line),
+                RunStatus::Failed | RunStatus::Refused if index == 0 => error(line),
+                _ if is_warning(line) => warning(line),
+                _ => line.to_string(),
             };
             shown.push_str(&format!("{line}\n"));
         }
