@@ -4,9 +4,8 @@
 //! target/test-summaries/readers.txt.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::Path;
 
-use crate::parse::properties::{Random, mutations, samples};
+use crate::parse::properties::{Random, mutations, samples, write_summary};
 
 type Reader = fn(&str);
 
@@ -48,8 +47,6 @@ fn damaged_input_never_panics_a_reader() {
         readers.len(),
         failures.len()
     );
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-summaries");
-    let _ = std::fs::create_dir_all(&dir);
-    let _ = std::fs::write(dir.join("readers.txt"), format!("{summary}\n"));
+    write_summary("readers.txt", &summary);
     assert!(failures.is_empty(), "{summary}\n{}", failures.join("\n"));
 }

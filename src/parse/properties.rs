@@ -205,8 +205,14 @@ fn damaged_output_never_panics_a_parser() {
         parsers.len(),
         failures.len()
     );
+    write_summary("parsers.txt", &summary);
+    assert!(failures.is_empty(), "{summary}\n{}", failures.join("\n"));
+}
+
+/// Writes a property test's summary line where scripts/test prints it from
+/// (target/test-summaries/NAME).
+pub(crate) fn write_summary(name: &str, summary: &str) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-summaries");
     let _ = std::fs::create_dir_all(&dir);
-    let _ = std::fs::write(dir.join("parsers.txt"), format!("{summary}\n"));
-    assert!(failures.is_empty(), "{summary}\n{}", failures.join("\n"));
+    let _ = std::fs::write(dir.join(name), format!("{summary}\n"));
 }
