@@ -227,7 +227,14 @@ fn crash_at(n: usize, signal: &str, expected: &Value) -> Result<(), String> {
             explain(&first)
         ));
     }
-    let resumed = sim.resume(false);
+    resumed(&sim, false)?;
+    same_end(&sim, expected)?;
+    audit_conforms(&sim.run_dir().join("transcript.log"))
+}
+
+/// `--resume` (clearing a blocking fault first when `clear`) completes: `Err` says how not.
+fn resumed(sim: &Sim, clear: bool) -> Result<(), String> {
+    let resumed = sim.resume(clear);
     if resumed.status.code() != Some(0) {
         return Err(format!(
             "the resume exited {:?}\n{}",
@@ -235,6 +242,11 @@ fn crash_at(n: usize, signal: &str, expected: &Value) -> Result<(), String> {
             explain(&resumed)
         ));
     }
+    Ok(())
+}
+
+/// The world ended as the uninterrupted restore left it, and no change was asked twice.
+fn same_end(sim: &Sim, expected: &Value) -> Result<(), String> {
     let end = sim.end_state();
     if &end != expected {
         return Err(format!("end state {end:#}\nexpected {expected:#}"));
@@ -243,7 +255,7 @@ fn crash_at(n: usize, signal: &str, expected: &Value) -> Result<(), String> {
     if !repeated.is_empty() {
         return Err(format!("repeated: {repeated:?}"));
     }
-    audit_conforms(&sim.run_dir().join("transcript.log"))
+    Ok(())
 }
 
 #[test]
@@ -630,14 +642,7 @@ fn fault_at(n: usize, kind: &str, expected: &Value) -> Result<(), String> {
             if !after.is_empty() {
                 return Err(format!("changed after the failure: {after:?}"));
             }
-            let resumed = sim.resume(kind == "blocking");
-            if resumed.status.code() != Some(0) {
-                return Err(format!(
-                    "the resume exited {:?}\n{}",
-                    resumed.status.code(),
-                    explain(&resumed)
-                ));
-            }
+            resumed(&sim, kind == "blocking")?;
         }
         other => {
             return Err(format!(
@@ -646,15 +651,7 @@ fn fault_at(n: usize, kind: &str, expected: &Value) -> Result<(), String> {
             ));
         }
     }
-    let end = sim.end_state();
-    if &end != expected {
-        return Err(format!("end state {end:#}\nexpected {expected:#}"));
-    }
-    let repeated = sim.repeated_changes();
-    if !repeated.is_empty() {
-        return Err(format!("repeated: {repeated:?}"));
-    }
-    Ok(())
+    same_end(&sim, expected)
 }
 
 #[test]
