@@ -964,15 +964,22 @@ fn secret(seed: u64, index: u64, length: usize, upper: bool) -> String {
 /// values, block scalars, flow mappings, PEM blocks, bearer tokens, AWS credentials, JSON and
 /// JSON-escaped text. Returns the text and the secret values planted in it.
 fn planted_secrets(seed: u64, call: u64) -> (String, Vec<String>) {
-    let v: Vec<String> = (0..14)
+    let v: Vec<String> = (0..30)
         .map(|i| secret(seed, call * 100 + i, 24, false))
         .collect();
     let key_id = format!("AKIA{}", secret(seed, call * 100 + 50, 16, true));
-    let text = format!(
+    let mut text = format!(
         "meta_db_password:\n  value: {}\napi_key: {}\nvaluePlaintext: {}\ndb_password: {{value: '{}'}}\ntls_key: |\n  {}\n-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\nAuthorization: Bearer {}\naws_access_key_id = {key_id}\naws_secret_access_key = {}\naws_session_token = {}\n{{\"SecretAccessKey\": \"{}\", \"SessionToken\": \"{}\"}}\n{{\"message\": \"config:\\n  password: {}\\n\"}}\ntoken: \"{}\"\n",
         v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12]
     );
+    // The forms of issue 17: URL userinfo, an env list, keys ending _pass/_pw/passphrase, a
+    // cookie and an API key header, shaped tokens, a value on the next line, broken YAML.
+    text.push_str(&format!(
+        "url: postgres://arthur:{}@db.internal:5432/arthur\ncache: redis://:{}@cache:6379\nsee https://user:{}@host/x\nenv:\n  - name: POSTGRES_PASSWORD\n    value: {}\ndb_pass: {}\nuser_pw={}\nssh_passphrase: {}\nDB_PASS={}\nCookie: session={}\nx-api-key: {}\nghp_{}\nxoxb-{}\npassword:\n  {}\nmeta_db_password: {{value: 'Pa55-{}\n",
+        v[14], v[15], v[16], v[17], v[18], v[19], v[20], v[21], v[22], v[23], v[24], v[25], v[26], v[27]
+    ));
     let mut values = v[..13].to_vec();
+    values.extend(v[14..28].iter().cloned());
     values.push(key_id);
     (text, values)
 }

@@ -85,14 +85,23 @@ pub fn command_failed(cmd: &Cmd, out: &Output) -> Error {
     }
 }
 
+/// Whether a character must not leave the process raw: a control character (ESC, BEL, NUL,
+/// CR, DEL, the C1 controls) but for the line end and the tab, or one that reorders or hides
+/// text (the bidirectional overrides, embeddings and isolates, the marks, SPEC section 5 rule 15).
+pub fn is_unsafe_char(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t')
+        || matches!(
+            c,
+            '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        )
+}
+
 /// A command's output as the terminal and the transcript show it: verbatim, but for control
-/// characters (an escape sequence, a NUL), which are shown escaped (`\x1b`, `\0`) so that they
-/// can neither drive the operator's terminal nor hide text. Line ends stay (a CRLF is a line end).
+/// characters (an escape sequence, a NUL) and bidirectional overrides, which are shown escaped
+/// (`\x1b`, `\0`, `\u{202e}`) so that they can neither drive the operator's terminal nor hide
+/// or reorder text. Line ends stay (a CRLF is a line end).
 pub fn escape_controls(output: &str) -> std::borrow::Cow<'_, str> {
-    if !output
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t')
-    {
+    if !output.chars().any(is_unsafe_char) {
         return output.into();
     }
     let mut text = String::with_capacity(output.len());
@@ -104,8 +113,27 @@ pub fn escape_controls(output: &str) -> std::borrow::Cow<'_, str> {
             '\0' => text.push_str("\\0"),
             '\r' => text.push_str("\\r"),
             c if c.is_control() => text.push_str(&format!("\\x{:02x}", u32::from(c))),
+            c if is_unsafe_char(c) => text.push_str(&format!("\\u{{{:04x}}}", u32::from(c))),
             c => text.push(c),
         }
     }
     text.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_unsafe_character_is_escaped() {
+        let hostile =
+            "a\x1b[2Jb\x1b]8;;http://x\x07link\x1b]8;;\x07\x07c\rd\0e\u{202e}f\u{2066}g\u{9b}h\r\n";
+        let shown = escape_controls(hostile);
+        assert!(!shown.chars().any(is_unsafe_char), "{shown:?}");
+        assert_eq!(
+            shown,
+            "a\\x1b[2Jb\\x1b]8;;http://x\\x07link\\x1b]8;;\\x07\\x07c\\rd\\0e\\u{202e}f\\u{2066}g\\x9bh\n"
+        );
+        assert_eq!(escape_controls("plain\ttext\n"), "plain\ttext\n");
+    }
 }

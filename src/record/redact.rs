@@ -11,20 +11,20 @@
 
 use std::io::Write;
 use std::sync::LazyLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use regex::Regex;
 
 pub const REDACTED: &str = "<redacted>";
 
 /// The words that make a key's value secret.
-const SECRET_WORDS: &str =
-    r"password|passwd|pwd|secret|token|api_?key|apikey|private_?key|_key|credential";
+const SECRET_WORDS: &str = r"password|passwd|passphrase|pwd|secret|token|api_?key|apikey|private_?key|_key|credential|_pass|pass_|_pw";
 
 static AWS_KEY_ID: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b").expect("valid"));
 static INLINE_SECRET: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
-        r#"(?i)("?[A-Za-z0-9_.-]*(?:{SECRET_WORDS})[A-Za-z0-9_.-]*"?\s*[:=]\s*)("[^"]*"|'[^']*'|\{{[^}}]*\}}|[^\s,}}{{]+)"#
+        r#"(?i)("?[A-Za-z0-9_.-]*(?:{SECRET_WORDS})[A-Za-z0-9_.-]*"?\s*[:=]\s*)("[^"]*"?|'[^']*'?|\{{[^}}]*\}}?|[^\s,}}{{]+)"#
     ))
     .expect("valid")
 });
@@ -32,7 +32,36 @@ static PLAINTEXT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?i)("?valuePlaintext"?\s*:\s*)("[^"]*"|'[^']*'|[^\s,}{]+)"#).expect("valid")
 });
 static FLOW_VALUE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"(:\s*)("[^"]*"|'[^']*'|[^\s,}{]+)"#).expect("valid"));
+    LazyLock::new(|| Regex::new(r#"(:\s*)("[^"]*"?|'[^']*'?|[^\s,}{]+)"#).expect("valid"));
+/// The password of a URL's userinfo: `postgres://arthur:PW@host`, `redis://:PW@host`.
+static URL_USERINFO: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]*:)([^\s@/]+)@").expect("valid")
+});
+/// Headers that carry a credential whole: `Cookie:`, `Set-Cookie:`, `X-Api-Key:`, `X-Auth-Token:`.
+static CREDENTIAL_HEADER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b((?:set-)?cookie|x-api-key|x-auth-token|proxy-authorization)(\s*:\s*)\S.*")
+        .expect("valid")
+});
+/// Tokens recognisable by their own form: GitHub's (`ghp_…`, `github_pat_…`) and Slack's (`xoxb-…`).
+static SHAPED_TOKEN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(?:gh[pousr]_[A-Za-z0-9]{16,}|github_pat_[A-Za-z0-9_]{16,}|xox[abposr]-[A-Za-z0-9-]{8,})")
+        .expect("valid")
+});
+/// The name of an environment variable in a list (`- name: POSTGRES_PASSWORD`): the `value:`
+/// that follows it is its value.
+static ENV_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"^\s*(?:-\s+)?"?name"?\s*:\s*["']?([A-Za-z0-9_.-]+)["']?\s*,?\s*$"#)
+        .expect("valid")
+});
+/// The same in JSON, on one line: `{"name":"POSTGRES_PASSWORD","value":"X"}`.
+static ENV_PAIR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)("name"\s*:\s*"[^"]*(?:password|passwd|passphrase|secret|token|api_?key|_key|credential|_pass|_pw)[^"]*"\s*,\s*"value"\s*:\s*)"(?:[^"\\]|\\.)*""#)
+        .expect("valid")
+});
+/// A line that is a key of its own (`key: …`), not a bare value.
+static KEYED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"^\s*(?:-\s+)?["']?[A-Za-z0-9_.-]+["']?\s*:(?:\s|$)"#).expect("valid")
+});
 static CREDENTIALS: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)\b((?:bearer|basic)\s+)[A-Za-z0-9._~+/=-]+").expect("valid"));
 static PEM_INLINE: LazyLock<Regex> = LazyLock::new(|| {
@@ -88,6 +117,11 @@ fn is_secret_key(key: &str) -> bool {
         "credential",
         "auth",
         "valueplaintext",
+        "passphrase",
+        "_pass",
+        "pass_",
+        "_pw",
+        "cookie",
     ]
     .iter()
     .any(|word| key.contains(word))
@@ -142,9 +176,19 @@ impl Reading {
         }
         let redacted = match (in_block, VALUE_LINE.captures(body)) {
             (true, Some(c)) => format!("{}{}: {REDACTED}", &c[1], &c[2]),
+            // `password:` with its value on the next line, or a list under it.
+            (true, None) if !blank && !KEYED.is_match(body) => {
+                format!("{}{REDACTED}", &body[..indent])
+            }
             _ => body.to_string(),
         };
         if SECRET_KEY_LINE.is_match(body) {
+            self.secret_block = Some(Block::Opening);
+        }
+        if let Some(c) = ENV_NAME.captures(body)
+            && is_secret_key(&c[1])
+        {
+            // `- name: POSTGRES_PASSWORD` then `value: X`: the value is a sibling key.
             self.secret_block = Some(Block::Opening);
         }
         inline(&redacted)
@@ -167,6 +211,10 @@ fn inline(text: &str) -> String {
     let text = AWS_KEY_ID.replace_all(&text, REDACTED);
     let text = CREDENTIALS.replace_all(&text, format!("${{1}}{REDACTED}"));
     let text = PLAINTEXT.replace_all(&text, format!("${{1}}{REDACTED}"));
+    let text = URL_USERINFO.replace_all(&text, format!("${{1}}{REDACTED}@"));
+    let text = CREDENTIAL_HEADER.replace_all(&text, format!("${{1}}${{2}}{REDACTED}"));
+    let text = SHAPED_TOKEN.replace_all(&text, REDACTED);
+    let text = ENV_PAIR.replace_all(&text, format!("${{1}}\"{REDACTED}\""));
     INLINE_SECRET
         .replace_all(&text, |c: &regex::Captures<'_>| {
             let value = &c[2];
@@ -187,8 +235,12 @@ fn inline(text: &str) -> String {
         .into_owned()
 }
 
-/// Returns the text with secrets replaced by `<redacted>`.
+/// Returns the text as it may leave the process: control characters and bidirectional overrides
+/// escaped (`process::escape_controls`), then secrets replaced by `<redacted>`. This is the one
+/// boundary (SPEC section 5, rules 10 and 15): the terminal, transcript.log, events.jsonl,
+/// state.json and the HTML page all write through it.
 pub fn redact(text: &str) -> String {
+    let text = crate::process::escape_controls(text);
     let mut out = String::with_capacity(text.len());
     let mut reading = Reading::default();
     for line in text.split_inclusive('\n') {
@@ -235,17 +287,77 @@ pub fn redact_json(value: &mut serde_json::Value) {
     }
 }
 
-/// Writes to standard output, without secrets.
+/// Whether the terminal streams may carry the tool's own colour (`--color`, decided once by the
+/// screen): then, and only then, SGR sequences (`ESC [ 1;33 m`, colour and weight, never a cursor
+/// movement, a title or a link) pass to the terminal; every other control character is escaped.
+static COLOUR: AtomicBool = AtomicBool::new(false);
+
+pub fn allow_colour(paint: bool) {
+    COLOUR.store(paint, Ordering::Relaxed);
+}
+
+static SGR: LazyLock<Regex> = LazyLock::new(|| Regex::new("\x1b\\[[0-9;]*m").expect("valid"));
+
+/// The first of the Unicode private-use code points that stand for a colour sequence while the
+/// text is escaped and redacted; the same code points in the text itself are escaped first.
+const HELD: u32 = 0xF0000;
+
+/// Text for the terminal: escaped and redacted as everywhere, keeping the tool's own colour.
+pub fn for_terminal(text: &str) -> String {
+    terminal_text(text, COLOUR.load(Ordering::Relaxed))
+}
+
+fn terminal_text(text: &str, colour: bool) -> String {
+    if !colour || !text.contains('\x1b') {
+        return redact(text);
+    }
+    let mut codes: Vec<&str> = Vec::new();
+    let mut holding = String::with_capacity(text.len());
+    let mut last = 0;
+    for code in SGR.find_iter(text) {
+        push_unheld(&mut holding, &text[last..code.start()]);
+        let index = codes
+            .iter()
+            .position(|c| *c == code.as_str())
+            .unwrap_or_else(|| {
+                codes.push(code.as_str());
+                codes.len() - 1
+            });
+        holding.push(char::from_u32(HELD + index as u32).unwrap_or('?'));
+        last = code.end();
+    }
+    push_unheld(&mut holding, &text[last..]);
+    redact(&holding)
+        .chars()
+        .map(|c| match (u32::from(c)).checked_sub(HELD) {
+            Some(index) if (index as usize) < codes.len() => codes[index as usize].to_string(),
+            _ => c.to_string(),
+        })
+        .collect()
+}
+
+/// Appends text in which no code point can pass for a held colour sequence.
+fn push_unheld(out: &mut String, text: &str) {
+    for c in text.chars() {
+        if (HELD..HELD + 0x100).contains(&u32::from(c)) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+}
+
+/// Writes to standard output, escaped and without secrets.
 pub fn out(text: &str) -> std::io::Result<()> {
     let mut stdout = std::io::stdout().lock();
-    stdout.write_all(redact(text).as_bytes())?;
+    stdout.write_all(for_terminal(text).as_bytes())?;
     stdout.flush()
 }
 
-/// Writes to standard error, without secrets (errors quote what commands printed).
+/// Writes to standard error, escaped and without secrets (errors quote what commands printed).
 pub fn err(text: &str) {
     let mut stderr = std::io::stderr().lock();
-    let _ = stderr.write_all(redact(text).as_bytes());
+    let _ = stderr.write_all(for_terminal(text).as_bytes());
     let _ = stderr.flush();
 }
 
@@ -291,10 +403,55 @@ mod tests {
             r#"{"message":"config:\n  password: S3CR3T\n"}"#,
             "# meta_db_password:\n#   value: S3CR3T",
             "token: \"S3CR3T\"",
+            // Issue 17's forms.
+            "url: postgres://arthur:S3CR3T@db.example:5432/arthur",
+            "redis://:S3CR3T@cache:6379/0",
+            "see https://user:S3CR3T@host/path",
+            "env:\n  - name: POSTGRES_PASSWORD\n    value: S3CR3T\n  - name: OTHER\n    value: x",
+            r#"[{"name":"POSTGRES_PASSWORD","value":"S3CR3T"}]"#,
+            "db_pass: S3CR3T",
+            "user_pw=S3CR3T",
+            "ssh_passphrase: S3CR3T",
+            "DB_PASS=S3CR3T",
+            "Cookie: session=S3CR3T; other=S3CR3T",
+            "x-api-key: S3CR3T",
+            "token ghp_S3CR3TS3CR3TS3CR3TS3CR3T here",
+            "xoxb-S3CR3T-S3CR3T-S3CR3T",
+            "password:\n  S3CR3T\nother: x",
+            "  meta_db_password: {value: 'S3CR3T and more",
+            "  meta_db_password: {value: \"S3CR3T",
         ];
         for text in rows {
             let clean = redact(text);
             assert!(!clean.contains("S3CR3T"), "{text:?} became {clean:?}");
+        }
+    }
+
+    /// The terminal keeps the tool's colour when it paints, and nothing else: a screen clear, a
+    /// hyperlink, a bell, a right-to-left override and a forged placeholder are all escaped.
+    #[test]
+    fn the_terminal_gets_colour_and_no_other_control() {
+        let styled = "\x1b[33mwarning\x1b[0m \x1b[2J\x1b]8;;http://x\x07y\x1b]8;;\x07 \u{202e}z \u{f0000} password: S3CR3T\n";
+        for colour in [false, true] {
+            let shown = terminal_text(styled, colour);
+            assert!(!shown.contains("S3CR3T"), "{shown:?}");
+            assert!(
+                !shown.contains("\x1b[2J")
+                    && !shown.contains('\x07')
+                    && !shown.contains('\u{202e}'),
+                "{shown:?}"
+            );
+            assert!(!colour || !shown.contains('\u{f0000}'), "{shown:?}");
+            assert_eq!(
+                shown.contains("\x1b[33mwarning\x1b[0m"),
+                colour,
+                "{shown:?}"
+            );
+            let raw: Vec<char> = shown
+                .chars()
+                .filter(|c| crate::process::is_unsafe_char(*c))
+                .collect();
+            assert_eq!(raw.len(), if colour { 2 } else { 0 }, "{shown:?}");
         }
     }
 

@@ -94,6 +94,43 @@ pub fn command_output(output: &str, status: i32) -> String {
     text
 }
 
+/// The longest output line the transcript shows whole; `audit` reads lines up to
+/// `record::MAX_LOG_LINE`, well above it, so that every transcript the tool writes is read.
+pub const LONG_LINE: usize = 64 << 10;
+
+/// Lines longer than `LONG_LINE` cut there (at a character boundary), each followed by what was
+/// left out: its size and SHA-256.
+pub fn cut_long_lines(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    if text.len() <= LONG_LINE || !text.split('\n').any(|l| l.len() > LONG_LINE) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len().min(4 * LONG_LINE));
+    for (index, line) in text.split('\n').enumerate() {
+        if index > 0 {
+            out.push('\n');
+        }
+        if line.len() <= LONG_LINE {
+            out.push_str(line);
+            continue;
+        }
+        let mut end = LONG_LINE;
+        while !line.is_char_boundary(end) {
+            end -= 1;
+        }
+        let digest: String = Sha256::digest(line.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        out.push_str(&line[..end]);
+        out.push_str(&format!(
+            "\n# (the line above is cut at {end} of its {} bytes; the whole line has the SHA-256 {digest})",
+            line.len()
+        ));
+    }
+    out
+}
+
 /// The line after the `$ ` line of a command that never ended: killed at its time limit or
 /// interrupted. Its effect is unknown; a resume looks at the cluster to find out.
 pub fn command_killed(reason: &str) -> String {

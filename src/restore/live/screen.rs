@@ -52,6 +52,7 @@ pub fn init_colour(choice: Colour) {
         }
     };
     PAINT.store(paint, Ordering::Relaxed);
+    redact::allow_colour(paint);
 }
 
 fn painted(style: Style, text: &str) -> String {

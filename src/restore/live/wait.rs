@@ -272,13 +272,16 @@ impl LiveExecutor {
         let next_poll = Instant::now() + interval;
         loop {
             let left = next_poll.saturating_duration_since(Instant::now());
-            progress.spinner.set_message(format!(
-                "waiting for {}: {line} · {} of {} · next poll in {}s",
-                progress.what,
-                progress.elapsed(),
-                format_duration(timeout),
-                left.as_secs() + u64::from(left.subsec_nanos() > 0)
-            ));
+            // The live line is drawn by indicatif, past `redact::out`: escaped and redacted here.
+            progress
+                .spinner
+                .set_message(crate::record::redact::redact(&format!(
+                    "waiting for {}: {line} · {} of {} · next poll in {}s",
+                    progress.what,
+                    progress.elapsed(),
+                    format_duration(timeout),
+                    left.as_secs() + u64::from(left.subsec_nanos() > 0)
+                )));
             progress.spinner.tick();
             if left.is_zero() {
                 return Ok(());
