@@ -70,19 +70,17 @@ fn the_final_hash_anchors_the_event_log() {
     assert_eq!(code, Some(4), "{text}");
     assert!(text.contains("one of the two was edited"), "{text}");
 
-    // What only the event log holds (how long a command took), edited and chained again: only
-    // the anchor sees it.
+    // What only the event log holds (how long a command took), edited and chained again: the
+    // transcript's last line names the final hash the run printed, which is no longer the
+    // last line's; and the anchor sees it too.
     let duration = regex::Regex::new(r#""duration_ms":\d+"#).unwrap();
     let edited = rechain(&duration.replace(&events, r#""duration_ms":999999"#));
     assert_ne!(edited, events);
     std::fs::write(&events_path, &edited).unwrap();
     let (code, text) = audit(&transcript, &[]);
     assert!(text.contains("hash chain intact"), "{text}");
-    assert_eq!(
-        code,
-        Some(0),
-        "without the anchor an edit chained again goes unseen: {text}"
-    );
+    assert_eq!(code, Some(4), "{text}");
+    assert!(text.contains("bound to none"), "{text}");
     let (code, text) = audit(&transcript, &["--expect", &anchor]);
     assert_eq!(code, Some(4), "{text}");
     assert!(text.contains("no line of"), "{text}");
@@ -161,7 +159,14 @@ fn a_signed_event_log_names_its_signer() {
     let transcript = replay.run_dir().join("transcript.log");
     let (code, text) = audit(&transcript, &["--allowed-signers", &allowed_text]);
     assert_eq!(code, Some(0), "{text}");
-    assert!(text.contains("signature: operator@example.com"), "{text}");
+    assert!(
+        text.contains("signature: verified by operator@example.com"),
+        "{text}"
+    );
+    // The signature is the operator's alone, like every file of the run directory.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&signature).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "events.jsonl.sig");
     // The events changed after signing: the signature no longer matches.
     let events_path = replay.run_dir().join("events.jsonl");
     let events = std::fs::read_to_string(&events_path).unwrap();
@@ -298,8 +303,11 @@ fn the_version_and_the_first_event_name_the_commit() {
             .any(|v| v.as_str().unwrap().starts_with("kubectl: ")),
         "{first}"
     );
+    // Then the held record in order: the facts the state starts from, the identity section.
     let second: serde_json::Value = serde_json::from_str(events.lines().nth(1).unwrap()).unwrap();
-    assert_eq!(second["event"], "section", "{second}");
+    assert_eq!(second["event"], "facts-saved", "{second}");
+    let third: serde_json::Value = serde_json::from_str(events.lines().nth(2).unwrap()).unwrap();
+    assert_eq!(third["event"], "section", "{third}");
     assert!(replay.transcript().contains(&format!(" commit={head} ")));
 
     // The audit report says who ran it, with which commit, on which cluster and AWS account.

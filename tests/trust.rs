@@ -58,6 +58,26 @@ fn a_state_edited_to_delete_everything_is_refused() {
     );
 }
 
+/// Rule 14: facts come from the chained events. A state that says a step completed, or names a
+/// restore the events never recorded, is refused naming the fact.
+#[test]
+fn a_state_that_says_more_than_the_events_is_refused() {
+    edited_state_is_refused(
+        |state| {
+            state["facts"]["completed_steps"] =
+                serde_json::json!(["rds", "platform", "clickhouse", "messaging"])
+        },
+        "facts.completed_steps",
+    );
+    edited_state_is_refused(
+        |state| {
+            state["facts"]["restores"]["messaging"] =
+                "arthur-backup-2023-05-11t15.25.24-04.00-enrichments-20261204020000".into()
+        },
+        "facts.restores",
+    );
+}
+
 #[test]
 fn a_state_edited_to_an_option_like_namespace_is_refused() {
     edited_state_is_refused(

@@ -212,7 +212,15 @@ fn anchoring(evidence: &Evidence) -> String {
     rows.push(row(&[
         "signature".into(),
         match &report.signature {
-            Some(signer) => format!("<span class=\"ok\">{}</span>", escape(signer)),
+            Some(signature) if signature.verified => format!(
+                "<span class=\"ok\">verified: {} ({})</span>",
+                escape(&signature.signer),
+                escape(&signature.said)
+            ),
+            Some(signature) => format!(
+                "<span class=\"bad\">not verified: {}</span>",
+                escape(&signature.signer)
+            ),
             None => "<span class=\"warn\">not checked (audit --allowed-signers FILE)</span>".into(),
         },
     ]));
@@ -465,6 +473,10 @@ mod tests {
             integrity_checked: false,
             signature: None,
             run: None,
+            ending: None,
+            binding: None,
+            anchor: None,
+            assurance: String::new(),
         };
         let html = page(&Evidence {
             report: &report,

@@ -32,6 +32,9 @@ pub struct Log {
     pub replacements: Vec<(usize, String)>,
     /// The steps a tool transcript says it was asked to perform (`# steps: …`).
     pub selected: Option<Vec<StepId>>,
+    /// The log is a transcript of this tool (its `# arthur-restore … run started` header): the
+    /// tool decided each command's success itself, and said so.
+    pub by_tool: bool,
 }
 
 static ASSIGNMENT: LazyLock<Regex> =
@@ -280,6 +283,11 @@ impl Reader<'_> {
                 if note.starts_with(KILLED_NOTE) || resumed_after_silence {
                     last.killed = true;
                 }
+            }
+            if note.starts_with("arthur-restore ")
+                && (note.contains(" run started ") || note.contains(" run resumed "))
+            {
+                self.log.by_tool = true;
             }
             if let Some(caps) = NOTE_REPLACEMENT.captures(note) {
                 self.log.replacements.push((number, caps[1].to_string()));

@@ -15,12 +15,23 @@ mod matching;
 mod properties;
 mod report;
 mod rules;
+mod story;
 
 use std::path::Path;
 
 use crate::error::Result;
 pub use html::{Evidence, page};
-pub use report::{AuditFinding, FindingKind, Report, RunSummary, StepReport, StepStatus, render};
+pub use report::{
+    Anchor, AuditFinding, FindingKind, Report, RunSummary, Signature, StepReport, StepStatus,
+    render,
+};
+pub use story::Ending;
+
+/// What an audit can detect when it holds the events to an anchor from outside: everything.
+pub const ANCHORED: &str = "anchored from outside the run directory: any edit of transcript.log or events.jsonl is a finding";
+
+/// What it can detect without: edits of one file against the other, not both rebuilt together.
+const UNANCHORED: &str = "not anchored (no --expect HASH from the change ticket, no verified signature): an edit of either file alone is a finding, but both edited together with the hash chain rebuilt cannot be detected; the anchor must come from outside the run directory, never from the audited files";
 
 /// Reads and walks a log's text without a file (the parsers' property test).
 #[cfg(test)]
@@ -62,11 +73,35 @@ pub fn audit(path: &Path, expect: Option<&str>) -> Result<Audited> {
             text.lines().count()
         )));
     }
-    let (mut findings, steps) = walk.finish(log.selected.as_deref());
     let events_text = match crate::record::RunDir::of_transcript(path) {
         Some(dir) => dir.read_events()?,
         None => None,
     };
+    let records: Vec<_> = events_text
+        .as_deref()
+        .map(|text| {
+            crate::record::events::read(text)
+                .into_iter()
+                .flatten()
+                .collect()
+        })
+        .unwrap_or_default();
+    let story = story::Story::of(&records);
+    // The steps of a tool transcript come from the chained events, never from its `# steps:`
+    // line, which is text anyone can edit.
+    let selected = story.steps.clone().or(log.selected.clone());
+    let (mut findings, mut steps) = walk.finish(selected.as_deref());
+    if story.steps.is_some() {
+        for step in &mut steps {
+            if step.status == StepStatus::Done && !story.is_done(step.id) {
+                step.status = if selected.as_ref().is_some_and(|s| s.contains(&step.id)) {
+                    StepStatus::PartlyDone
+                } else {
+                    StepStatus::NotInThisRun
+                };
+            }
+        }
+    }
     let events = integrity::check_events(
         path,
         events_text.as_deref(),
@@ -75,8 +110,21 @@ pub fn audit(path: &Path, expect: Option<&str>) -> Result<Audited> {
         expect,
         &mut findings,
     );
+    let anchor = events_text.as_deref().map(|events| {
+        let last = events.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("");
+        let final_hash = crate::record::events::line_hash(last);
+        Anchor {
+            matches: expect.map(|e| e.eq_ignore_ascii_case(&final_hash)),
+            expected: expect.map(str::to_string),
+            final_hash,
+        }
+    });
+    let binding = anchor
+        .as_ref()
+        .map(|anchor| story::check_binding(&records, &text, &anchor.final_hash, &mut findings));
     findings.sort_by_key(|f| (f.line.unwrap_or(usize::MAX), f.kind));
     let run = events_text.as_deref().and_then(RunSummary::of);
+    let anchored = anchor.as_ref().and_then(|a| a.matches) == Some(true);
     let report = Report {
         transcript: path.display().to_string(),
         conforms: findings.is_empty(),
@@ -87,6 +135,14 @@ pub fn audit(path: &Path, expect: Option<&str>) -> Result<Audited> {
         events,
         signature: None,
         run,
+        ending: story.ending,
+        binding,
+        anchor,
+        assurance: match (&events_text, anchored) {
+            (None, _) => "no events.jsonl beside the log: nothing binds it, and any line of it could have been edited".into(),
+            (Some(_), true) => ANCHORED.into(),
+            (Some(_), false) => UNANCHORED.into(),
+        },
     };
     Ok(Audited {
         report,

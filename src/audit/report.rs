@@ -16,6 +16,8 @@ pub enum FindingKind {
     NotInRunbook,
     OutOfOrder,
     Tampered,
+    /// Transcript lines no event binds (after the last event of a run that did not end).
+    Unbound,
 }
 
 impl FindingKind {
@@ -28,6 +30,7 @@ impl FindingKind {
             FindingKind::NotInRunbook => "not-in-runbook",
             FindingKind::OutOfOrder => "out-of-order",
             FindingKind::Tampered => "tampered",
+            FindingKind::Unbound => "unbound",
         }
     }
 }
@@ -107,9 +110,34 @@ pub struct Report {
     /// Whether the log's integrity was checked against an events.jsonl beside it.
     pub integrity_checked: bool,
     /// Who signed events.jsonl, when the signature was checked (`--allowed-signers`).
-    pub signature: Option<String>,
+    pub signature: Option<Signature>,
     /// Who ran it, where, with which tool: from the events beside a tool transcript.
     pub run: Option<RunSummary>,
+    /// How the run ended, from its events (never from the transcript's text).
+    pub ending: Option<super::story::Ending>,
+    /// Whether every byte of the transcript is the one the events bound (rule 13).
+    pub binding: Option<String>,
+    /// The final hash of events.jsonl, the one expected (`--expect`) and whether they match.
+    pub anchor: Option<Anchor>,
+    /// What this audit can and cannot detect, given the anchor and the signature it had.
+    pub assurance: String,
+}
+
+/// The anchor: events.jsonl's final hash against the one from the change ticket.
+#[derive(Debug, Clone, Serialize)]
+pub struct Anchor {
+    pub final_hash: String,
+    pub expected: Option<String>,
+    pub matches: Option<bool>,
+}
+
+/// The signature of events.jsonl, as ssh-keygen checked it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Signature {
+    pub signer: String,
+    pub verified: bool,
+    /// What ssh-keygen said.
+    pub said: String,
 }
 
 /// Who ran a run, where, with which tool and commit, against which cluster and AWS account.
@@ -123,6 +151,10 @@ pub struct RunSummary {
     /// Kube context, cluster UID, AWS account, CLI versions: from the first event, or else the
     /// identity step's note.
     pub identity: Option<String>,
+    /// The same, as the first event recorded it (absent in runs of 0.1.0).
+    pub reached: Option<crate::record::Reached>,
+    /// The steps the run was asked to perform, from its first event.
+    pub steps: Vec<String>,
 }
 
 impl RunSummary {
@@ -149,6 +181,13 @@ impl RunSummary {
             user: first.user.clone(),
             host: first.host.clone(),
             identity,
+            reached: first.reached.clone(),
+            steps: first
+                .options
+                .steps
+                .iter()
+                .map(|s| s.id().to_string())
+                .collect(),
         })
     }
 }
@@ -181,6 +220,21 @@ pub fn render(report: &Report) -> String {
             "events.jsonl: none beside the log: integrity not checked (the log could have been edited)\n",
         ),
     }
+    if let Some(ending) = &report.ending {
+        text.push_str(&format!("run ended: {}\n", ending.describe()));
+    }
+    if let Some(binding) = &report.binding {
+        text.push_str(&format!("transcript: {binding}\n"));
+    }
+    if let Some(anchor) = &report.anchor {
+        text.push_str(&format!("final hash: {}\n", anchor.final_hash));
+        if let (Some(expected), Some(matches)) = (&anchor.expected, anchor.matches) {
+            text.push_str(&format!(
+                "expected:   {expected}: {}\n",
+                if matches { "matches" } else { "DOES NOT MATCH" }
+            ));
+        }
+    }
     if let Some(run) = &report.run {
         text.push_str(&format!(
             "run: started {} by {} on {} with arthur-restore {} (commit {})\n",
@@ -197,8 +251,18 @@ pub fn render(report: &Report) -> String {
         }
     }
     if let Some(signature) = &report.signature {
-        text.push_str(&format!("signature: {signature}\n"));
+        text.push_str(&format!(
+            "signature: {} by {}: {}\n",
+            if signature.verified {
+                "verified"
+            } else {
+                "NOT verified"
+            },
+            signature.signer,
+            signature.said
+        ));
     }
+    text.push_str(&format!("assurance: {}\n", report.assurance));
     text.push_str("\nsteps:\n");
     for step in &report.steps {
         text.push_str(&format!(

@@ -115,12 +115,15 @@ pub struct Walk<'a> {
     applied_at: Option<usize>,
     /// Logged commands recognised as the runbook's or the tool's.
     pub recognised: usize,
+    /// The log is the tool's transcript (`Log::by_tool`).
+    by_tool: bool,
 }
 
 impl<'a> Walk<'a> {
     pub fn new(catalogue: &'a Catalogue, log: &Log) -> Walk<'a> {
         Walk {
             catalogue,
+            by_tool: log.by_tool,
             findings: Vec::new(),
             matched: vec![None; catalogue.expected.len()],
             bindings: Vec::new(),
@@ -258,9 +261,15 @@ impl<'a> Walk<'a> {
             .expect("candidates is not empty")
     }
 
-    /// Failures, and their successful retries.
+    /// Failures, and their successful retries. A log kept by hand records no exit status: its
+    /// output shows the failure (`curl: (7) …`, kubectl's `error:` and `Error from server`, a
+    /// recover answer that is not `{"message":"success"}`, a Velero restore `PartiallyFailed`).
     fn check_failure(&mut self, logged: &Logged, rendered: &str) {
-        match logged.status {
+        let status = match logged.status {
+            None if !self.by_tool => failed_by_output(logged).map(|_| 1),
+            status => status,
+        };
+        match status {
             Some(status) if status != 0 => {
                 self.failures
                     .push((rendered.to_string(), logged.line, status));
@@ -580,6 +589,36 @@ pub fn mixed_backups(
         }
     }
     findings
+}
+
+static FAILED_PHASE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)(?:^Phase:\s*|"phase":\s*"|\s)(PartiallyFailed|FailedValidation|Failed)\b"#)
+        .expect("valid")
+});
+
+/// The line of a hand-kept command's output that shows it failed, if one does.
+fn failed_by_output(logged: &Logged) -> Option<&str> {
+    let words = logged.pipeline.first()?;
+    let program = words.first().map(String::as_str)?;
+    let failed = |line: &&String| {
+        let line = line.trim_start();
+        line.starts_with("curl: (")
+            || line.starts_with("error: ")
+            || line.starts_with("Error from server")
+            || line.starts_with("Error: ")
+            || (program == "velero"
+                && words.iter().any(|w| w == "restore")
+                && FAILED_PHASE.is_match(line))
+    };
+    if let Some(line) = logged.output.iter().find(failed) {
+        return Some(line);
+    }
+    let recover = program == "curl" && words.iter().any(|w| w.ends_with("/batch/recover"));
+    let success = logged
+        .output
+        .iter()
+        .any(|l| l.replace(' ', "").contains(r#""message":"success""#));
+    (recover && !success).then_some("the recover call did not answer {\"message\":\"success\"}")
 }
 
 #[cfg(test)]

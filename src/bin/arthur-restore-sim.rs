@@ -27,6 +27,8 @@
 //!                              stderr; on stdout too where it is YAML or the command failed);
 //!                              the values are kept in the world's `planted`
 //!   `ARTHUR_SIM_EXTRA_PODS=N`  `kubectl get pods` lists N more running pods
+//!   `ARTHUR_SIM_NOISE=N`       the answer of call N holds hostile bytes (escape sequences, BEL,
+//!                              CR, NUL, U+202E) and a line of 2 MiB
 //!   `ARTHUR_SIM_CLEAR=1`       the operator cleared a blocking fault (finalizers removed, the
 //!                              stuck restore finished)
 //!
@@ -984,6 +986,28 @@ fn planted_secrets(seed: u64, call: u64) -> (String, Vec<String>) {
     (text, values)
 }
 
+/// Hostile bytes in the answer of call N (`ARTHUR_SIM_NOISE=N`): escape sequences, an OSC 8
+/// link, BEL, CR, NUL, a right-to-left override and a line of 2 MiB, somewhere in stdout.
+fn add_noise(answer: &mut Answer, n: u64) {
+    if std::env::var("ARTHUR_SIM_NOISE")
+        .ok()
+        .and_then(|t| t.parse::<u64>().ok())
+        != Some(n)
+    {
+        return;
+    }
+    let noise = format!(
+        "\u{1b}[2J\u{1b}]8;;http://evil.example/\u{7}link\u{1b}]8;;\u{7}\u{7}\r\0\u{202e}evil\u{9b}31m\n{}\n",
+        "x".repeat(2 << 20)
+    );
+    let mut at = (n as usize * 7919) % (answer.stdout.len() + 1);
+    while !answer.stdout.is_char_boundary(at) {
+        at -= 1;
+    }
+    answer.stdout.insert_str(at, &noise);
+    answer.stderr.push_str("\u{1b}[31mwarning\u{7}\r\u{2066}\n");
+}
+
 fn hang() -> ! {
     loop {
         std::thread::sleep(std::time::Duration::from_secs(60));
@@ -1113,6 +1137,9 @@ fn main() {
         if answer.status != 0 || early.is_some() || yaml {
             answer.stdout = format!("{}{text}", answer.stdout);
         }
+    }
+    if let Some(answer) = answer.as_mut() {
+        add_noise(answer, n);
     }
     world.calls.push(Call {
         n,

@@ -486,8 +486,9 @@ pub struct VerifyArgs {
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {
-    /// A transcript of this tool, or a terminal log in the same `$ command` style.
-    #[arg(value_name = "TRANSCRIPT")]
+    /// A run directory (its transcript.log is audited, with the events beside it), a transcript
+    /// of this tool, or a terminal log in the same `$ command` style.
+    #[arg(value_name = "TRANSCRIPT|RUN_DIR")]
     pub transcript: PathBuf,
 
     /// The final hash the run printed at its end (from the change ticket): events.jsonl must end
@@ -502,7 +503,7 @@ pub struct AuditArgs {
 
     /// Also write the report as one self-contained HTML page (no network, no scripts): steps,
     /// findings linked to their lines, a timeline with durations, the deletions, the identity
-    /// and the anchoring hash.
+    /// and the anchoring hash. Never a file of the run directory (refused, exit 2).
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
 }

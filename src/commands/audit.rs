@@ -14,9 +14,18 @@ use crate::record::{EVENTS_FILE, RunDir};
 use crate::runbook::commands::{find_principals, verify_signature};
 
 pub fn audit(output: OutputFormat, args: &AuditArgs) -> Result<i32> {
-    let mut audited = audit::audit(&args.transcript, args.expect.as_deref())?;
+    // `audit RUN_DIR` audits the transcript in it, as `verify --run-dir` reads its state.
+    let transcript = if args.transcript.is_dir() {
+        args.transcript.join(crate::record::TRANSCRIPT_FILE)
+    } else {
+        args.transcript.clone()
+    };
+    if let Some(html) = &args.html {
+        refuse_evidence_as_page(html, &transcript)?;
+    }
+    let mut audited = audit::audit(&transcript, args.expect.as_deref())?;
     if let Some(allowed) = &args.allowed_signers {
-        check_signature(&mut audited.report, &args.transcript, allowed)?;
+        check_signature(&mut audited.report, &transcript, allowed)?;
     }
     if let Some(html) = &args.html {
         write_page(&audited, args.expect.as_deref(), html)?;
@@ -31,6 +40,37 @@ pub fn audit(output: OutputFormat, args: &AuditArgs) -> Result<i32> {
     } else {
         exit::UNHEALTHY
     })
+}
+
+/// `--html` never writes into the run directory, nor over the audited log or any file that
+/// exists there (SPEC section 3): the page must not replace the evidence it reports on.
+fn refuse_evidence_as_page(html: &Path, transcript: &Path) -> Result<()> {
+    let real = |path: &Path| std::fs::canonicalize(path).ok();
+    let folder_of = |path: &Path| {
+        let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+        real(parent.unwrap_or(Path::new(".")))
+    };
+    let run_dir = folder_of(transcript);
+    let page_dir = folder_of(html);
+    let same_file = real(html).is_some() && real(html) == real(transcript);
+    let in_run_dir = run_dir.is_some() && page_dir == run_dir;
+    let evidence = html.file_name().is_some_and(|name| {
+        [
+            crate::record::TRANSCRIPT_FILE,
+            EVENTS_FILE,
+            crate::record::STATE_FILE,
+        ]
+        .iter()
+        .any(|e| name == *e)
+    }) && html.exists();
+    if same_file || in_run_dir || evidence {
+        return Err(Error::usage(format!(
+            "--html {}: the page would be written over the evidence or into the run directory {}; write it elsewhere (e.g. --html ./audit-report.html)",
+            html.display(),
+            run_dir.as_deref().unwrap_or(Path::new(".")).display()
+        )));
+    }
+    Ok(())
 }
 
 /// Writes the report as an HTML page, from the log and the events beside it.
@@ -98,7 +138,12 @@ fn check_signature(report: &mut Report, transcript: &Path, allowed: &CliPath) ->
             .into_iter()
             .find(|t| !t.is_empty())
             .unwrap_or("good signature");
-        report.signature = Some(format!("{principal}: {}", escape_controls(said)));
+        report.signature = Some(audit::Signature {
+            signer: principal.to_string(),
+            verified: true,
+            said: escape_controls(said).into_owned(),
+        });
+        report.assurance = audit::ANCHORED.into();
     } else {
         report.add(tampered(format!(
             "the signature of {principal} does not match {} (`{verify}`: {}): it was changed after it was signed",

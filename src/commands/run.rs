@@ -26,6 +26,11 @@ struct Begin {
 }
 
 pub fn run(global: &GlobalArgs, args: &RunArgs) -> Result<i32> {
+    // What the CLIs create for the run (ssh-keygen's events.jsonl.sig) is the operator's alone.
+    // SAFETY: umask(2) cannot fail and touches no memory.
+    unsafe {
+        libc::umask(0o077);
+    }
     let begin = match &args.resume {
         Some(dir) => resume(global, args, dir)?,
         None => start(global, args)?,
@@ -94,26 +99,27 @@ fn start(global: &GlobalArgs, args: &RunArgs) -> Result<Begin> {
 }
 
 fn resume(global: &GlobalArgs, args: &RunArgs, path: &Path) -> Result<Begin> {
-    let dir = RunDir::existing(path);
-    if !dir.path().join(crate::record::STATE_FILE).exists() {
-        return Err(dir
+    if !path.join(crate::record::STATE_FILE).exists() {
+        return Err(RunDir::existing(path)
             .load_state()
             .err()
             .unwrap_or_else(|| Error::usage(format!("{} holds no run", path.display()))));
     }
+    // Checked as a new run directory is (rule 12), and opened once.
+    let dir = RunDir::reopen(path)?;
     // The lock first: the state is read only while no other run writes it.
     let lock = dir.lock()?;
     let state = dir.load_state()?;
-    dir.check_state_against_events(&state)?;
+    // The facts come from the chained events; state.json only has to agree with them.
+    let recorded = dir.check_state_against_events(&state)?;
     if state.status == RunStatus::Completed {
         return Err(Error::usage(format!(
             "the run in {} has already completed; start a new run instead of --resume",
             path.display()
         )));
     }
-    let RunState {
-        mut options, facts, ..
-    } = state;
+    let RunState { mut options, .. } = state;
+    let facts = recorded;
     let corrections = reconcile(global, args, &mut options, &facts)?;
     Ok(Begin {
         options,
@@ -132,7 +138,7 @@ fn default_run_dir() -> PathBuf {
     let stamp = jiff::Timestamp::now()
         .strftime("%Y%m%dT%H%M%SZ")
         .to_string();
-    PathBuf::from("arthur-restore-runs").join(stamp)
+    PathBuf::from(crate::record::DEFAULT_PARENT).join(stamp)
 }
 
 /// Puts a corrected value into the options.

@@ -122,7 +122,7 @@ impl Runner {
                 captured.push(chunk);
             }
             if captured.len() > self.max_output {
-                let _ = handle.kill();
+                kill_group(&handle);
                 return Err(Error::CommandFailed {
                     command: cmd.to_string(),
                     reason: format!(
@@ -137,11 +137,11 @@ impl Runner {
                 Err(e) => return Err(spawn_error(cmd, e)),
             }
             if self.interrupt.is_set() {
-                let _ = handle.kill();
+                kill_group(&handle);
                 return Err(Error::interrupted());
             }
             if Instant::now() >= deadline {
-                let _ = handle.kill();
+                kill_group(&handle);
                 return Err(Error::CommandFailed {
                     command: cmd.to_string(),
                     reason: format!(
@@ -162,10 +162,14 @@ impl Runner {
                 }
             }
         };
-        // Ctrl-C reaches the whole foreground process group: a child may end of the same signal
-        // before the loop above saw the flag. Its exit status is then the signal's, not an answer.
+        // A signal to the tool may have ended the child before the loop above saw the flag. Its
+        // exit status is then the signal's, not an answer.
         self.interrupt.check()?;
-        // A grandchild can keep a pipe open after the child has gone; do not wait for it long.
+        // A process the child left in its group can keep a pipe open after the child has gone:
+        // it is ended with the group, and what it printed is read for a moment at most.
+        if !closed {
+            signal_group(&handle);
+        }
         let drain_until = Instant::now() + Duration::from_secs(2);
         while let Ok(chunk) =
             receiver.recv_timeout(drain_until.saturating_duration_since(Instant::now()))
@@ -244,8 +248,11 @@ impl Runner {
 /// Children never outlive the tool, however it ends (SIGKILL included): the kernel kills a
 /// child whose parent has died (Linux's parent-death signal). A port-forward left running would
 /// otherwise hold the local port, and a command the operator believes stopped would go on.
+/// Each child also leads a process group of its own (rule 14), so that a time limit, an
+/// interruption or the end of a port-forward ends everything it started (`kill_group`).
 fn die_with_parent(command: &mut std::process::Command) -> std::io::Result<()> {
     use std::os::unix::process::CommandExt;
+    command.process_group(0);
     let parent = std::process::id() as libc::pid_t;
     // SAFETY: the closure runs in the child between fork and exec and calls only
     // async-signal-safe functions (prctl, getppid, _exit); it allocates nothing.
@@ -262,6 +269,25 @@ fn die_with_parent(command: &mut std::process::Command) -> std::io::Result<()> {
         });
     }
     Ok(())
+}
+
+/// Ends a child and every process of its group (what it forked: a shell script's `sleep`, a
+/// grandchild holding stdout open), then reaps the child.
+fn kill_group(handle: &duct::Handle) {
+    signal_group(handle);
+    let _ = handle.kill();
+}
+
+/// SIGKILL to the process group each child of the handle leads.
+fn signal_group(handle: &duct::Handle) {
+    for pid in handle.pids() {
+        if let Ok(pid) = libc::pid_t::try_from(pid) {
+            // SAFETY: kill(2) with a negative pid signals a process group; no memory effects.
+            unsafe {
+                libc::kill(-pid, libc::SIGKILL);
+            }
+        }
+    }
 }
 
 /// What a command printed, kept once: stdout and stderr apart, and the order in which their
@@ -362,7 +388,7 @@ impl BackgroundChild {
 
     fn kill(&mut self) {
         if let Some(handle) = self.handle.take() {
-            let _ = handle.kill();
+            kill_group(&handle);
         }
     }
 }

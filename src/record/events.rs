@@ -2,7 +2,7 @@
 //! a variant of `Event`, serialized here and nowhere else; each line carries its number, its time
 //! and the SHA-256 of the line before it (`prev`), so that an edited line breaks the chain.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -108,6 +108,11 @@ pub enum Event {
         backups: BackupNames,
         rds_snapshot: Option<crate::names::SnapshotId>,
     },
+    /// What the run knows, as state.json is about to hold it (written before each save of the
+    /// state): a resume takes its facts from here, and refuses a state.json that says otherwise.
+    FactsSaved {
+        facts: crate::model::Facts,
+    },
     /// Options given again on resume that changed the recorded ones (`--flag old -> new`).
     OptionsCorrected {
         corrections: Vec<String>,
@@ -181,14 +186,48 @@ pub struct EventRecord {
     pub prev: String,
     #[serde(flatten)]
     pub event: Event,
+    /// What transcript.log held when the event was written (SPEC section 5, rule 13): absent in
+    /// runs of earlier releases, and in the `truncated-line` event written as the log is opened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transcript: Option<TranscriptMark>,
+}
+
+/// transcript.log as it stood: its length and the SHA-256 of those bytes. Every byte of the
+/// transcript before `bytes` is bound to the event that carries the mark, and so to the chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TranscriptMark {
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+/// A running SHA-256 of what a file holds, for the marks.
+#[derive(Clone, Default)]
+pub struct Digesting {
+    bytes: u64,
+    hasher: Sha256,
+}
+
+impl Digesting {
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.hasher.update(bytes);
+        self.bytes += bytes.len() as u64;
+    }
+
+    pub fn mark(&self) -> TranscriptMark {
+        TranscriptMark {
+            bytes: self.bytes,
+            sha256: hex(&self.hasher.clone().finalize()),
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The SHA-256 of a line, as the next line's `prev` holds it.
 pub fn line_hash(line: &str) -> String {
-    Sha256::digest(line.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&Sha256::digest(line.as_bytes()))
 }
 
 /// The open events.jsonl of a run: appends, continuing the chain of what is already there.
@@ -203,17 +242,8 @@ pub struct EventLog {
 impl EventLog {
     /// Opens the log for appending. A last line cut short is closed with a newline and noted by
     /// a `truncated-line` event before anything else is appended.
-    pub fn open(path: &Path) -> Result<EventLog> {
-        let tail = read_tail(path)?;
-        let file = {
-            use std::os::unix::fs::OpenOptionsExt;
-            OpenOptions::new()
-                .create(true)
-                .append(true)
-                .mode(0o600)
-                .open(path)
-                .map_err(|e| Error::io("cannot open", path, e))?
-        };
+    pub fn open(file: File, path: &Path) -> Result<EventLog> {
+        let tail = read_tail(&file, path)?;
         let mut log = EventLog {
             path: path.to_path_buf(),
             file,
@@ -242,16 +272,23 @@ impl EventLog {
 
     /// Appends one event, chained to the one before by its SHA-256.
     pub fn append(&mut self, event: Event) -> Result<()> {
-        self.append_at(event, jiff::Timestamp::now())
+        self.append_at(event, jiff::Timestamp::now(), None)
     }
 
-    /// Appends one event that happened at `time` (one held until the run's first event).
-    pub fn append_at(&mut self, event: Event, time: jiff::Timestamp) -> Result<()> {
+    /// Appends one event that happened at `time` (one held until the run's first event), with
+    /// what the transcript held when it was written.
+    pub fn append_at(
+        &mut self,
+        event: Event,
+        time: jiff::Timestamp,
+        transcript: Option<TranscriptMark>,
+    ) -> Result<()> {
         let record = EventRecord {
             seq: self.sequence + 1,
             time: time.to_string(),
             prev: self.last_hash.clone(),
             event,
+            transcript,
         };
         let serialize = |e: serde_json::Error| {
             Error::io(
@@ -263,6 +300,8 @@ impl EventLog {
         // Secrets out of every string, before JSON escapes them.
         let mut value = serde_json::to_value(&record).map_err(serialize)?;
         redact_json(&mut value);
+        // No event line may outgrow what `audit` reads (an error quoting a 2 MiB output line).
+        cut_long_strings(&mut value);
         let line = serde_json::to_string(&value).map_err(serialize)?;
         writeln!(self.file, "{line}").map_err(|e| Error::io("cannot write", &self.path, e))?;
         self.sequence += 1;
@@ -276,6 +315,30 @@ impl EventLog {
     }
 }
 
+/// The longest string an event holds; a longer one (what a command printed, quoted in an error)
+/// is cut there, with its size and SHA-256 (the transcript holds its start too).
+pub const LONG_STRING: usize = 16 << 10;
+
+fn cut_long_strings(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(text) if text.len() > LONG_STRING => {
+            let mut end = LONG_STRING;
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            let whole = text.len();
+            let digest = hex(&Sha256::digest(text.as_bytes()));
+            text.truncate(end);
+            text.push_str(&format!(
+                " … (cut at {end} of {whole} bytes; SHA-256 {digest})"
+            ));
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(cut_long_strings),
+        serde_json::Value::Object(map) => map.values_mut().for_each(cut_long_strings),
+        _ => {}
+    }
+}
+
 /// The end of an existing log: the hash and number of its last whole event, and a last line
 /// cut short (its number and text), if any.
 struct Tail {
@@ -285,12 +348,16 @@ struct Tail {
     unterminated: bool,
 }
 
-fn read_tail(path: &Path) -> Result<Tail> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(Error::io("cannot read", path, e)),
-    };
+fn read_tail(file: &File, path: &Path) -> Result<Tail> {
+    use std::io::{Read, Seek};
+    let mut text = String::new();
+    let mut reader = file
+        .try_clone()
+        .map_err(|e| Error::io("cannot read", path, e))?;
+    reader
+        .rewind()
+        .and_then(|()| reader.read_to_string(&mut text))
+        .map_err(|e| Error::io("cannot read", path, e))?;
     let mut tail = Tail {
         last_hash: GENESIS.into(),
         sequence: 0,
@@ -387,6 +454,25 @@ pub fn recorded_options(records: &[EventRecord]) -> Vec<RestoreOptions> {
         }
     }
     values
+}
+
+/// The facts of the last two `facts-saved` events (the newest last): state.json is saved right
+/// after each, so a run killed in between left the one before. `None` for a run whose events
+/// record no facts (release 0.1.0).
+pub fn recorded_facts(
+    records: &[EventRecord],
+) -> Option<(Option<&crate::model::Facts>, &crate::model::Facts)> {
+    let mut saved = records.iter().filter_map(|r| match &r.event {
+        Event::FactsSaved { facts } => Some(facts),
+        _ => None,
+    });
+    let mut last = saved.next()?;
+    let mut before = None;
+    for facts in saved {
+        before = Some(last);
+        last = facts;
+    }
+    Some((before, last))
 }
 
 /// Whether the deletion gate showed exactly these objects, and the operator said yes to them.
@@ -495,12 +581,21 @@ mod tests {
         ]
     }
 
+    fn open(path: &Path) -> File {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(path)
+            .unwrap()
+    }
+
     /// The sample written to a new events.jsonl: its folder (kept alive), its path, the open
     /// log and the text written.
     fn written_sample() -> (tempfile::TempDir, std::path::PathBuf, EventLog, String) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("events.jsonl");
-        let mut log = EventLog::open(&path).unwrap();
+        let mut log = EventLog::open(open(&path), &path).unwrap();
         for event in sample() {
             log.append(event).unwrap();
         }
@@ -519,7 +614,7 @@ mod tests {
             .collect();
         assert_eq!(read, sample());
         // A second log continues the chain.
-        let mut again = EventLog::open(&path).unwrap();
+        let mut again = EventLog::open(open(&path), &path).unwrap();
         again
             .append(Event::Note {
                 text: "resumed".into(),
@@ -542,7 +637,7 @@ mod tests {
             Err(4),
             "a cut line alone breaks the chain"
         );
-        let mut again = EventLog::open(&path).unwrap();
+        let mut again = EventLog::open(open(&path), &path).unwrap();
         assert_eq!(again.truncated(), Some(4));
         again
             .append(Event::Note {

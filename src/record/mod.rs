@@ -11,27 +11,31 @@
 //! | artefacts        | `RunDir::write_artifact`   | once (the ClickHouse restore Job's YAML)  |
 
 pub mod events;
+pub mod private;
 pub mod redact;
 pub mod state;
 pub mod transcript;
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-pub use events::{Event, EventLog, EventRecord, Reached, RunIdentity};
+pub use events::{Digesting, Event, EventLog, EventRecord, Reached, RunIdentity, TranscriptMark};
 pub use state::{RunState, RunStatus};
 pub use transcript::TranscriptEntry;
 
 pub const STATE_FILE: &str = "state.json";
 pub const TRANSCRIPT_FILE: &str = "transcript.log";
 pub const EVENTS_FILE: &str = "events.jsonl";
+/// The folder new run directories go in when `--run-dir` is not given.
+pub const DEFAULT_PARENT: &str = "arthur-restore-runs";
 
-/// A run directory, by its path.
+/// A run directory, by its path; open (checked, rule 12) when a run writes into it.
 #[derive(Debug, Clone)]
 pub struct RunDir {
     path: PathBuf,
+    folder: Option<std::sync::Arc<private::Folder>>,
 }
 
 impl RunDir {
@@ -55,17 +59,66 @@ impl RunDir {
                 path.display()
             )));
         }
-        create_private_dir(path)?;
+        let folder = private::Folder::run_dir(path, true)?;
+        if !folder.is_empty()? {
+            return Err(Error::usage(format!(
+                "{} is not empty and holds no run of this tool; give --run-dir a new or empty folder",
+                path.display()
+            )));
+        }
         Ok(RunDir {
             path: path.to_path_buf(),
+            folder: Some(std::sync::Arc::new(folder)),
         })
     }
 
-    /// The directory of an earlier run (for `--resume`, `verify --run-dir`, `audit`).
+    /// The directory of an earlier run, to read (`verify --run-dir`, `audit`).
     pub fn existing(path: &Path) -> RunDir {
         RunDir {
             path: path.to_path_buf(),
+            folder: None,
         }
+    }
+
+    /// The directory of an earlier run, to continue it (`--resume`): checked as a new one is.
+    pub fn reopen(path: &Path) -> Result<RunDir> {
+        let folder = private::Folder::run_dir(path, false)?;
+        Ok(RunDir {
+            path: path.to_path_buf(),
+            folder: Some(std::sync::Arc::new(folder)),
+        })
+    }
+
+    /// The open folder of a run being written.
+    fn folder(&self) -> Result<&private::Folder> {
+        self.folder.as_deref().ok_or_else(|| {
+            Error::StepFailed(format!(
+                "{} was opened to be read, not written",
+                self.path.display()
+            ))
+        })
+    }
+
+    /// A file of the run directory as text, `None` when it does not exist; read through the
+    /// open folder when there is one (never through a symlink).
+    fn read_text(&self, name: &str) -> Result<Option<String>> {
+        use std::io::Read;
+        let path = self.path.join(name);
+        let file = match &self.folder {
+            Some(folder) => folder.read(name)?,
+            None => match File::open(&path) {
+                Ok(file) => Some(file),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => return Err(Error::io("cannot read", &path, e)),
+            },
+        };
+        let Some(mut file) = file else {
+            return Ok(None);
+        };
+        let mut text = String::new();
+        file.read_to_string(&mut text)
+            .map_err(|e| Error::io("cannot read", &path, e))?;
+        Ok(Some(text))
     }
 
     /// The folder a transcript file lies in, read as a run directory.
@@ -82,19 +135,21 @@ impl RunDir {
     }
 
     pub fn load_state(&self) -> Result<RunState> {
-        state::load(&self.path, &self.path.join(STATE_FILE))
+        let file = self.path.join(STATE_FILE);
+        state::load(&self.path, &file, self.read_text(STATE_FILE)?)
     }
 
     pub fn save_state(&self, state: &RunState) -> Result<()> {
-        state::save(&self.path.join(STATE_FILE), state)
+        let bytes = state::serialize(&self.path.join(STATE_FILE), state)?;
+        self.folder()?.write_whole(STATE_FILE, &bytes).map(|_| ())
     }
 
     /// A resume trusts state.json only as far as events.jsonl, hash-chained, backs it: the chain
     /// must hold, the parameters must be those the events recorded, and a confirmed deletion list
     /// must be the one the gate showed. Anything else is a refusal (exit 3), before anything runs.
-    pub fn check_state_against_events(&self, state: &RunState) -> Result<()> {
+    pub fn check_state_against_events(&self, state: &RunState) -> Result<crate::model::Facts> {
         let Some(text) = self.read_events()? else {
-            return Ok(());
+            return state_without_events(self, state);
         };
         let edited = |what: String| {
             Error::refused(format!(
@@ -138,12 +193,42 @@ impl RunDir {
                 "state.json's list of objects to delete is not the one the deletion gate showed and the operator confirmed".into(),
             ));
         }
-        Ok(())
+        match events::recorded_facts(&records) {
+            Some((before, last)) => {
+                if state.facts == *last || before == Some(&state.facts) {
+                    // The events' newest facts: state.json may lag one save behind them.
+                    return Ok(last.clone());
+                }
+                Err(edited(format!(
+                    "state.json's facts are not those events.jsonl recorded: {} differ{}",
+                    differing_facts(&state.facts, last).join(", "),
+                    if differing_facts(&state.facts, last).len() == 1 {
+                        "s"
+                    } else {
+                        ""
+                    }
+                )))
+            }
+            // A run of release 0.1.0 recorded no facts: its state is all there is.
+            None if records
+                .iter()
+                .any(|r| matches!(&r.event, Event::RunStarted(id) if id.commit.is_none())) =>
+            {
+                Ok(state.facts.clone())
+            }
+            None => state_without_events(self, state),
+        }
     }
 
     /// The text of events.jsonl (within the limits of a log), `None` when there is none.
     pub fn read_events(&self) -> Result<Option<String>> {
         let path = self.events_path();
+        if let Some(folder) = &self.folder {
+            return match folder.read(EVENTS_FILE)? {
+                Some(file) => read_log(file, &path, MAX_LOG_LINE, MAX_LOG_SIZE).map(Some),
+                None => Ok(None),
+            };
+        }
         if !path.exists() {
             return Ok(None);
         }
@@ -152,32 +237,69 @@ impl RunDir {
 
     /// The absolute path an artefact has in the run directory (as `kubectl apply -f` is given it).
     pub fn artifact_path(&self, name: &str) -> PathBuf {
+        if let Some(folder) = &self.folder {
+            return folder.path().join(name);
+        }
         let dir = std::path::absolute(&self.path).unwrap_or_else(|_| self.path.clone());
         dir.join(name)
     }
 
     /// Keeps a long output whole in `outputs/` (`--keep-output`); its path.
     pub fn keep_output(&self, text: &str) -> Result<PathBuf> {
-        let dir = self.path.join("outputs");
-        create_private_dir(&dir)?;
-        let count = std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0);
-        let name = format!("outputs/{:04}.txt", count + 1);
-        self.write_artifact(&name, text)
+        let outputs = self.folder()?.folder("outputs")?;
+        let count = std::fs::read_dir(outputs.path())
+            .map(|d| d.count())
+            .unwrap_or(0);
+        outputs.write_whole(&format!("{:04}.txt", count + 1), text.as_bytes())
     }
 
     pub fn write_artifact(&self, name: &str, contents: &str) -> Result<PathBuf> {
-        use std::os::unix::fs::OpenOptionsExt;
-        let path = self.artifact_path(name);
-        OpenOptions::new()
-            .create(true)
-            .write(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&path)
-            .and_then(|mut file| file.write_all(contents.as_bytes()))
-            .map_err(|e| Error::io("cannot write", &path, e))?;
-        Ok(path)
+        self.folder()?.write_whole(name, contents.as_bytes())
     }
+
+    /// The artefact holds exactly what was written and checked: called right before a command
+    /// reads it (`kubectl apply -f`); anything else is a refusal.
+    pub fn check_artifact(&self, name: &str, contents: &str) -> Result<()> {
+        if self.folder()?.holds(name, contents.as_bytes())? {
+            return Ok(());
+        }
+        Err(Error::refused(format!(
+            "{} is not the file this run wrote and checked (it was changed or replaced since); it is not applied. Look at who changed it, then resume",
+            self.artifact_path(name).display()
+        )))
+    }
+}
+
+/// A state with no facts on record (a run killed before its first event was written) may say
+/// only that nothing was done yet; anything more is a refusal naming what it claims.
+fn state_without_events(dir: &RunDir, state: &RunState) -> Result<crate::model::Facts> {
+    let blank = crate::model::Facts {
+        started_at: state.facts.started_at.clone(),
+        cluster_uid: state.facts.cluster_uid.clone(),
+        kube_context: state.facts.kube_context.clone(),
+        ..crate::model::Facts::default()
+    };
+    if state.facts == blank {
+        return Ok(state.facts.clone());
+    }
+    Err(Error::refused(format!(
+        "state.json says the run did more than events.jsonl records ({} set, but no event records any fact): the run directory {} was edited, and a resume cannot trust it; nothing was run. Start a new run",
+        differing_facts(&state.facts, &blank).join(", "),
+        dir.path.display()
+    )))
+}
+
+/// The fields of two facts that differ, by their names in state.json.
+fn differing_facts(a: &crate::model::Facts, b: &crate::model::Facts) -> Vec<String> {
+    let (Ok(serde_json::Value::Object(a)), Ok(serde_json::Value::Object(b))) =
+        (serde_json::to_value(a), serde_json::to_value(b))
+    else {
+        return vec!["facts".into()];
+    };
+    a.iter()
+        .filter(|(key, value)| b.get(*key) != Some(*value))
+        .map(|(key, _)| format!("facts.{key}"))
+        .collect()
 }
 
 /// The longest line a log of this tool may have (long outputs are summarised, not written).
@@ -190,8 +312,12 @@ pub const MAX_LOG_SIZE: u64 = 256 << 20;
 /// `max_size`, a NUL byte or text that is not UTF-8 is refused before it fills memory, naming
 /// the line.
 pub fn read_log_text(path: &Path, max_line: usize, max_size: u64) -> Result<String> {
-    use std::io::{BufRead, Read};
     let file = File::open(path).map_err(|e| Error::io("cannot read", path, e))?;
+    read_log(file, path, max_line, max_size)
+}
+
+fn read_log(file: File, path: &Path, max_line: usize, max_size: u64) -> Result<String> {
+    use std::io::{BufRead, Read};
     let mut reader = std::io::BufReader::new(file).take(max_size + 1);
     let mut text = String::new();
     let mut line = Vec::new();
@@ -228,30 +354,33 @@ pub fn read_log_text(path: &Path, max_line: usize, max_size: u64) -> Result<Stri
     Ok(text)
 }
 
-/// The run directory and its files are the operator's alone (SPEC section 5, rule 10).
-fn create_private_dir(path: &Path) -> Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(path)
-        .map_err(|e| Error::io("cannot create the run directory", path, e))
+/// The digest of what a file holds (a resumed run's transcript so far), read from its start.
+fn digest_file(file: &File, path: &Path) -> Result<Digesting> {
+    use std::io::Read;
+    let mut digest = Digesting::default();
+    let mut reader = std::io::BufReader::new(
+        file.try_clone()
+            .map_err(|e| Error::io("cannot read", path, e))?,
+    );
+    let mut chunk = vec![0u8; 64 << 10];
+    loop {
+        let read = reader
+            .read(&mut chunk)
+            .map_err(|e| Error::io("cannot read", path, e))?;
+        if read == 0 {
+            return Ok(digest);
+        }
+        digest.update(&chunk[..read]);
+    }
 }
 
-/// Opens a file of the run directory for appending, created 0600.
-fn open_private(path: &Path) -> Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| Error::io("cannot open", path, e))
-}
-
-/// The exclusive lock of a run directory: held while a run writes into it, released when the
-/// process ends (however it ends). The file names the holder, for the one refused.
+/// The exclusive lock of a run directory: an `flock` on the directory itself, held while the
+/// process lives (rule 14), so that removing or replacing the `lock` file changes nothing. The
+/// file only names the holder, for the one refused; it is emptied on every way out of the
+/// process that runs Rust's destructors, so a holder named there and not locking died (SIGKILL).
 pub struct RunLock {
+    /// The run directory, open: the flock is on it.
+    _directory: File,
     file: File,
     /// The holder before this one, when it had died without unlocking (pid, host).
     pub taken_over: Option<String>,
@@ -264,26 +393,26 @@ impl RunLock {
     }
 }
 
+impl Drop for RunLock {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
 pub const LOCK_FILE: &str = "lock";
 
 impl RunDir {
     /// Takes the run directory's lock, or refuses (exit 3) naming the run that holds it.
     pub fn lock(&self) -> Result<RunLock> {
         use std::io::{Read, Seek};
+        let folder = self.folder()?;
+        let directory = folder.as_file()?;
         let path = self.path.join(LOCK_FILE);
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| Error::io("cannot open", &path, e))?;
+        let mut file = folder.read_write(LOCK_FILE)?;
         let mut holder = String::new();
         let _ = file.read_to_string(&mut holder);
         let holder = holder.trim().to_string();
-        if let Err(error) = file.try_lock() {
+        if let Err(error) = directory.try_lock() {
             return Err(match error {
                 std::fs::TryLockError::WouldBlock => Error::refused(format!(
                     "the run directory {} is in use by another arthur-restore ({}); nothing was changed. Wait for it to end, or stop it first",
@@ -294,7 +423,7 @@ impl RunDir {
                         &holder
                     }
                 )),
-                std::fs::TryLockError::Error(e) => Error::io("cannot lock", &path, e),
+                std::fs::TryLockError::Error(e) => Error::io("cannot lock", &self.path, e),
             });
         }
         let me = format!("pid {} on host {}", std::process::id(), host_name());
@@ -303,6 +432,7 @@ impl RunDir {
             .and_then(|()| writeln!(file, "{me}"))
             .map_err(|e| Error::io("cannot write", &path, e))?;
         Ok(RunLock {
+            _directory: directory,
             file,
             taken_over: (!holder.is_empty()).then_some(holder),
         })
@@ -348,6 +478,8 @@ pub fn host_name() -> String {
 pub struct RunRecord {
     dir: RunDir,
     transcript: File,
+    /// What transcript.log holds, digested: each event carries its mark.
+    written: Digesting,
     events: EventLog,
     lock: RunLock,
     held: Option<Held>,
@@ -364,11 +496,14 @@ struct Held {
 
 impl RunRecord {
     pub fn open(dir: RunDir, lock: RunLock) -> Result<RunRecord> {
-        let transcript = open_private(&dir.path.join(TRANSCRIPT_FILE))?;
-        let events = EventLog::open(&dir.events_path())?;
+        let path = dir.path.join(TRANSCRIPT_FILE);
+        let transcript = dir.folder()?.append(TRANSCRIPT_FILE)?;
+        let written = digest_file(&transcript, &path)?;
+        let events = EventLog::open(dir.folder()?.append(EVENTS_FILE)?, &dir.events_path())?;
         Ok(RunRecord {
             dir,
             transcript,
+            written,
             events,
             lock,
             held: None,
@@ -395,9 +530,10 @@ impl RunRecord {
         let Some(held) = self.held.take() else {
             return self.event(first);
         };
-        self.events.append_at(first, held.since)?;
+        let mark = Some(self.written.mark());
+        self.events.append_at(first, held.since, mark.clone())?;
         for (time, event) in held.events {
-            self.events.append_at(event, time)?;
+            self.events.append_at(event, time, mark.clone())?;
         }
         self.transcript(&held.transcript)
     }
@@ -428,9 +564,12 @@ impl RunRecord {
             held.transcript.push_str(text);
             return Ok(());
         }
+        let clean = transcript::cut_long_lines(&redact::redact(text));
         self.transcript
-            .write_all(redact::redact(text).as_bytes())
-            .map_err(|e| Error::io("cannot write", self.dir.path.join(TRANSCRIPT_FILE), e))
+            .write_all(clean.as_bytes())
+            .map_err(|e| Error::io("cannot write", self.dir.path.join(TRANSCRIPT_FILE), e))?;
+        self.written.update(clean.as_bytes());
+        Ok(())
     }
 
     pub fn event(&mut self, event: Event) -> Result<()> {
@@ -438,7 +577,8 @@ impl RunRecord {
             held.events.push((jiff::Timestamp::now(), event));
             return Ok(());
         }
-        self.events.append(event)
+        self.events
+            .append_at(event, jiff::Timestamp::now(), Some(self.written.mark()))
     }
 
     /// The SHA-256 of events.jsonl's last line so far.
@@ -448,5 +588,46 @@ impl RunRecord {
 
     pub fn save_state(&self, state: &RunState) -> Result<()> {
         self.dir.save_state(state)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new_run_dir() -> (tempfile::TempDir, RunDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::create(&dir.path().join("run")).unwrap();
+        (dir, run)
+    }
+
+    /// The lock is an flock on the directory: removing the lock file while a run holds it
+    /// lets no second run in.
+    #[test]
+    fn the_lock_holds_whatever_happens_to_its_file() {
+        let (_dir, run) = new_run_dir();
+        let held = run.lock().unwrap();
+        std::fs::remove_file(run.path().join(LOCK_FILE)).unwrap();
+        let again = RunDir::reopen(run.path()).unwrap();
+        let refused = again.lock().err().expect("a second lock is refused");
+        assert_eq!(refused.exit_code(), 3, "{refused}");
+        drop(held);
+        assert!(again.lock().is_ok());
+    }
+
+    /// A run that ended in any orderly way (a refusal included) leaves no holder behind: the
+    /// next one claims no takeover. One killed (its name left in the file) is taken over.
+    #[test]
+    fn a_takeover_is_said_only_when_there_was_one() {
+        let (_dir, run) = new_run_dir();
+        drop(run.lock().unwrap());
+        assert_eq!(run.lock().unwrap().taken_over, None);
+        // A holder killed with SIGKILL leaves its name and no flock (the kernel drops it).
+        std::fs::write(run.path().join(LOCK_FILE), "pid 4242 on host elsewhere\n").unwrap();
+        let taken = run.lock().unwrap();
+        assert_eq!(
+            taken.taken_over.as_deref(),
+            Some("pid 4242 on host elsewhere")
+        );
     }
 }

@@ -64,19 +64,15 @@ pub struct RunState {
     pub final_hash: Option<String>,
 }
 
-/// Reads the state of the run in `dir`.
-pub fn load(dir: &Path, file: &Path) -> Result<RunState> {
-    let text = std::fs::read_to_string(file).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            Error::usage(format!(
-                "{} has no {}: it is not the run directory of an earlier `run`",
-                dir.display(),
-                super::STATE_FILE
-            ))
-        } else {
-            Error::io("cannot read", file, e)
-        }
-    })?;
+/// Reads the state of the run in `dir` from its text (`None`: there is no state.json).
+pub fn load(dir: &Path, file: &Path, text: Option<String>) -> Result<RunState> {
+    let Some(text) = text else {
+        return Err(Error::usage(format!(
+            "{} has no {}: it is not the run directory of an earlier `run`",
+            dir.display(),
+            super::STATE_FILE
+        )));
+    };
     // Deserializing checks every value that can reach a command (`crate::names`): a state file
     // edited by hand to hold `--all` among the StatefulSets is refused here, before anything runs.
     serde_json::from_str(&text).map_err(|e| {
@@ -87,29 +83,16 @@ pub fn load(dir: &Path, file: &Path) -> Result<RunState> {
     })
 }
 
-/// Writes the state atomically: a reader never sees half a file.
-pub fn save(file: &Path, state: &RunState) -> Result<()> {
-    let temporary = file.with_extension("json.tmp");
+/// The state as state.json holds it: secrets out of every string, pretty, one newline. It is
+/// written whole (a new temporary renamed over the old file: a reader never sees half a file).
+pub fn serialize(file: &Path, state: &RunState) -> Result<Vec<u8>> {
     let serialize =
         |e: serde_json::Error| Error::io("cannot serialize", file, std::io::Error::other(e));
     let mut value = serde_json::to_value(state).map_err(serialize)?;
     super::redact::redact_json(&mut value);
-    let text = serde_json::to_string_pretty(&value).map_err(serialize)?;
-    let write = || -> std::io::Result<()> {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut out = std::fs::OpenOptions::new()
-            .create(true)
-            .write(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&temporary)?;
-        out.write_all(text.as_bytes())?;
-        out.write_all(b"\n")?;
-        out.sync_all()?;
-        std::fs::rename(&temporary, file)
-    };
-    write().map_err(|e| Error::io("cannot write", file, e))
+    let mut text = serde_json::to_string_pretty(&value).map_err(serialize)?;
+    text.push('\n');
+    Ok(text.into_bytes())
 }
 
 #[cfg(test)]
@@ -129,12 +112,13 @@ mod tests {
             ("v0.1.0-interrupted-messaging", RunStatus::Interrupted),
         ] {
             let dir = fixture(run);
-            let state = load(&dir, &dir.join("state.json")).unwrap();
+            let read = |file: &Path| std::fs::read_to_string(file).ok();
+            let state = load(&dir, &dir.join("state.json"), read(&dir.join("state.json"))).unwrap();
             assert_eq!(state.status, status);
             let written = tempfile::tempdir().unwrap();
             let file = written.path().join("state.json");
-            save(&file, &state).unwrap();
-            let again = load(written.path(), &file).unwrap();
+            std::fs::write(&file, serialize(&file, &state).unwrap()).unwrap();
+            let again = load(written.path(), &file, read(&file)).unwrap();
             assert_eq!(again, state);
             let original: serde_json::Value =
                 serde_json::from_str(&std::fs::read_to_string(dir.join("state.json")).unwrap())

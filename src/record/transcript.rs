@@ -94,6 +94,17 @@ pub fn command_output(output: &str, status: i32) -> String {
     text
 }
 
+/// The note after `ssh-keygen -Y sign` (`--sign-key`), written after the last event.
+pub const SIGNED_NOTE: &str = "signed: events.jsonl.sig covers events.jsonl as it is now; nothing is appended to it after the signature";
+
+/// The transcript's last line: the anchor. It comes after the last event, so no event binds it;
+/// `audit` holds it to the hash it names instead.
+pub fn final_hash_line(anchor: &str) -> String {
+    comment(&format!(
+        "events.jsonl final hash (the SHA-256 of its last line; paste it into the change ticket, check it with `arthur-restore audit --expect HASH`): {anchor}"
+    ))
+}
+
 /// The longest output line the transcript shows whole; `audit` reads lines up to
 /// `record::MAX_LOG_LINE`, well above it, so that every transcript the tool writes is read.
 pub const LONG_LINE: usize = 64 << 10;

@@ -113,6 +113,12 @@ pub trait Executor {
     /// The path an artefact has (or would have) in the run directory.
     fn artifact_path(&self, name: &str) -> PathBuf;
 
+    /// The artefact still holds exactly `contents` (right before a command reads it); a
+    /// refusal when it does not. Nothing to check where nothing was written (a plan).
+    fn check_artifact(&mut self, _name: &str, _contents: &str) -> Result<()> {
+        Ok(())
+    }
+
     /// Starts a long-running command and waits for a line of its output that contains
     /// `ready_text`; `None` when nothing runs (any plan).
     fn start_background(

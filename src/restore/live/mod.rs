@@ -106,9 +106,7 @@ impl LiveExecutor {
         if !out.output.success() {
             return Err(command_failed(&cmd, &out.output));
         }
-        self.comment(
-            "signed: events.jsonl.sig covers events.jsonl as it is now; nothing is appended to it after the signature",
-        )
+        self.comment(transcript::SIGNED_NOTE)
     }
 
     /// Keeps long outputs whole in the run directory (`--keep-output`).
@@ -267,6 +265,10 @@ impl LiveExecutor {
         if matches!(status, RunStatus::Failed | RunStatus::Refused) {
             redact::err(&format!("arthur-restore: {}\n", screen::warning(&go_on)));
         }
+        // The facts the final state holds, recorded before the last event.
+        self.event(Event::FactsSaved {
+            facts: facts.clone(),
+        })?;
         self.event(Event::RunEnded {
             status,
             error: error.map(ToString::to_string),
@@ -274,9 +276,7 @@ impl LiveExecutor {
         })?;
         let signed = self.sign_events();
         let anchor = self.record.last_hash();
-        self.write(&transcript::comment(&format!(
-            "events.jsonl final hash (the SHA-256 of its last line; paste it into the change ticket, check it with `arthur-restore audit --expect HASH`): {anchor}"
-        )))?;
+        self.write(&transcript::final_hash_line(&anchor))?;
         self.screen
             .ending(status, &text, &self.ending(status, &times, &anchor));
         self.save_state_anchored(facts, status, error.map(ToString::to_string), Some(anchor))?;
@@ -327,7 +327,16 @@ impl LiveExecutor {
         text
     }
 
-    fn save_state(&self, facts: &Facts, status: RunStatus, error: Option<String>) -> Result<()> {
+    /// Saves the state after the event that records its facts (a resume believes the events).
+    fn save_state(
+        &mut self,
+        facts: &Facts,
+        status: RunStatus,
+        error: Option<String>,
+    ) -> Result<()> {
+        self.event(Event::FactsSaved {
+            facts: facts.clone(),
+        })?;
         self.save_state_anchored(facts, status, error, None)
     }
 
@@ -504,6 +513,10 @@ impl Executor for LiveExecutor {
 
     fn artifact_path(&self, name: &str) -> PathBuf {
         self.record.dir().artifact_path(name)
+    }
+
+    fn check_artifact(&mut self, name: &str, contents: &str) -> Result<()> {
+        self.record.dir().check_artifact(name, contents)
     }
 
     fn start_background(

@@ -22,7 +22,7 @@ pub fn perform(cx: &mut Context<'_>) -> Result<()> {
         ));
     }
     let create = cx.commands.create_restore_job_yaml();
-    let path = match cx.read(&create)? {
+    let (path, written) = match cx.read(&create)? {
         Some(out) => {
             let yaml = fill_in_backup_name(&out.stdout, &backup).map_err(|problem| {
                 Error::refused(format!(
@@ -38,7 +38,7 @@ pub fn perform(cx: &mut Context<'_>) -> Result<()> {
                 yaml.replaced,
                 yaml.context
             ))?;
-            path
+            (path, Some(yaml.text))
         }
         None => {
             let path = cx.exec.artifact_path(fixed::CLICKHOUSE_YAML);
@@ -48,9 +48,13 @@ pub fn perform(cx: &mut Context<'_>) -> Result<()> {
                 fixed::CLICKHOUSE_YAML,
                 fixed::BACKUP_NAME_PLACEHOLDER,
             ))?;
-            path
+            (path, None)
         }
     };
+    // What kubectl reads is what was checked (rule 12): compared right before the apply.
+    if let Some(text) = &written {
+        cx.exec.check_artifact(fixed::CLICKHOUSE_YAML, text)?;
+    }
     cx.facts.clickhouse_yaml = Some(path.clone());
     let apply = cx.commands.apply(&path);
     // Saved before it is sent: if the answer is never seen, a resume looks for the Job.

@@ -4,14 +4,19 @@
 
 use super::{Context, waits};
 use crate::error::Result;
-use crate::names::ObjectName;
+use crate::names::{ObjectName, VeleroBackupName};
 use crate::runbook::{StepId, VeleroComponent, fixed};
 
 pub fn perform(cx: &mut Context<'_>) -> Result<()> {
     if cx.facts.clickhouse_job_applied || cx.options.includes(StepId::Clickhouse) {
         waits::clickhouse_job_complete(cx)?;
     }
-    let restores: Vec<ObjectName> = cx.facts.restores.values().cloned().collect();
+    let restores: Vec<(ObjectName, Option<VeleroBackupName>)> = cx
+        .facts
+        .restores
+        .iter()
+        .map(|(component, name)| (name.clone(), cx.options.backups.velero(*component).cloned()))
+        .collect();
     // In a run, the Velero steps recorded their restores; only a plan gets here without them.
     let velero_steps = VeleroComponent::ALL
         .iter()
@@ -19,8 +24,8 @@ pub fn perform(cx: &mut Context<'_>) -> Result<()> {
     if restores.is_empty() && velero_steps {
         cx.note("and every Velero restore this run created must still be Completed")?;
     }
-    for restore in &restores {
-        waits::restore_finished(cx, restore)?;
+    for (restore, backup) in &restores {
+        waits::restore_finished(cx, restore, backup.as_ref())?;
     }
     waits::pods_ready(cx)?;
     waits::jobs_complete(cx)?;

@@ -35,7 +35,7 @@ pub fn perform(cx: &mut Context<'_>, component: VeleroComponent) -> Result<()> {
     };
     let name = restore
         .unwrap_or_else(|| ObjectName::shown(format!("<the restore velero names for {backup}>")));
-    waits::restore_finished(cx, &name)
+    waits::restore_finished(cx, &name, Some(&backup))
 }
 
 /// The runbook's `velero backup get -n NS | grep COMPONENT`, done in process.

@@ -4,7 +4,7 @@
 
 use super::{Context, parsed};
 use crate::error::{Error, Result};
-use crate::names::ObjectName;
+use crate::names::{ObjectName, VeleroBackupName};
 use crate::parse::kube::{self, JobOutcome};
 use crate::parse::velero::{self, RestoreOutcome};
 use crate::parse::{ParseError, kots};
@@ -132,7 +132,14 @@ pub(super) fn app_ready(cx: &mut Context<'_>) -> Result<()> {
     })?;
     Ok(())
 }
-pub(super) fn restore_finished(cx: &mut Context<'_>, restore: &ObjectName) -> Result<()> {
+/// A Velero restore reaches its end; it must be a restore of `backup` (a restore named in the
+/// record is held to the backup the run chose, whatever the record says: SPEC section 5, rule 14).
+pub(super) fn restore_finished(
+    cx: &mut Context<'_>,
+    restore: &ObjectName,
+    backup: Option<&VeleroBackupName>,
+) -> Result<()> {
+    let expected_backup = backup.map(ToString::to_string);
     let probe = cx.commands.velero_restore_json(restore);
     let for_errors = probe.clone();
     let describe = cx.commands.velero_restore_describe(restore);
@@ -157,6 +164,14 @@ pub(super) fn restore_finished(cx: &mut Context<'_>, restore: &ObjectName) -> Re
             let restore = restores.iter().find(|r| r.name == name).ok_or_else(|| {
                 ParseError::new(format!("the answer does not hold the restore {name}")).for_command(&for_errors)
             })?;
+            if let Some(expected) = &expected_backup
+                && restore.backup != *expected
+            {
+                return Err(Error::refused(format!(
+                    "the Velero restore {name} restores the backup `{}`, not `{expected}`, the one this run chose (`{for_errors}`): it is not the restore this run made from that backup, and the run goes no further",
+                    restore.backup
+                )));
+            }
             match velero::restore_outcome(&restore.phase) {
                 RestoreOutcome::Completed => Ok(Poll::Ready(format!(
                     "{name} Completed ({} warnings)",
