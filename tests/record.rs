@@ -354,6 +354,7 @@ fn the_anchor_and_the_identity_are_said_outright() {
         .unwrap();
     let report: Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(report["anchor"]["matches"], true, "{report:#}");
+    assert_eq!(report["chain"]["intact"], true, "{report:#}");
     assert_eq!(report["anchor"]["final_hash"], anchor.as_str());
     assert!(
         report["run"]["reached"]["kube_context"].is_string(),

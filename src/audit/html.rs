@@ -470,6 +470,7 @@ mod tests {
             findings: Vec::new(),
             commands: 2,
             events: None,
+            chain: None,
             integrity_checked: false,
             signature: None,
             run: None,

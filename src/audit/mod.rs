@@ -22,8 +22,8 @@ use std::path::Path;
 use crate::error::Result;
 pub use html::{Evidence, page};
 pub use report::{
-    Anchor, AuditFinding, FindingKind, Report, RunSummary, Signature, StepReport, StepStatus,
-    render,
+    Anchor, AuditFinding, Chain, FindingKind, Report, RunSummary, Signature, StepReport,
+    StepStatus, render,
 };
 pub use story::Ending;
 
@@ -91,17 +91,7 @@ pub fn audit(path: &Path, expect: Option<&str>) -> Result<Audited> {
     // line, which is text anyone can edit.
     let selected = story.steps.clone().or(log.selected.clone());
     let (mut findings, mut steps) = walk.finish(selected.as_deref());
-    if story.steps.is_some() {
-        for step in &mut steps {
-            if step.status == StepStatus::Done && !story.is_done(step.id) {
-                step.status = if selected.as_ref().is_some_and(|s| s.contains(&step.id)) {
-                    StepStatus::PartlyDone
-                } else {
-                    StepStatus::NotInThisRun
-                };
-            }
-        }
-    }
+    story.correct(&mut steps, selected.as_deref());
     let events = integrity::check_events(
         path,
         events_text.as_deref(),
@@ -110,15 +100,9 @@ pub fn audit(path: &Path, expect: Option<&str>) -> Result<Audited> {
         expect,
         &mut findings,
     );
-    let anchor = events_text.as_deref().map(|events| {
-        let last = events.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("");
-        let final_hash = crate::record::events::line_hash(last);
-        Anchor {
-            matches: expect.map(|e| e.eq_ignore_ascii_case(&final_hash)),
-            expected: expect.map(str::to_string),
-            final_hash,
-        }
-    });
+    let anchor = events_text
+        .as_deref()
+        .map(|events| Anchor::of(events, expect));
     let binding = anchor
         .as_ref()
         .map(|anchor| story::check_binding(&records, &text, &anchor.final_hash, &mut findings));
@@ -133,6 +117,7 @@ pub fn audit(path: &Path, expect: Option<&str>) -> Result<Audited> {
         commands: log.commands.len(),
         integrity_checked: events.is_some(),
         events,
+        chain: events_text.as_deref().map(Chain::of),
         signature: None,
         run,
         ending: story.ending,

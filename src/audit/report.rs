@@ -107,6 +107,8 @@ pub struct Report {
     pub commands: usize,
     /// What the events.jsonl beside a tool transcript says, if there is one.
     pub events: Option<String>,
+    /// The same, as fields: whether the hash chain holds, how many events, where it breaks.
+    pub chain: Option<Chain>,
     /// Whether the log's integrity was checked against an events.jsonl beside it.
     pub integrity_checked: bool,
     /// Who signed events.jsonl, when the signature was checked (`--allowed-signers`).
@@ -123,12 +125,55 @@ pub struct Report {
     pub assurance: String,
 }
 
+/// events.jsonl's hash chain, checked.
+#[derive(Debug, Clone, Serialize)]
+pub struct Chain {
+    pub intact: bool,
+    /// The number of events, when it holds.
+    pub events: Option<usize>,
+    /// The line where it breaks, when it does not.
+    pub broken_at: Option<usize>,
+}
+
 /// The anchor: events.jsonl's final hash against the one from the change ticket.
 #[derive(Debug, Clone, Serialize)]
 pub struct Anchor {
     pub final_hash: String,
     pub expected: Option<String>,
     pub matches: Option<bool>,
+}
+
+impl Chain {
+    pub fn of(events_text: &str) -> Chain {
+        match crate::record::events::verify_chain(events_text) {
+            Ok(count) => Chain {
+                intact: true,
+                events: Some(count),
+                broken_at: None,
+            },
+            Err(line) => Chain {
+                intact: false,
+                events: None,
+                broken_at: Some(line),
+            },
+        }
+    }
+}
+
+impl Anchor {
+    /// The hash of events.jsonl's last line, against the expected one.
+    pub fn of(events_text: &str, expect: Option<&str>) -> Anchor {
+        let last = events_text
+            .lines()
+            .rfind(|l| !l.trim().is_empty())
+            .unwrap_or("");
+        let final_hash = crate::record::events::line_hash(last);
+        Anchor {
+            matches: expect.map(|e| e.eq_ignore_ascii_case(&final_hash)),
+            expected: expect.map(str::to_string),
+            final_hash,
+        }
+    }
 }
 
 /// The signature of events.jsonl, as ssh-keygen checked it.

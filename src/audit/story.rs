@@ -148,6 +148,23 @@ impl Story {
     pub fn is_done(&self, step: StepId) -> bool {
         self.completed.contains(&step)
     }
+
+    /// A step is `done` only when an event records its completion: one whose commands the
+    /// transcript holds but that never completed is partly done, or not in this run.
+    pub fn correct(&self, steps: &mut [super::StepReport], selected: Option<&[StepId]>) {
+        if self.steps.is_none() {
+            return;
+        }
+        for step in steps {
+            if step.status == super::StepStatus::Done && !self.is_done(step.id) {
+                step.status = if selected.is_some_and(|s| s.contains(&step.id)) {
+                    super::StepStatus::PartlyDone
+                } else {
+                    super::StepStatus::NotInThisRun
+                };
+            }
+        }
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {
