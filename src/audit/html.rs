@@ -46,9 +46,19 @@ pub fn page(evidence: &Evidence) -> String {
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\
          <title>Audit of {name}</title><style>{STYLE}</style></head><body>\n\
-         <h1>Audit of {name}</h1>\n<p>Held against the runbook \"Restoring the Arthur Platform\": {verdict}</p>\n",
+         <h1>Audit of {name}</h1>\n<p>Held against the runbook \"Restoring the Arthur Platform\": {verdict}</p>\n{ending}<p>{assurance}</p>\n",
         name = escape(&report.transcript),
         verdict = verdict(report),
+        ending = report
+            .ending
+            .as_ref()
+            .map(|e| format!(
+                "<p class=\"{}\">Run ended: {}</p>\n",
+                if e.status == "completed" { "ok" } else { "bad" },
+                escape(&e.describe())
+            ))
+            .unwrap_or_default(),
+        assurance = escape(&report.assurance),
     );
     html.push_str(&identity(&records));
     html.push_str(&anchoring(evidence));
