@@ -16,23 +16,10 @@ pub mod record;
 pub mod restore;
 pub mod restore_point;
 pub mod runbook;
+pub mod version;
 pub mod watch;
 
-/// The release, as Cargo.toml says it.
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-/// The commit the binary was built from (build.rs): `unknown` when built outside git.
-pub const COMMIT: &str = env!("ARTHUR_RESTORE_COMMIT");
-/// What `--version` prints after the program's name.
-pub const LONG_VERSION: &str = concat!(
-    env!("CARGO_PKG_VERSION"),
-    " (commit ",
-    env!("ARTHUR_RESTORE_COMMIT"),
-    ")"
-);
-
-/// The file name kubectl looks for to run `kubectl arthur-restore` (a dash in a plugin's
-/// command is an underscore in its file name).
-pub const PLUGIN_PROGRAM: &str = "kubectl-arthur_restore";
+pub use version::{COMMIT, LONG_VERSION, PLUGIN_PROGRAM, VERSION};
 
 /// Parses the command line, runs the command, prints any error, and returns the exit status.
 pub fn main_with_args<I, T>(args: I) -> i32

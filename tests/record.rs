@@ -411,6 +411,7 @@ fn a_failed_call_in_a_hand_kept_log_is_a_finding() {
 /// control character reaches any file or stream, and the run's own transcript always audits.
 #[test]
 fn hostile_bytes_in_any_output_never_pass_the_boundary() {
+    let started = std::time::Instant::now();
     let commands = crate::recovery::reference_calls().len();
     let cases: Vec<usize> = (1..=commands).collect();
     let failures = crate::support::check_all(&cases, |n| {
@@ -456,6 +457,7 @@ fn hostile_bytes_in_any_output_never_pass_the_boundary() {
             cases.len(),
             failures.len()
         ),
+        started,
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -23,8 +23,11 @@ impl Sim {
         let bin = dir.path().join("bin");
         std::fs::create_dir_all(&bin).unwrap();
         for name in ["kubectl", "velero", "aws", "curl"] {
-            std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_arthur-restore-sim"), bin.join(name))
-                .unwrap();
+            std::os::unix::fs::symlink(
+                crate::support::double("arthur-restore-sim"),
+                bin.join(name),
+            )
+            .unwrap();
         }
         Sim { dir }
     }
@@ -189,7 +192,8 @@ impl Sim {
 }
 
 /// Writes a matrix's summary line where scripts/test finds it.
-pub fn summary(name: &str, line: &str) {
+pub fn summary(name: &str, line: &str, started: std::time::Instant) {
+    let line = format!("{line} (in {}s)", started.elapsed().as_secs());
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-summaries");
     let _ = std::fs::create_dir_all(&dir);
     let _ = std::fs::write(dir.join(format!("{name}.txt")), format!("{line}\n"));
@@ -260,6 +264,7 @@ fn same_end(sim: &Sim, expected: &Value) -> Result<(), String> {
 
 #[test]
 fn a_restore_interrupted_at_any_command_resumes_to_the_same_end() {
+    let started = std::time::Instant::now();
     let (commands, expected) = reference();
     let cases: Vec<(usize, &str)> = ["interrupt", "terminate", "kill"]
         .into_iter()
@@ -277,6 +282,7 @@ fn a_restore_interrupted_at_any_command_resumes_to_the_same_end() {
             cases.len(),
             failures.len()
         ),
+        started,
     );
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
@@ -656,6 +662,7 @@ fn fault_at(n: usize, kind: &str, expected: &Value) -> Result<(), String> {
 
 #[test]
 fn every_command_meets_every_fault() {
+    let started = std::time::Instant::now();
     let (_, expected) = reference();
     let commands = reference_calls();
     let mut cases: Vec<(usize, &str)> = FAULTS
@@ -680,6 +687,7 @@ fn every_command_meets_every_fault() {
             FAULTS.len(),
             failures.len()
         ),
+        started,
     );
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }

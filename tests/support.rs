@@ -7,6 +7,24 @@ pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
 }
 
+/// A test double of the four CLIs (`arthur-restore-replay`, `arthur-restore-sim`), built from the
+/// workspace member `tests/doubles` beside the test binary (`cargo build --workspace --bins`, which
+/// `cargo test` from the top and scripts/test do). One that is missing is one clear failure.
+pub fn double(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let profile = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/PROFILE/deps/THIS");
+    let path = profile.join(name);
+    assert!(
+        path.is_file(),
+        "the test double {} is not built: scripts/test builds it (cargo build --workspace --bins), or run `cargo test` from the repository's top folder",
+        path.display()
+    );
+    path
+}
+
 /// The tool with a clean environment, so that a developer's ARTHUR_NAMESPACE or AWS_PROFILE
 /// cannot change what a test sees.
 pub fn tool() -> Command {
@@ -33,8 +51,7 @@ impl Replay {
         std::fs::create_dir_all(&bin).unwrap();
         std::fs::create_dir_all(dir.path().join("state")).unwrap();
         for name in ["kubectl", "velero", "aws", "curl"] {
-            std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_arthur-restore-replay"), bin.join(name))
-                .unwrap();
+            std::os::unix::fs::symlink(double("arthur-restore-replay"), bin.join(name)).unwrap();
         }
         Replay { dir }
     }

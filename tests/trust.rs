@@ -180,6 +180,7 @@ fn leaks(sim: &Sim, output: &std::process::Output) -> Vec<String> {
 /// run directory, standard output or standard error.
 #[test]
 fn no_planted_secret_reaches_any_file_or_stream() {
+    let started = std::time::Instant::now();
     let commands = crate::recovery::reference_calls().len();
     let mut cases: Vec<(u64, Option<String>)> = (1..=3).map(|seed| (seed, None)).collect();
     for kind in ["forbidden", "garbage"] {
@@ -215,6 +216,7 @@ fn no_planted_secret_reaches_any_file_or_stream() {
             planted.into_inner(),
             failures.len()
         ),
+        started,
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

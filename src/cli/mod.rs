@@ -81,7 +81,7 @@ Examples:
 #[derive(Debug, Parser)]
 #[command(
     name = "arthur-restore",
-    version = crate::LONG_VERSION,
+    version = crate::version::LONG_VERSION,
     about = ABOUT,
     long_about = LONG_ABOUT,
     after_help = AFTER_HELP,

@@ -10,8 +10,8 @@ use crate::model::Facts;
 use crate::process::{Interrupt, Runner};
 use crate::record::TranscriptEntry;
 use crate::record::transcript;
-use crate::restore::live::VERSION;
 use crate::restore::{ReadOnlyExecutor, Start, restore};
+use crate::version::VERSION;
 
 pub fn plan(global: &GlobalArgs, args: &PlanArgs) -> Result<i32> {
     let mut options = settings::restore_options(global, &args.restore)?;
@@ -81,7 +81,7 @@ fn plan_json(entries: &[TranscriptEntry], offline: bool) -> serde_json::Value {
     json!({
         "tool": "arthur-restore",
         "version": VERSION,
-        "commit": crate::COMMIT,
+        "commit": crate::version::COMMIT,
         "offline": offline,
         "header": header,
         "sections": sections,

@@ -21,7 +21,7 @@ use crate::record::transcript;
 use crate::record::{Event, Reached, RunIdentity, RunRecord, RunState, RunStatus};
 use crate::runbook::StepId;
 
-pub use crate::{COMMIT, VERSION};
+use crate::version::{COMMIT, VERSION};
 
 pub struct LiveExecutor {
     record: RunRecord,
