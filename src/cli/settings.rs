@@ -3,7 +3,9 @@
 
 use super::{GlobalArgs, RdsArgs, RestoreArgs, StepArgs, TimingArgs};
 use crate::error::{Error, Result};
+use crate::model::resume::Given;
 use crate::model::{BackupNames, RdsOptions, RestoreOptions, Timing};
+use crate::names::{ClickhouseBackupName, RdsIdentifier, S3Uri, SnapshotId, VeleroBackupName};
 use crate::names::{Namespace, ObjectName};
 use crate::runbook::commands::Connection;
 use crate::runbook::{Commands, StepId};
@@ -114,6 +116,161 @@ pub fn select_steps(args: &StepArgs) -> Result<Vec<StepId>> {
         ));
     }
     Ok(steps)
+}
+
+/// The options given again on `--resume`, beside what the run recorded (for
+/// `model::resume::reconcile`), and the disagreements no correction can mend (the steps chosen,
+/// the Velero namespace).
+pub fn given_on_resume(
+    global: &GlobalArgs,
+    args: &super::RunArgs,
+    recorded: &RestoreOptions,
+) -> (Vec<Given>, Vec<String>) {
+    let mut given = fixed_options(global, recorded);
+    given.extend(step_options(args, recorded));
+    (given, step_disagreements(global, args, recorded))
+}
+
+/// A checked value given or recorded, as text for comparing and showing.
+fn text<T: std::fmt::Display>(value: &Option<T>) -> Option<String> {
+    value.as_ref().map(ToString::to_string)
+}
+
+/// The options of the command line that a run records, beside the recorded values.
+fn fixed_options(global: &GlobalArgs, recorded: &RestoreOptions) -> Vec<Given> {
+    let connection = &recorded.connection;
+    let fixed = |flag, given: Option<String>, recorded: Option<String>| Given {
+        flag,
+        given,
+        recorded,
+        step: None,
+        apply: |_, _| {},
+    };
+    vec![
+        fixed(
+            "--namespace",
+            text(&global.namespace),
+            Some(recorded.namespace.to_string()),
+        ),
+        fixed(
+            "--context",
+            text(&global.context),
+            text(&connection.context),
+        ),
+        fixed(
+            "--kubeconfig",
+            text(&global.kubeconfig),
+            text(&connection.kubeconfig),
+        ),
+        fixed(
+            "--aws-endpoint-url",
+            text(&global.aws_endpoint_url),
+            text(&connection.aws_endpoint_url),
+        ),
+        fixed(
+            "--aws-profile",
+            text(&global.aws_profile),
+            text(&connection.aws_profile),
+        ),
+        fixed(
+            "--aws-region",
+            text(&global.aws_region),
+            text(&connection.aws_region),
+        ),
+    ]
+}
+
+/// The options of steps: corrected on resume while their step has not begun.
+fn step_options(args: &super::RunArgs, recorded: &RestoreOptions) -> Vec<Given> {
+    let (point, rds) = (&args.restore.point, &args.restore.rds);
+    vec![
+        Given {
+            flag: "--messaging-backup",
+            given: text(&point.messaging_backup),
+            recorded: text(&recorded.backups.messaging),
+            step: Some(StepId::Messaging),
+            apply: |o, v| o.backups.messaging = VeleroBackupName::new(&v).ok(),
+        },
+        Given {
+            flag: "--enrichments-backup",
+            given: text(&point.enrichments_backup),
+            recorded: text(&recorded.backups.enrichments),
+            step: Some(StepId::Enrichments),
+            apply: |o, v| o.backups.enrichments = VeleroBackupName::new(&v).ok(),
+        },
+        Given {
+            flag: "--workflows-backup",
+            given: text(&point.workflows_backup),
+            recorded: text(&recorded.backups.workflows),
+            step: Some(StepId::Workflows),
+            apply: |o, v| o.backups.workflows = VeleroBackupName::new(&v).ok(),
+        },
+        Given {
+            flag: "--clickhouse-backup",
+            given: text(&point.clickhouse_backup),
+            recorded: text(&recorded.backups.clickhouse),
+            step: Some(StepId::Clickhouse),
+            apply: |o, v| o.backups.clickhouse = ClickhouseBackupName::new(&v).ok(),
+        },
+        Given {
+            flag: "--clickhouse-s3-uri",
+            given: text(&point.clickhouse_s3_uri),
+            recorded: text(&recorded.clickhouse_s3_uri),
+            step: Some(StepId::Clickhouse),
+            apply: |o, v| o.clickhouse_s3_uri = S3Uri::new(&v).ok(),
+        },
+        Given {
+            flag: "--rds-snapshot",
+            given: text(&rds.rds_snapshot),
+            recorded: text(&recorded.rds.snapshot),
+            step: Some(StepId::Rds),
+            apply: |o, v| o.rds.snapshot = SnapshotId::new(&v).ok(),
+        },
+        Given {
+            flag: "--rds-instance",
+            given: text(&rds.rds_instance),
+            recorded: text(&recorded.rds.instance),
+            step: Some(StepId::Rds),
+            apply: |o, v| o.rds.instance = RdsIdentifier::new(&v).ok(),
+        },
+        Given {
+            flag: "--rds-like",
+            given: text(&rds.rds_like),
+            recorded: text(&recorded.rds.like),
+            step: Some(StepId::Rds),
+            apply: |o, v| {
+                let like = RdsIdentifier::new(&v).ok();
+                if o.rds.source == o.rds.like {
+                    o.rds.source = like.clone();
+                }
+                o.rds.like = like;
+            },
+        },
+    ]
+}
+
+/// The step selection and the Velero namespace, which a resume never changes.
+fn step_disagreements(
+    global: &GlobalArgs,
+    args: &super::RunArgs,
+    recorded: &RestoreOptions,
+) -> Vec<String> {
+    let mut disagreements = Vec::new();
+    let steps = &args.restore.steps;
+    if (!steps.only.is_empty() || !steps.skip.is_empty() || steps.from.is_some())
+        && select_steps(steps).ok().as_ref() != Some(&recorded.steps)
+    {
+        disagreements.push("--only/--skip/--from select other steps than the run's".into());
+    }
+    if global.velero_namespace != recorded.velero_namespace
+        && global.velero_namespace.as_str() != "velero"
+    {
+        disagreements.push(format!(
+            "--velero-namespace {} (the run has {})",
+            global.velero_namespace, recorded.velero_namespace
+        ));
+    }
+    disagreements
 }
 
 #[cfg(test)]

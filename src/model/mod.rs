@@ -4,6 +4,7 @@
 
 pub mod facts;
 pub mod options;
+pub mod resume;
 
 pub use facts::{Facts, MessagingDeletions};
 pub use options::{BackupNames, RdsOptions, RestoreOptions, Timing};

@@ -407,11 +407,7 @@ fn read_inventory(
 /// one at or before --at), and checks explicit names against discovery: an explicit name that
 /// discovery does not find, or names from different backup operations, are refused (exit 3)
 /// unless --allow-mixed.
-pub fn resolve(
-    options: &mut RestoreOptions,
-    exec: &mut dyn Executor,
-    yes_needed: bool,
-) -> Result<()> {
+pub fn resolve(options: &mut RestoreOptions, exec: &mut dyn Executor) -> Result<()> {
     let wanted = Wanted::of(options);
     if !wanted.anything() {
         return Ok(());
@@ -462,14 +458,12 @@ pub fn resolve(
         describe(point),
         filled.join(" ")
     ))?;
-    if yes_needed {
-        exec.confirm(&Confirmation {
-            gate: "restore-point",
-            details: vec![format!("The restore will use {why}, {}.", point.time)],
-            question: "Restore this restore point?".into(),
-            words: Vec::new(),
-        })?;
-    }
+    exec.confirm(&Confirmation {
+        gate: "restore-point",
+        details: vec![format!("The restore will use {why}, {}.", point.time)],
+        question: "Restore this restore point?".into(),
+        words: Vec::new(),
+    })?;
     exec.record_options(options)
 }
 

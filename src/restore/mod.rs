@@ -63,7 +63,7 @@ pub fn restore(
         Start::Plan { offline: true } => false,
     };
     if choose {
-        discovery::resolve(options, exec, true)?;
+        discovery::resolve(options, exec)?;
         exec.checkpoint(facts)?;
     }
     perform_all(&mut Context::new(options, exec, facts, resuming))
