@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::names::{ObjectName, format_duration};
+use crate::names::ObjectName;
 use crate::parse::kube::{JobOutcome, PodHealth};
 use crate::parse::{kots, velero};
 use crate::runbook::{Commands, fixed};
+use crate::units::format_duration;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod cli;
 pub mod commands;
 pub mod error;
+pub mod freshness;
 pub mod health;
 pub mod model;
 pub mod names;
@@ -16,8 +17,8 @@ pub mod record;
 pub mod restore;
 pub mod restore_point;
 pub mod runbook;
+pub mod units;
 pub mod version;
-pub mod watch;
 
 pub use version::{COMMIT, LONG_VERSION, PLUGIN_PROGRAM, VERSION};
 

@@ -15,6 +15,7 @@ use crate::names::{
     SubnetGroupName, VeleroBackupName,
 };
 use crate::runbook::StepId;
+use crate::units;
 
 const ABOUT: &str = "Performs the vendor runbook \"Restoring the Arthur Platform\" with kubectl, velero, aws and curl, and writes a transcript an auditor can hold against the runbook.";
 
@@ -334,15 +335,15 @@ pub struct StepArgs {
 #[command(next_help_heading = "Waiting")]
 pub struct TimingArgs {
     /// Limit of each wait.
-    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = names::duration)]
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = units::duration)]
     pub timeout: Duration,
 
     /// Time between two polls of a wait.
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = names::duration)]
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = units::duration)]
     pub poll_interval: Duration,
 
     /// Limit of any one subprocess.
-    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = names::duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = units::duration)]
     pub command_timeout: Duration,
 }
 
@@ -369,7 +370,7 @@ pub struct RestoreArgs {
 
     /// Cap on what one command may print (stdout and stderr together); past it the command is
     /// stopped and the run fails.
-    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = names::size, help_heading = "Waiting")]
+    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = units::size, help_heading = "Waiting")]
     pub max_output: u64,
 }
 
@@ -444,7 +445,7 @@ pub struct BackupsArgs {
     pub check: bool,
 
     /// With --check or --textfile: how old the newest complete restore point may be.
-    #[arg(long, value_name = "DURATION", default_value = "26h", value_parser = names::duration)]
+    #[arg(long, value_name = "DURATION", default_value = "26h", value_parser = units::duration)]
     pub max_age: Duration,
 
     /// Write Prometheus metrics to FILE in node_exporter's textfile format (atomically: a
@@ -454,11 +455,11 @@ pub struct BackupsArgs {
 
     /// Cap on what one listing may print (a listing of 50,000 backup operations is about
     /// 150 MB); past it the listing is stopped and the command fails.
-    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = names::size)]
+    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = units::size)]
     pub max_output: u64,
 
     /// Limit of any one subprocess.
-    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = names::duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = units::duration)]
     pub command_timeout: Duration,
 }
 
@@ -477,7 +478,7 @@ pub struct VerifyArgs {
     pub allow_unknown_cluster: bool,
 
     /// Cap on what one listing may print (10,000 pods are about 36 MB as JSON).
-    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = names::size)]
+    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = units::size)]
     pub max_output: u64,
 
     #[command(flatten)]
@@ -493,7 +494,7 @@ pub struct AuditArgs {
 
     /// The final hash the run printed at its end (from the change ticket): events.jsonl must end
     /// with the line it anchors.
-    #[arg(long, value_name = "HASH", value_parser = names::sha256_hex)]
+    #[arg(long, value_name = "HASH", value_parser = units::sha256_hex)]
     pub expect: Option<String>,
 
     /// Verify events.jsonl.sig with `ssh-keygen -Y verify` against these allowed signers

@@ -23,7 +23,7 @@ pub fn restore_options(global: &GlobalArgs, args: &RestoreArgs) -> Result<Restor
     } = args;
     let namespace = require_namespace(global)?;
     if let Some(at) = &point.at {
-        crate::names::at_time(at).map_err(Error::usage)?;
+        crate::units::at_time(at).map_err(Error::usage)?;
     }
     Ok(RestoreOptions {
         namespace,

@@ -11,7 +11,7 @@ use crate::error::{Error, Result, exit};
 use crate::names::{CliPath, Principal};
 use crate::process::{Interrupt, Runner, Tool, escape_controls};
 use crate::record::{EVENTS_FILE, RunDir};
-use crate::runbook::commands::{find_principals, verify_signature};
+use crate::runbook::signing::{find_principals, verify_signature};
 
 pub fn audit(output: OutputFormat, args: &AuditArgs) -> Result<i32> {
     // `audit RUN_DIR` audits the transcript in it, as `verify --run-dir` reads its state.

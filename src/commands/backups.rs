@@ -2,11 +2,11 @@
 
 use crate::cli::{BackupsArgs, GlobalArgs, OutputFormat, settings};
 use crate::error::{Error, Result, exit};
+use crate::freshness;
 use crate::process::{Interrupt, Runner, Tool};
 use crate::restore::ReadOnlyExecutor;
 use crate::restore::discovery::{discover, now};
 use crate::restore_point::{self, RestorePoint};
-use crate::watch;
 
 pub fn backups(global: &GlobalArgs, args: &BackupsArgs) -> Result<i32> {
     let namespace = match (&global.namespace, &args.point.clickhouse_s3_uri) {
@@ -23,7 +23,7 @@ pub fn backups(global: &GlobalArgs, args: &BackupsArgs) -> Result<i32> {
         .point
         .at
         .as_deref()
-        .map(crate::names::at_time)
+        .map(crate::units::at_time)
         .transpose()
         .map_err(Error::usage)?;
     let commands = settings::commands(
@@ -56,9 +56,12 @@ pub fn backups(global: &GlobalArgs, args: &BackupsArgs) -> Result<i32> {
     if args.check || args.textfile.is_some() {
         let max_age = jiff::SignedDuration::try_from(args.max_age)
             .map_err(|e| Error::usage(format!("--max-age: {e}")))?;
-        let freshness = watch::assess(&points, now, max_age);
+        let freshness = freshness::assess(&points, now, max_age);
         if let Some(path) = &args.textfile {
-            watch::write_textfile(path, &watch::textfile(&freshness, &points, &inventory, now))?;
+            freshness::write_textfile(
+                path,
+                &freshness::textfile(&freshness, &points, &inventory, now),
+            )?;
         }
         if args.check {
             match global.output {

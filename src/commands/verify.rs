@@ -11,13 +11,13 @@ use crate::cli::{GlobalArgs, OutputFormat, VerifyArgs, settings};
 use crate::error::{Error, Result, exit};
 use crate::health::{self, Health};
 use crate::names::ObjectName;
-use crate::names::format_duration;
 use crate::parse::{kots, kube, velero};
 use crate::process::{Cmd, Interrupt, Runner, Tool};
 use crate::record::RunDir;
 use crate::restore::ReadOnlyExecutor;
 use crate::restore::executor::Executor;
 use crate::runbook::{Commands, fixed};
+use crate::units::format_duration;
 
 pub fn verify(global: &GlobalArgs, args: &VerifyArgs) -> Result<i32> {
     let (commands, restore_names, cluster) = what_to_check(global, args)?;

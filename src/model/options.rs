@@ -138,7 +138,7 @@ impl RestoreOptions {
     pub fn at_time(&self) -> Result<Option<jiff::Timestamp>> {
         self.at
             .as_deref()
-            .map(|at| crate::names::at_time(at).map_err(Error::usage))
+            .map(|at| crate::units::at_time(at).map_err(Error::usage))
             .transpose()
     }
 

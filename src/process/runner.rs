@@ -14,7 +14,7 @@ use super::interrupt::Interrupt;
 use super::output::{Output, RunOutput};
 use super::tool::Tool;
 use crate::error::{Error, Result};
-use crate::names::format_duration;
+use crate::units::format_duration;
 
 pub struct Runner {
     programs: BTreeMap<Tool, PathBuf>,

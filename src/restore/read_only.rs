@@ -8,11 +8,11 @@ use std::time::Duration;
 use super::executor::{Background, Confirmation, Executor, GateOutcome, Wait, WaitEnd};
 use crate::error::Result;
 use crate::model::Facts;
-use crate::names::format_duration;
 use crate::process::{Cmd, Output, Runner, command_failed};
 use crate::record::TranscriptEntry;
 use crate::record::transcript::{FULL_OUTPUT_LIMIT, LongOutput};
 use crate::runbook::StepId;
+use crate::units::format_duration;
 
 pub struct ReadOnlyExecutor {
     pub entries: Vec<TranscriptEntry>,

@@ -4,6 +4,7 @@
 //! catalogue in `commands.rs` builds every argv).
 
 pub mod commands;
+pub mod signing;
 
 use serde::{Deserialize, Serialize};
 
@@ -342,7 +343,7 @@ pub fn additions(commands: &Commands) -> Vec<crate::process::Cmd> {
                 "-f",
                 "KEY",
                 "-n",
-                commands::SIGNATURE_NAMESPACE,
+                signing::SIGNATURE_NAMESPACE,
                 "EVENTS",
             ])
             .shown_only(true),

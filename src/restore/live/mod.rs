@@ -91,7 +91,7 @@ impl LiveExecutor {
         let Some(key) = self.sign_key.clone() else {
             return Ok(());
         };
-        let cmd = crate::runbook::commands::sign_events(&key, &self.record.dir().events_path());
+        let cmd = crate::runbook::signing::sign_events(&key, &self.record.dir().events_path());
         self.runner.add_tool(Tool::SshKeygen)?;
         self.write(&format!("$ {cmd}\n"))?;
         self.event(Event::CommandStarted {
@@ -443,7 +443,7 @@ fn elapsed(duration: Duration) -> String {
     if duration.as_secs() == 0 {
         return "<1s".into();
     }
-    crate::names::format_duration(Duration::from_secs(duration.as_secs()))
+    crate::units::format_duration(Duration::from_secs(duration.as_secs()))
 }
 
 fn millis(duration: Duration) -> u64 {

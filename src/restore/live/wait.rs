@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 
 use super::LiveExecutor;
 use crate::error::{Error, Result};
-use crate::names::format_duration;
 use crate::record::Event;
 use crate::restore::executor::{Poll, Wait, WaitEnd};
+use crate::units::format_duration;
 
 /// What time running out means for a wait.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

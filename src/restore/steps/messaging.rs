@@ -10,11 +10,12 @@ use std::time::Duration;
 use super::{Context, parsed, required, waits};
 use crate::error::{Error, Result};
 use crate::model::MessagingDeletions;
-use crate::names::{ObjectName, format_duration};
+use crate::names::ObjectName;
 use crate::parse::{ParseError, kube};
 use crate::process::{Cmd, Output, command_failed};
 use crate::restore::executor::{Confirmation, GateOutcome, Poll, Wait, WaitEnd};
 use crate::runbook::{StepId, VeleroComponent, fixed};
+use crate::units::format_duration;
 
 /// "If the PersistentVolumes still do not get deleted automatically after a few minutes, delete
 /// them manually": how long the tool gives them (or less, when --timeout is shorter).

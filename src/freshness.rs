@@ -1,4 +1,4 @@
-//! `backups --check` and `--textfile`: the restore points watched every day, for cron and
+//! The freshness of the restore points (`backups --check`) and its metrics (`--textfile`): checked every day, for cron and
 //! Prometheus, so that nobody discovers on the night of a restore that the backups do not fit
 //! together. Pure functions over what discovery read and the points grouped from it.
 
@@ -79,7 +79,7 @@ impl Freshness {
 
     /// One line saying how things stand, then why newer points are incomplete.
     pub fn render(&self) -> String {
-        let limit = crate::names::format_duration(std::time::Duration::from_secs(
+        let limit = crate::units::format_duration(std::time::Duration::from_secs(
             self.max_age_seconds.unsigned_abs(),
         ));
         let mut text = match (self.status, self.newest_complete, self.age_seconds) {
