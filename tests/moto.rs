@@ -17,9 +17,7 @@ struct MotoServer {
 
 impl MotoServer {
     fn start() -> MotoServer {
-        let moto = which::which("moto_server").expect(
-            "moto_server is needed for this test: scripts/test installs it (pip install 'moto[server]')",
-        );
+        let moto = crate::support::external(&["moto_server"], "pip install 'moto[server]'");
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -55,7 +53,7 @@ impl Drop for MotoServer {
 }
 
 fn real_aws() -> PathBuf {
-    which::which("aws").expect("the real aws CLI is needed for this test")
+    crate::support::external(&["aws"], "pip install awscli")
 }
 
 /// Credentials and config for moto only; the operator's own files are never read.

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::recovery::{Sim, command_number};
+use crate::support::sim::{Sim, command_number};
 use crate::support::{Argv, Replay, SESSION_RDS, explain, stderr, stdout, tool};
 
 fn audit(target: &Path, extra: &[&str]) -> (Option<i32>, String) {
@@ -412,7 +412,7 @@ fn a_failed_call_in_a_hand_kept_log_is_a_finding() {
 #[test]
 fn hostile_bytes_in_any_output_never_pass_the_boundary() {
     let started = std::time::Instant::now();
-    let commands = crate::recovery::reference_calls().len();
+    let commands = crate::support::sim::reference_calls().len();
     let cases: Vec<usize> = (1..=commands).collect();
     let failures = crate::support::check_all(&cases, |n| {
         let sim = Sim::new();
@@ -450,7 +450,7 @@ fn hostile_bytes_in_any_output_never_pass_the_boundary() {
         }
         (!found.is_empty()).then(|| format!("noise in command {n}: {found:?}"))
     });
-    crate::recovery::summary(
+    crate::support::sim::summary(
         "controls",
         &format!(
             "control-character property test: {} runs (hostile bytes in each command's output), {} failed",

@@ -453,23 +453,10 @@ fn the_transcript_of_a_complete_restore() {
     let replay = Replay::new();
     let output = run(&replay, "happy.session", &[], true);
     assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
-    let run_dir = replay.run_dir().display().to_string();
-    let mut settings = insta::Settings::clone_current();
-    settings.add_filter(&regex::escape(&run_dir), "[RUN_DIR]");
-    settings.add_filter(r"run started \S+", "run started [TIME]");
-    settings.add_filter(
-        r"user=\S+ host=\S+ commit=\S+",
-        "user=[USER] host=[HOST] commit=[COMMIT]",
-    );
-    settings.add_filter(r"programs: .*", "programs: [PROGRAMS]");
-    settings.add_filter(r"waited \d+[a-z]+ ", "waited [ELAPSED] ");
-    settings.add_filter(r"(?m)[0-9a-f]{64}$", "[FINAL HASH]");
-    settings.add_filter(
-        r"(?m)^# elapsed \S+ in total",
-        "# elapsed [ELAPSED] in total",
-    );
-    settings.add_filter(r"(?m)^#\s+(<1s|[0-9hms]+)  ", "#   [ELAPSED]  ");
-    settings.bind(|| insta::assert_snapshot!(replay.transcript()));
+    insta::assert_snapshot!(crate::support::steady(
+        &replay.transcript(),
+        replay.dir.path()
+    ));
 }
 
 #[test]

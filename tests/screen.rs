@@ -151,20 +151,9 @@ fn words(argv: &[String]) -> Vec<&str> {
     argv.iter().map(String::as_str).collect()
 }
 
-/// The parts of a screen that change from run to run.
+/// The parts of a screen that change from run to run: the one normalisation of the harness.
 fn steady(text: &str, replay: &Replay) -> String {
-    let text = text.replace(&replay.dir.path().display().to_string(), "[DIR]");
-    let hash = regex::Regex::new("[0-9a-f]{64}").unwrap();
-    let times = regex::Regex::new(r"(<1s|\d+(h|m|s|ms))+").unwrap();
-    // The live wait line: its frames and the sequences that redraw and clear it.
-    let spinner =
-        regex::Regex::new(r"(?:[\x{2800}-\x{28ff}] [^\x1b\n]*(?:\x1b\[[0-9;]*[A-Za-z])*)+")
-            .unwrap();
-    let ansi = regex::Regex::new(r"\x1b\[[0-9;?]*[A-Za-z]").unwrap();
-    let text = spinner.replace_all(&text, "");
-    let text = ansi.replace_all(&text, "");
-    let text = hash.replace_all(&text, "[HASH]");
-    times.replace_all(&text, "[T]").into_owned()
+    crate::support::steady(text, replay.dir.path())
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::recovery::{Sim, command_number};
+use crate::support::sim::{Sim, command_number};
 use crate::support::{Argv, SESSION_RDS, explain};
 
 fn stderr(output: &std::process::Output) -> String {
@@ -181,7 +181,7 @@ fn leaks(sim: &Sim, output: &std::process::Output) -> Vec<String> {
 #[test]
 fn no_planted_secret_reaches_any_file_or_stream() {
     let started = std::time::Instant::now();
-    let commands = crate::recovery::reference_calls().len();
+    let commands = crate::support::sim::reference_calls().len();
     let mut cases: Vec<(u64, Option<String>)> = (1..=3).map(|seed| (seed, None)).collect();
     for kind in ["forbidden", "garbage"] {
         for n in 1..=commands {
@@ -208,7 +208,7 @@ fn no_planted_secret_reaches_any_file_or_stream() {
         let found = leaks(&sim, &output);
         (!found.is_empty()).then(|| format!("seed {seed}, fault {fault:?}: {found:?}"))
     });
-    crate::recovery::summary(
+    crate::support::sim::summary(
         "secrets",
         &format!(
             "secrets property test: {} runs, {} secrets planted in stdout and stderr, {} runs leaked",
@@ -289,7 +289,7 @@ fn a_long_output_is_summarised_and_kept_on_request() {
 #[test]
 fn control_characters_from_output_are_escaped() {
     let sim = Sim::new();
-    let n = crate::recovery::command_number("get sts");
+    let n = crate::support::sim::command_number("get sts");
     let output = sim.restore(Some(&format!("{n}:garbage")));
     assert_ne!(output.status.code(), Some(0), "{}", explain(&output));
     let transcript = std::fs::read_to_string(sim.run_dir().join("transcript.log")).unwrap();

@@ -3,6 +3,8 @@ use std::process::Output;
 
 use assert_cmd::Command;
 
+pub mod sim;
+
 pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
 }
@@ -23,6 +25,20 @@ pub fn double(name: &str) -> PathBuf {
         path.display()
     );
     path
+}
+
+/// A real program a test runs (kubectl, aws, moto_server, ssh-keygen, chromium): its path, or
+/// one clear failure naming it, the package that has it and that scripts/test installs it.
+pub fn external(names: &[&str], package: &str) -> PathBuf {
+    names
+        .iter()
+        .find_map(|name| which::which(name).ok())
+        .unwrap_or_else(|| {
+            panic!(
+                "`{}` is not installed, and this test runs it: scripts/test installs it ({package})",
+                names.join("` or `")
+            )
+        })
 }
 
 /// The tool with a clean environment, so that a developer's ARTHUR_NAMESPACE or AWS_PROFILE
@@ -295,4 +311,44 @@ pub fn check_all<T: Sync>(cases: &[T], check: impl Fn(&T) -> Option<String> + Sy
         }
     });
     failures.into_inner().unwrap()
+}
+
+/// The one normalisation of every snapshot of a run's output (transcript or screen): what
+/// changes from run to run is replaced by a placeholder. `dir` (the test's folder) becomes
+/// `[DIR]`; the operator, host and commit, the programs, the start time, every SHA-256
+/// (`[HASH]`) and every time the run measured (`[T]`) likewise; the live wait line's frames and the terminal's
+/// control sequences are removed.
+pub fn steady(text: &str, dir: &Path) -> String {
+    use std::sync::LazyLock;
+    static RULES: LazyLock<Vec<(regex::Regex, &'static str)>> = LazyLock::new(|| {
+        [
+            // The live wait line: its frames and the sequences that redraw and clear it.
+            (
+                r"(?:[\x{2800}-\x{28ff}] [^\x1b\n]*(?:\x1b\[[0-9;]*[A-Za-z])*)+",
+                "",
+            ),
+            (r"\x1b\[[0-9;?]*[A-Za-z]", ""),
+            (
+                r"user=\S+ host=\S+ commit=\S+",
+                "user=[USER] host=[HOST] commit=[COMMIT]",
+            ),
+            (r"programs: .*", "programs: [PROGRAMS]"),
+            (r"(run (?:started|resumed)) \d\S+", "$1 [TIME]"),
+            (r"[0-9a-f]{64}", "[HASH]"),
+            // Times measured by the run (waits, sections, the whole), not durations it read.
+            (
+                r"\b(waited|elapsed|after|in) (?:<1s|(?:\d+(?:h|ms|m|s))+)\b",
+                "$1 [T]",
+            ),
+            (r"(?m)^(#?\s+)(?:<1s|(?:\d+(?:h|ms|m|s))+)  ", "${1}[T]  "),
+        ]
+        .into_iter()
+        .map(|(pattern, with)| (regex::Regex::new(pattern).expect("valid"), with))
+        .collect()
+    });
+    let mut text = text.replace(&dir.display().to_string(), "[DIR]");
+    for (pattern, with) in RULES.iter() {
+        text = pattern.replace_all(&text, *with).into_owned();
+    }
+    text
 }
