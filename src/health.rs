@@ -127,7 +127,7 @@ fn assess_pod(
     pod: &PodHealth,
     job: Option<&JobOutcome>,
 ) -> Option<HealthFinding> {
-    let pod_name = ObjectName::or_shown(&pod.name);
+    let pod_name = ObjectName::or_placeholder(&pod.name);
     let describe = commands.describe_pod(&pod_name).to_string();
     if pod.phase == "Succeeded" {
         return None;
@@ -166,7 +166,7 @@ fn assess_pod(
             ),
             look: format!(
                 "{describe}; {}",
-                commands.previous_container_logs(&pod_name, &ObjectName::or_shown(container))
+                commands.previous_container_logs(&pod_name, &ObjectName::or_placeholder(container))
             ),
         }
     } else if matches!(pod.phase.as_str(), "Failed" | "Unknown") {
@@ -198,12 +198,16 @@ fn assess_job(commands: &Commands, name: &str, outcome: &JobOutcome) -> Option<H
         JobOutcome::Failed { reason } => Some(HealthFinding {
             severity: Severity::Problem,
             what: format!("job {name} failed ({reason})"),
-            look: commands.job_logs(&ObjectName::or_shown(name)).to_string(),
+            look: commands
+                .job_logs(&ObjectName::or_placeholder(name))
+                .to_string(),
         }),
         JobOutcome::Running { .. } => Some(HealthFinding {
             severity: Severity::NotYet,
             what: format!("job {name} is still running"),
-            look: commands.get_job(&ObjectName::or_shown(name)).to_string(),
+            look: commands
+                .get_job(&ObjectName::or_placeholder(name))
+                .to_string(),
         }),
     }
 }
@@ -248,7 +252,7 @@ fn assess_restore(commands: &Commands, restore: &velero::VeleroRestore) -> Optio
             severity: Severity::NotYet,
             what: format!("Velero restore {} is {}", restore.name, restore.phase),
             look: commands
-                .velero_restore_describe(&ObjectName::or_shown(&restore.name))
+                .velero_restore_describe(&ObjectName::or_placeholder(&restore.name))
                 .to_string(),
         }),
         velero::RestoreOutcome::Failed => Some(HealthFinding {
@@ -258,7 +262,7 @@ fn assess_restore(commands: &Commands, restore: &velero::VeleroRestore) -> Optio
                 restore.name, restore.phase, restore.errors
             ),
             look: commands
-                .velero_restore_logs(&ObjectName::or_shown(&restore.name))
+                .velero_restore_logs(&ObjectName::or_placeholder(&restore.name))
                 .to_string(),
         }),
     }

@@ -6,7 +6,7 @@
 //! value parsers), the environment, `state.json` (deserializing validates) or a command's output.
 //! The command catalogue takes only these types, so an unchecked string cannot reach an argv.
 //!
-//! The one exception is `shown`: a placeholder of the runbook's text (`$arthur_namespace`) or of
+//! The one exception is `placeholder`: a placeholder of the runbook's text (`$arthur_namespace`) or of
 //! a plan (`<the PVCs selected above>`), for commands that are shown and never run. A command
 //! built with one is marked, and the runner refuses to start it.
 
@@ -229,7 +229,7 @@ pub trait ArgValue {
     /// The text of the argument.
     fn arg(&self) -> &str;
     /// True for a placeholder that is only shown, never run.
-    fn is_shown(&self) -> bool;
+    fn is_placeholder(&self) -> bool;
 }
 
 macro_rules! checked {
@@ -240,24 +240,24 @@ macro_rules! checked {
         pub struct $name {
             value: String,
             #[serde(skip)]
-            shown: bool,
+            placeholder: bool,
         }
 
         impl $name {
             /// The value, when it has the documented form.
             pub fn new(value: &str) -> Result<$name, String> {
-                $check(value).map(|value| $name { value, shown: false })
+                $check(value).map(|value| $name { value, placeholder: false })
             }
 
             /// A placeholder, for a command that is only shown (see the module's documentation).
-            pub fn shown(text: impl Into<String>) -> $name {
-                $name { value: text.into(), shown: true }
+            pub fn placeholder(text: impl Into<String>) -> $name {
+                $name { value: text.into(), placeholder: true }
             }
 
             /// The value when it is valid, else a placeholder of its text: for a command that
             /// is only printed for the operator (which `Display` quotes), never run.
-            pub fn or_shown(text: &str) -> $name {
-                $name::new(text).unwrap_or_else(|_| $name::shown(text))
+            pub fn or_placeholder(text: &str) -> $name {
+                $name::new(text).unwrap_or_else(|_| $name::placeholder(text))
             }
 
             pub fn as_str(&self) -> &str {
@@ -270,8 +270,8 @@ macro_rules! checked {
                 &self.value
             }
 
-            fn is_shown(&self) -> bool {
-                self.shown
+            fn is_placeholder(&self) -> bool {
+                self.placeholder
             }
         }
 
@@ -552,7 +552,7 @@ mod gate_tests {
         assert!(CliPath::new("/k/config\n").is_err());
         assert!(KubeContext::new("prod\u{0}").is_err());
         // A placeholder is marked.
-        assert!(ObjectName::shown("<x>").is_shown());
-        assert!(!ok.is_shown());
+        assert!(ObjectName::placeholder("<x>").is_placeholder());
+        assert!(!ok.is_placeholder());
     }
 }

@@ -101,7 +101,7 @@ fn started_but_not_shown(text: &str, logged: &[Logged], path: &Path) -> Option<A
 }
 
 /// How the transcript shows a gate's answer or a wait's outcome that events.jsonl records.
-enum Shown {
+enum ExpectedLine {
     Line(String),
     /// `# waited 2s (3 polls): RESULT`: the time is the transcript's own.
     Waited(String),
@@ -111,34 +111,36 @@ fn first_line(text: &str) -> String {
     escape_controls(text.lines().next().unwrap_or("")).into_owned()
 }
 
-impl Shown {
-    fn of(event: &Event) -> Option<Shown> {
+impl ExpectedLine {
+    fn of(event: &Event) -> Option<ExpectedLine> {
         match event {
-            Event::Gate { gate, answer, .. } => Some(Shown::Line(format!(
+            Event::Gate { gate, answer, .. } => Some(ExpectedLine::Line(format!(
                 "# {}",
                 crate::record::transcript::gate_line(gate, answer)
             ))),
             Event::WaitEnded { polls, result, .. } => {
                 let first = first_line(result);
                 Some(if *polls > 1 {
-                    Shown::Waited(format!("): {first}"))
+                    ExpectedLine::Waited(format!("): {first}"))
                 } else {
-                    Shown::Line(format!("# {first}"))
+                    ExpectedLine::Line(format!("# {first}"))
                 })
             }
             // A wait that stopped or ran out: its line, as the event recorded it (0.1.0 wrote
             // none when the run then failed, and recorded none).
             Event::WaitStopped { said, .. } | Event::WaitTimedOut { said, .. } => said
                 .as_deref()
-                .map(|said| Shown::Line(format!("# {}", first_line(said)))),
+                .map(|said| ExpectedLine::Line(format!("# {}", first_line(said)))),
             _ => None,
         }
     }
 
     fn is(&self, line: &str) -> bool {
         match self {
-            Shown::Line(expected) => line == expected,
-            Shown::Waited(end) => line.starts_with("# waited ") && line.ends_with(end.as_str()),
+            ExpectedLine::Line(expected) => line == expected,
+            ExpectedLine::Waited(end) => {
+                line.starts_with("# waited ") && line.ends_with(end.as_str())
+            }
         }
     }
 }
@@ -151,7 +153,7 @@ fn outcomes_both_ways(events_text: &str, log_text: &str, path: &Path) -> Option<
     let mut shown = vec![false; lines.len()];
     let mut at = 0;
     for (number, record) in events::read(events_text).into_iter().flatten() {
-        let Some(expected) = Shown::of(&record.event) else {
+        let Some(expected) = ExpectedLine::of(&record.event) else {
             continue;
         };
         match lines[at..].iter().position(|line| expected.is(line)) {

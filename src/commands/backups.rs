@@ -12,7 +12,7 @@ pub fn backups(global: &GlobalArgs, args: &BackupsArgs) -> Result<i32> {
     let namespace = match (&global.namespace, &args.point.clickhouse_s3_uri) {
         (Some(ns), _) => ns.clone(),
         // Only the S3 listing is read: no command names the Arthur namespace.
-        (None, Some(_)) => crate::names::Namespace::shown("<no namespace>"),
+        (None, Some(_)) => crate::names::Namespace::placeholder("<no namespace>"),
         (None, None) => {
             return Err(Error::usage(
                 "the ClickHouse backups are listed in the Arthur namespace: give -n/--namespace NS before the command (or --clickhouse-s3-uri URI)",

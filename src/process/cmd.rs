@@ -28,7 +28,7 @@ pub struct Cmd {
     /// Built with a placeholder (the runbook's `$variable`, a plan's `<…>`): only to be shown;
     /// the runner refuses to start it.
     #[serde(skip)]
-    pub shown: bool,
+    pub placeholder: bool,
     /// A file given on standard input (`ssh-keygen -Y verify` reads the signed file so);
     /// otherwise standard input is closed.
     #[serde(skip)]
@@ -41,7 +41,7 @@ impl Cmd {
             tool,
             args: Vec::new(),
             effect,
-            shown: false,
+            placeholder: false,
             stdin: None,
         }
     }
@@ -61,8 +61,8 @@ impl Cmd {
     }
 
     /// Marks a command built with a placeholder: it can be shown, never run.
-    pub fn shown_only(mut self, shown: bool) -> Cmd {
-        self.shown = self.shown || shown;
+    pub fn placeholder_if(mut self, placeholder: bool) -> Cmd {
+        self.placeholder = self.placeholder || placeholder;
         self
     }
 

@@ -83,7 +83,7 @@ impl Runner {
     /// Starts the command: the one place a `Cmd` becomes a process. stdin is closed; stdout and
     /// stderr come back through pipes, as chunks in the order they arrive.
     fn start(&self, cmd: &Cmd) -> Result<(duct::Handle, mpsc::Receiver<Chunk>)> {
-        if cmd.shown {
+        if cmd.placeholder {
             return Err(Error::StepFailed(format!(
                 "`{cmd}` holds a placeholder and is only to be shown; it was not run (a defect of arthur-restore: please report it)"
             )));

@@ -34,7 +34,7 @@ pub enum TranscriptEntry {
 }
 
 impl TranscriptEntry {
-    pub fn shown(cmd: &Cmd) -> TranscriptEntry {
+    pub fn planned(cmd: &Cmd) -> TranscriptEntry {
         TranscriptEntry::Command {
             line: cmd.to_string(),
             argv: cmd.argv(),
@@ -159,7 +159,7 @@ pub const HEAD_LINES: usize = 40;
 /// where it is kept whole when it is.
 /// What the transcript shows of a command's output: all of it, or, past `FULL_OUTPUT_LIMIT`,
 /// its head and a summary, made from its pieces without copying the whole.
-pub fn shown(out: &crate::process::RunOutput, kept: Option<&str>) -> String {
+pub fn of_output(out: &crate::process::RunOutput, kept: Option<&str>) -> String {
     if out.len() <= FULL_OUTPUT_LIMIT {
         return command_output(&out.combined(), out.output.status);
     }
@@ -305,7 +305,7 @@ mod tests {
             "# one\n# two\n"
         );
         assert_eq!(
-            TranscriptEntry::shown(&Cmd::reads(Tool::Kubectl).args(["get", "pv"])).render(),
+            TranscriptEntry::planned(&Cmd::reads(Tool::Kubectl).args(["get", "pv"])).render(),
             "$ kubectl get pv\n"
         );
     }

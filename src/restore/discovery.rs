@@ -362,7 +362,7 @@ fn fill_in(
             .ok_or_else(|| Error::refused(format!("{why} has no RDS snapshot")))?;
         let listing = match &options.rds.source {
             Some(source) => commands.describe_db_snapshots_of(source),
-            None => commands.describe_db_snapshot(&SnapshotId::shown(&s.name)),
+            None => commands.describe_db_snapshot(&SnapshotId::placeholder(&s.name)),
         };
         options.rds.snapshot = Some(from_listing(&s.name, SnapshotId::new, &listing)?);
         filled.push(format!("--rds-snapshot {}", s.name));

@@ -72,7 +72,7 @@ pub enum GateOutcome {
     /// The operator (or `--yes`) said yes: what follows may be done.
     Passed,
     /// The gate was only shown (a plan): nothing follows for real.
-    Shown,
+    NotAsked,
 }
 
 /// A command left running while others run (the port-forward). Dropping it stops the child.

@@ -44,7 +44,7 @@ impl ReadOnlyExecutor {
 
     fn run_read(&mut self, cmd: &Cmd) -> Result<Option<Output>> {
         let Some(runner) = self.runner.as_mut() else {
-            self.entries.push(TranscriptEntry::shown(cmd));
+            self.entries.push(TranscriptEntry::planned(cmd));
             return Ok(None);
         };
         let out = runner.run(cmd)?;
@@ -68,7 +68,7 @@ impl ReadOnlyExecutor {
     }
 
     fn show_wait(&mut self, wait: &Wait<'_>) {
-        self.entries.push(TranscriptEntry::shown(&wait.probe));
+        self.entries.push(TranscriptEntry::planned(&wait.probe));
         self.entries.push(TranscriptEntry::Note {
             text: format!(
                 "wait for {}: polled every {}, up to {}",
@@ -116,7 +116,7 @@ impl Executor for ReadOnlyExecutor {
     }
 
     fn change(&mut self, cmd: &Cmd) -> Result<Option<Output>> {
-        self.entries.push(TranscriptEntry::shown(cmd));
+        self.entries.push(TranscriptEntry::planned(cmd));
         Ok(None)
     }
 
@@ -138,7 +138,7 @@ impl Executor for ReadOnlyExecutor {
             confirmation.question
         ));
         self.note(&text)?;
-        Ok(GateOutcome::Shown)
+        Ok(GateOutcome::NotAsked)
     }
 
     fn save_artifact(&mut self, name: &str, _contents: &str) -> Result<PathBuf> {
@@ -155,7 +155,7 @@ impl Executor for ReadOnlyExecutor {
         ready_text: &str,
         limit: Duration,
     ) -> Result<Option<Box<dyn Background>>> {
-        self.entries.push(TranscriptEntry::shown(cmd));
+        self.entries.push(TranscriptEntry::planned(cmd));
         self.note(&format!(
             "runs in the background (the runbook's \"one terminal\") until the call below returns; up to {} for `{ready_text}`",
             format_duration(limit)

@@ -92,7 +92,7 @@ pub struct RdsSettings {
 
 /// Whether any of the values is a placeholder.
 fn any_shown(values: &[&dyn ArgValue]) -> bool {
-    values.iter().any(|v| v.is_shown())
+    values.iter().any(|v| v.is_placeholder())
 }
 
 impl Commands {
@@ -106,14 +106,14 @@ impl Commands {
         ];
         fields
             .iter()
-            .any(|field| field.is_shown() && args.contains(&field.arg()))
+            .any(|field| field.is_placeholder() && args.contains(&field.arg()))
     }
 
     fn build(&self, tool: Tool, effect: Effect, args: &[&str], values: &[&dyn ArgValue]) -> Cmd {
         self.connection.finish(
             Cmd::new(tool, effect)
                 .args(args.iter().copied())
-                .shown_only(self.own(args) || any_shown(values)),
+                .placeholder_if(self.own(args) || any_shown(values)),
         )
     }
 

@@ -167,7 +167,7 @@ pub mod fixed {
     /// A name of this module as a checked object name (a unit test checks every one).
     pub fn object(name: &'static str) -> crate::names::ObjectName {
         crate::names::ObjectName::new(name)
-            .unwrap_or_else(|_| crate::names::ObjectName::shown(name))
+            .unwrap_or_else(|_| crate::names::ObjectName::placeholder(name))
     }
 }
 
@@ -175,9 +175,9 @@ pub mod fixed {
 /// matching hand-typed logs.
 pub fn template_commands() -> Commands {
     Commands {
-        namespace: Namespace::shown("$arthur_namespace"),
-        velero_namespace: Namespace::shown("$velero_namespace"),
-        clickhouse_pod: ObjectName::shown(fixed::DEFAULT_CLICKHOUSE_POD),
+        namespace: Namespace::placeholder("$arthur_namespace"),
+        velero_namespace: Namespace::placeholder("$velero_namespace"),
+        clickhouse_pod: ObjectName::placeholder(fixed::DEFAULT_CLICKHOUSE_POD),
         connection: commands::Connection::default(),
     }
 }
@@ -206,21 +206,24 @@ pub struct Documented {
 pub fn documented(step: StepId, commands: &Commands) -> Vec<Documented> {
     use Need::*;
     let settings = commands::RdsSettings {
-        port: PortNumber::shown("PORT"),
-        security_groups: vec![SecurityGroupId::shown("SG1"), SecurityGroupId::shown("SG2")],
-        subnet_group: SubnetGroupName::shown("GROUP"),
-        instance_class: InstanceClass::shown("CLASS"),
+        port: PortNumber::placeholder("PORT"),
+        security_groups: vec![
+            SecurityGroupId::placeholder("SG1"),
+            SecurityGroupId::placeholder("SG2"),
+        ],
+        subnet_group: SubnetGroupName::placeholder("GROUP"),
+        instance_class: InstanceClass::placeholder("CLASS"),
     };
-    let instance = |id: &str| RdsIdentifier::shown(id);
-    let object = |name: &str| ObjectName::shown(name);
-    let backup = |name: &str| VeleroBackupName::shown(name);
+    let instance = |id: &str| RdsIdentifier::placeholder(id);
+    let object = |name: &str| ObjectName::placeholder(name);
+    let backup = |name: &str| VeleroBackupName::placeholder(name);
     let list: Vec<(crate::process::Cmd, Need)> = match step {
         StepId::Rds => vec![
             (commands.describe_db_instance(&instance("SOURCE")), Optional),
             (
                 commands.restore_db_instance(
                     &instance("NEW"),
-                    &SnapshotId::shown("SNAPSHOT"),
+                    &SnapshotId::placeholder("SNAPSHOT"),
                     &settings,
                 ),
                 Optional,
@@ -235,7 +238,7 @@ pub fn documented(step: StepId, commands: &Commands) -> Vec<Documented> {
         StepId::Clickhouse => vec![
             (commands.clickhouse_backup_list(), OneOf(1)),
             (
-                commands.s3_list(&S3Uri::shown("s3://<s3-bucket-name>/<backup-path>/")),
+                commands.s3_list(&S3Uri::placeholder("s3://<s3-bucket-name>/<backup-path>/")),
                 OneOf(1),
             ),
             (commands.create_restore_job_yaml(), Required),
@@ -298,8 +301,8 @@ pub fn documented(step: StepId, commands: &Commands) -> Vec<Documented> {
 /// documented listings, polls, the commands named for looking closer). `audit` recognises them
 /// as the tool's additions, not as deviations.
 pub fn additions(commands: &Commands) -> Vec<crate::process::Cmd> {
-    let object = |name: &str| ObjectName::shown(name);
-    let instance = |id: &str| RdsIdentifier::shown(id);
+    let object = |name: &str| ObjectName::placeholder(name);
+    let instance = |id: &str| RdsIdentifier::placeholder(id);
     let mut list: Vec<crate::process::Cmd> = crate::process::Tool::ALL
         .iter()
         .map(|t| commands.version(*t))
@@ -309,22 +312,22 @@ pub fn additions(commands: &Commands) -> Vec<crate::process::Cmd> {
         commands.current_context(),
         commands.cluster_identity(),
         commands.aws_caller_identity(),
-        commands.get_namespace(&Namespace::shown("$namespace")),
+        commands.get_namespace(&Namespace::placeholder("$namespace")),
         commands.get_cronjobs(),
         commands.get_restore_job(),
         commands.get_restore_job_json(),
         commands.get_pods_json(),
         commands.get_jobs_json(),
-        commands.velero_backup_json(&VeleroBackupName::shown("$backup")),
+        commands.velero_backup_json(&VeleroBackupName::placeholder("$backup")),
         commands.velero_backups_json(),
         commands.velero_restore_json(&object("$restore_name")),
         commands.velero_restores_json(),
         commands.velero_restore_describe(&object("$restore_name")),
         commands.velero_restore_logs(&object("$restore_name")),
         commands.describe_db_instance(&instance("ID")),
-        commands.describe_db_snapshot(&SnapshotId::shown("ID")),
+        commands.describe_db_snapshot(&SnapshotId::placeholder("ID")),
         commands.describe_db_snapshots_of(&instance("ID")),
-        commands.s3_list(&S3Uri::shown("URI")),
+        commands.s3_list(&S3Uri::placeholder("URI")),
         commands.describe_pod(&object("POD")),
         commands.job_logs(&object("JOB")),
         commands.describe_job(&object("JOB")),
@@ -346,7 +349,7 @@ pub fn additions(commands: &Commands) -> Vec<crate::process::Cmd> {
                 signing::SIGNATURE_NAMESPACE,
                 "EVENTS",
             ])
-            .shown_only(true),
+            .placeholder_if(true),
     ]);
     list
 }
@@ -365,7 +368,7 @@ mod tests {
             fixed::CLICKHOUSE_JOB,
             fixed::DEFAULT_CLICKHOUSE_POD,
         ] {
-            assert!(!fixed::object(name).is_shown(), "{name}");
+            assert!(!fixed::object(name).is_placeholder(), "{name}");
         }
     }
 
@@ -384,7 +387,7 @@ mod tests {
                                 .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()))
                 });
                 if placeholder {
-                    assert!(documented.cmd.shown, "{}", documented.cmd);
+                    assert!(documented.cmd.placeholder, "{}", documented.cmd);
                 }
             }
         }

@@ -390,7 +390,7 @@ impl LiveExecutor {
         } else {
             None
         };
-        Ok(transcript::shown(
+        Ok(transcript::of_output(
             out,
             kept.as_ref().map(|p| p.display().to_string()).as_deref(),
         ))

@@ -143,13 +143,13 @@ fn select(cx: &mut Context<'_>) -> Result<Option<MessagingDeletions>> {
 
 /// One object of the deletion gate: kind, name, status, and what it is bound to (a PVC's
 /// volume, a PV's claim and reclaim policy).
-type Shown = [String; 5];
+type GateRow = [String; 5];
 
 /// The runbook's `kubectl get sts | grep -i messaging`: exactly the two named StatefulSets, or a
 /// refusal before anything is deleted.
 fn select_statefulsets(
     cx: &mut Context<'_>,
-    shown: &mut Vec<Shown>,
+    shown: &mut Vec<GateRow>,
 ) -> Result<Option<Vec<ObjectName>>> {
     let get_sts = cx.commands.get_statefulsets();
     let Some(out) = cx.read(&get_sts)? else {
@@ -189,7 +189,10 @@ fn select_statefulsets(
 
 /// The runbook's `kubectl get pvc -n NS | grep -i messaging`: names checked before they can
 /// reach an argv.
-fn select_claims(cx: &mut Context<'_>, shown: &mut Vec<Shown>) -> Result<Option<Vec<ObjectName>>> {
+fn select_claims(
+    cx: &mut Context<'_>,
+    shown: &mut Vec<GateRow>,
+) -> Result<Option<Vec<ObjectName>>> {
     let get_pvc = cx.commands.get_pvcs();
     let Some(out) = cx.read(&get_pvc)? else {
         cx.note(format!(
@@ -228,7 +231,7 @@ fn select_claims(cx: &mut Context<'_>, shown: &mut Vec<Shown>) -> Result<Option<
 fn select_volumes(
     cx: &mut Context<'_>,
     claims: Option<&[ObjectName]>,
-    shown: &mut Vec<Shown>,
+    shown: &mut Vec<GateRow>,
 ) -> Result<Option<Vec<ObjectName>>> {
     let namespace = cx.options.namespace.clone();
     let get_pv = cx.commands.get_pvs();
@@ -277,7 +280,7 @@ fn select_volumes(
 fn ask_to_delete(
     cx: &mut Context<'_>,
     deletions: &MessagingDeletions,
-    shown: &[Shown],
+    shown: &[GateRow],
 ) -> Result<()> {
     let mut details = vec![format!(
         "About to delete, in namespace {} ({} StatefulSets, {} PVCs; {} PVs, deleted only if they outlive their claims):",
@@ -302,7 +305,7 @@ fn ask_to_delete(
 }
 
 /// The gate's objects, one per line, in columns.
-fn aligned(shown: &[Shown]) -> Vec<String> {
+fn aligned(shown: &[GateRow]) -> Vec<String> {
     let widths: Vec<usize> = (0..5)
         .map(|i| shown.iter().map(|row| row[i].len()).max().unwrap_or(0))
         .collect();
@@ -467,7 +470,7 @@ fn delete_claims(cx: &mut Context<'_>, deletions: Option<&MessagingDeletions>) -
         None => {
             let cmd = cx
                 .commands
-                .delete_pvcs(&[ObjectName::shown("<the PVCs selected above>")]);
+                .delete_pvcs(&[ObjectName::placeholder("<the PVCs selected above>")]);
             cx.exec.change(&cmd)?;
             cx.note("(the runbook's `… | awk '{print $1}' | xargs kubectl delete pvc`, done with the list above)")
         }

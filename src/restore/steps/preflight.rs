@@ -234,7 +234,7 @@ fn check_snapshot(cx: &mut Context<'_>, snapshot: &SnapshotId) -> Result<()> {
                 .rds
                 .source
                 .clone()
-                .unwrap_or_else(|| RdsIdentifier::shown("SOURCE"));
+                .unwrap_or_else(|| RdsIdentifier::placeholder("SOURCE"));
             Err(Error::refused(format!(
                 "the RDS snapshot `{snapshot}` does not exist; list the snapshots with `{}`, or see `arthur-restore backups --rds-source {source}`",
                 cx.commands.describe_db_snapshots_of(&source)

@@ -131,12 +131,12 @@ fn copy_settings(cx: &mut Context<'_>, like: &RdsIdentifier) -> Result<RdsSettin
             "the port, VPC security groups, DB subnet group and class are copied from {like}'s answer"
         ))?;
         return Ok(RdsSettings {
-            port: PortNumber::shown(format!("<port of {like}>")),
-            security_groups: vec![SecurityGroupId::shown(format!(
+            port: PortNumber::placeholder(format!("<port of {like}>")),
+            security_groups: vec![SecurityGroupId::placeholder(format!(
                 "<security groups of {like}>"
             ))],
-            subnet_group: SubnetGroupName::shown(format!("<subnet group of {like}>")),
-            instance_class: InstanceClass::shown(format!("<class of {like}>")),
+            subnet_group: SubnetGroupName::placeholder(format!("<subnet group of {like}>")),
+            instance_class: InstanceClass::placeholder(format!("<class of {like}>")),
         });
     };
     let described = parsed(&cmd, rds::instance(&out.stdout))?.settings;

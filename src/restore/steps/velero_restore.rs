@@ -33,8 +33,9 @@ pub fn perform(cx: &mut Context<'_>, component: VeleroComponent) -> Result<()> {
             None => create(cx, component, &backup)?,
         },
     };
-    let name = restore
-        .unwrap_or_else(|| ObjectName::shown(format!("<the restore velero names for {backup}>")));
+    let name = restore.unwrap_or_else(|| {
+        ObjectName::placeholder(format!("<the restore velero names for {backup}>"))
+    });
     waits::restore_finished(cx, &name, Some(&backup))
 }
 

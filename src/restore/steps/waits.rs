@@ -67,8 +67,8 @@ pub(super) fn jobs_complete(cx: &mut Context<'_>) -> Result<()> {
                     reason: format!(
                         "job {} failed; look at `{}` and `{}`",
                         failed.name,
-                        commands.job_logs(&ObjectName::or_shown(&failed.name)),
-                        commands.describe_job(&ObjectName::or_shown(&failed.name))
+                        commands.job_logs(&ObjectName::or_placeholder(&failed.name)),
+                        commands.describe_job(&ObjectName::or_placeholder(&failed.name))
                     ),
                 });
             }
