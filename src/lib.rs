@@ -17,6 +17,7 @@ pub mod record;
 pub mod restore;
 pub mod restore_point;
 pub mod runbook;
+pub mod terminal;
 pub mod units;
 pub mod version;
 
@@ -62,13 +63,13 @@ where
             };
         }
     };
-    restore::live::screen::init_colour(cli.global.colour());
+    terminal::init_colour(cli.global.colour());
     match commands::run(cli) {
         Ok(code) => code,
         Err(error) => {
             record::redact::err(&format!(
                 "arthur-restore: {} {error}\n",
-                restore::live::screen::error("error:")
+                terminal::screen::error("error:")
             ));
             error.exit_code()
         }

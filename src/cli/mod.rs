@@ -166,8 +166,8 @@ pub enum ColorWhen {
 
 impl GlobalArgs {
     /// What the terminal shows of a run (`-q`, `-v`).
-    pub fn verbosity(&self) -> crate::restore::live::screen::Verbosity {
-        use crate::restore::live::screen::Verbosity;
+    pub fn verbosity(&self) -> crate::terminal::Verbosity {
+        use crate::terminal::Verbosity;
         match (self.quiet, self.verbose) {
             (true, _) => Verbosity::Quiet,
             (false, true) => Verbosity::Verbose,
@@ -175,8 +175,8 @@ impl GlobalArgs {
         }
     }
 
-    pub fn colour(&self) -> crate::restore::live::screen::Colour {
-        use crate::restore::live::screen::Colour;
+    pub fn colour(&self) -> crate::terminal::Colour {
+        use crate::terminal::Colour;
         match self.color {
             ColorWhen::Auto => Colour::Auto,
             ColorWhen::Always => Colour::Always,

@@ -58,12 +58,10 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> Result<i32> {
     }
     let run_dir = dir.path().to_path_buf();
     let record = RunRecord::open(dir, lock)?;
-    let mut exec = LiveExecutor::new(record, options.clone(), runner, args.yes)
+    let screen = Box::new(crate::terminal::Screen::new(global.verbosity()));
+    let mut exec = LiveExecutor::new(record, options.clone(), runner, args.yes, screen)
         .keeping_output(args.keep_output)
-        .signing_with(args.sign_key.clone())
-        .showing(crate::restore::live::screen::Screen::new(
-            global.verbosity(),
-        ));
+        .signing_with(args.sign_key.clone());
     exec.header(start != Start::Run)?;
     if !corrections.is_empty() {
         exec.corrected(&corrections)?;

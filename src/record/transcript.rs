@@ -248,7 +248,17 @@ pub fn gate_line(gate: &str, answer: &str) -> String {
     }
 }
 
-/// A `# ` line for each line of the text.
+/// A line the operator must not miss among the notes: a warning, or what the runbook says
+/// would corrupt data.
+pub fn is_warning(line: &str) -> bool {
+    let line = line.trim_start();
+    line.starts_with("WARNING")
+        || line.starts_with("not copied, check them")
+        || line.contains("WILL CAUSE DATA CORRUPTION")
+        || line.starts_with("Data sent during or after the backup must be re-sent")
+}
+
+/// Each line of the text as a `# ` line of the transcript.
 pub fn comment(text: &str) -> String {
     text.lines().map(|line| format!("# {line}\n")).collect()
 }

@@ -5,6 +5,7 @@
 pub mod discovery;
 pub mod executor;
 pub mod live;
+pub mod operator;
 pub mod read_only;
 pub mod steps;
 

@@ -6,8 +6,9 @@ use std::time::Duration;
 use super::LiveExecutor;
 use crate::error::{Error, Result};
 use crate::process::escape_controls;
-use crate::record::{Event, redact, transcript};
+use crate::record::{Event, transcript};
 use crate::restore::executor::{Confirmation, GateOutcome};
+use crate::restore::operator::Tone;
 
 /// The most of a typed answer that is recorded (a pasted page is not a record of anything).
 const ANSWER_SHOWN: usize = 80;
@@ -79,7 +80,7 @@ impl LiveExecutor {
         // pipe is not the operator's screen, so they are repeated on the prompt's stream.
         if !self.screen.shows_gates() {
             for detail in &confirmation.details {
-                redact::err(&format!("{detail}\n"));
+                self.screen.say(&format!("{detail}\n"));
             }
         }
         let hint = match confirmation.words.as_slice() {
@@ -89,11 +90,8 @@ impl LiveExecutor {
         };
         let mut typed: Vec<String> = Vec::new();
         for attempt in 1..=GATE_ATTEMPTS {
-            redact::err(
-                &self
-                    .screen
-                    .prompt(&format!("{} {hint} ", confirmation.question)),
-            );
+            let prompt = format!("{} {hint} ", confirmation.question);
+            self.screen.say(&self.screen.tone(Tone::Prompt, &prompt));
             let line = self.read_answer()?;
             let answer = line.trim().to_string();
             // As typed, control characters escaped and cut to a line: it goes on record.
@@ -122,7 +120,7 @@ impl LiveExecutor {
                 return Err(self.refused_at_the_gate(confirmation, answer));
             }
             if attempt < GATE_ATTEMPTS {
-                redact::err(&self.screen.warning(&format!(
+                self.screen.say(&self.screen.tone(Tone::Warning, &format!(
                     "`{}` does not confirm: the answer is {}. Try {} of {GATE_ATTEMPTS}; `no` stops.\n",
                     typed.last().map_or("", String::as_str),
                     quoted(&confirmation.words, " or "),
@@ -161,15 +159,10 @@ impl LiveExecutor {
     /// Reads one line from the terminal on a helper thread, so that Ctrl-C at the prompt stops
     /// the run at once (saving state) instead of waiting for Enter.
     fn read_answer(&self) -> Result<String> {
-        let (sender, receiver) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let read = std::io::stdin().read_line(&mut line).map(|_| line);
-            let _ = sender.send(read);
-        });
+        let receiver = self.screen.read_line();
         loop {
             if self.runner.interrupt().is_set() {
-                redact::err("\n");
+                self.screen.say("\n");
             }
             self.runner.interrupt().check()?;
             match receiver.recv_timeout(Duration::from_millis(50)) {

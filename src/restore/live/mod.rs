@@ -4,19 +4,17 @@
 //! destructive work. The waits are in `wait.rs`, the gates in `gate.rs`.
 
 mod gate;
-pub mod screen;
 mod wait;
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use super::executor::{Background, Confirmation, Executor, GateOutcome, Wait, WaitEnd};
+use super::operator::{Operator, Tone};
 use crate::error::{Error, Result};
 use crate::model::{Facts, RestoreOptions};
 use crate::names::CliPath;
 use crate::process::{BackgroundChild, Cmd, Output, RunOutput, Runner, Tool, command_failed};
-use crate::record::redact;
 use crate::record::transcript;
 use crate::record::{Event, Reached, RunIdentity, RunRecord, RunState, RunStatus};
 use crate::runbook::StepId;
@@ -35,8 +33,9 @@ pub struct LiveExecutor {
     sign_key: Option<CliPath>,
     /// The run's first event, written once the identity reads have answered.
     pending_start: Option<PendingStart>,
-    /// What the terminal shows (the transcript is written whole whatever it shows).
-    screen: screen::Screen,
+    /// The person at the terminal: what they are shown and asked (the transcript is written
+    /// whole whatever it shows).
+    screen: Box<dyn Operator>,
     /// When this invocation began, and each section it entered, for the ending's times.
     started: Instant,
     sections: Vec<(String, Instant)>,
@@ -56,27 +55,22 @@ impl LiveExecutor {
         options: RestoreOptions,
         runner: Runner,
         yes: bool,
+        screen: Box<dyn Operator>,
     ) -> LiveExecutor {
         LiveExecutor {
             record,
             options,
             runner,
             yes,
-            interactive: std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
+            interactive: screen.can_ask(),
             keep_output: false,
             sign_key: None,
             pending_start: None,
-            screen: screen::Screen::new(screen::Verbosity::Normal),
+            screen,
             started: Instant::now(),
             sections: Vec::new(),
             warnings: Vec::new(),
         }
-    }
-
-    /// What the terminal shows (`-q`, `-v`).
-    pub fn showing(mut self, screen: screen::Screen) -> LiveExecutor {
-        self.screen = screen;
-        self
     }
 
     /// Signs events.jsonl at the end of the run (`--sign-key`).
@@ -127,7 +121,7 @@ impl LiveExecutor {
         self.screen.note(text);
         self.warnings.extend(
             text.lines()
-                .filter(|l| screen::is_warning(l))
+                .filter(|l| transcript::is_warning(l))
                 .map(|l| l.trim().to_string()),
         );
         self.write(&transcript::comment(text))
@@ -263,7 +257,10 @@ impl LiveExecutor {
         let times = self.times();
         self.write(&transcript::comment(&format!("{text}\n{times}")))?;
         if matches!(status, RunStatus::Failed | RunStatus::Refused) {
-            redact::err(&format!("arthur-restore: {}\n", screen::warning(&go_on)));
+            self.screen.say(&format!(
+                "arthur-restore: {}\n",
+                self.screen.tone(Tone::Warning, &go_on)
+            ));
         }
         // The facts the final state holds, recorded before the last event.
         self.event(Event::FactsSaved {
@@ -373,11 +370,8 @@ impl LiveExecutor {
         let out = self.run_or_record_kill(cmd, started)?;
         let shown = self.output_text(&out)?;
         self.write(&shown)?;
-        self.screen.command_ended(&screen::digest(
-            &out.output.stdout,
-            &out.output.stderr,
-            out.output.status,
-        ));
+        self.screen
+            .command_answered(&out.output.stdout, &out.output.stderr, out.output.status);
         self.record_command(cmd, &out)?;
         Ok(out.output)
     }
@@ -408,9 +402,9 @@ impl LiveExecutor {
                 other => other.to_string(),
             };
             self.write(&transcript::command_killed(&reason))?;
-            self.screen.command_ended(&screen::warning(&format!(
-                "ended without an answer: {reason}"
-            )));
+            let said = format!("ended without an answer: {reason}");
+            self.screen
+                .command_ended(&self.screen.tone(Tone::Warning, &said));
             self.event(Event::CommandKilled {
                 argv: cmd.argv(),
                 reason,

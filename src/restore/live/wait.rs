@@ -2,13 +2,13 @@
 //! runs out. The first and the final poll are shown in the transcript; every poll goes to
 //! events.jsonl (SPEC section 4).
 
-use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use super::LiveExecutor;
 use crate::error::{Error, Result};
 use crate::record::Event;
 use crate::restore::executor::{Poll, Wait, WaitEnd};
+use crate::restore::operator::LiveLine;
 use crate::units::format_duration;
 
 /// What time running out means for a wait.
@@ -27,25 +27,17 @@ struct Progress {
     probe: String,
     started: Instant,
     polls: u64,
-    spinner: indicatif::ProgressBar,
+    line: Box<dyn LiveLine>,
 }
 
 impl Progress {
-    fn new(what: String, probe: String) -> Progress {
-        let spinner = indicatif::ProgressBar::new_spinner();
-        // `wide_msg`: the line is cut to the terminal's width instead of wrapping.
-        if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {wide_msg}") {
-            spinner.set_style(style);
-        }
-        if !std::io::stderr().is_terminal() {
-            spinner.set_draw_target(indicatif::ProgressDrawTarget::hidden());
-        }
+    fn new(what: String, probe: String, line: Box<dyn LiveLine>) -> Progress {
         Progress {
             what,
             probe,
             started: Instant::now(),
             polls: 0,
-            spinner,
+            line,
         }
     }
 
@@ -55,7 +47,7 @@ impl Progress {
     }
 
     fn done(&self) {
-        self.spinner.finish_and_clear();
+        self.line.clear();
     }
 }
 
@@ -75,7 +67,7 @@ impl LiveExecutor {
             timeout,
             mut check,
         } = wait;
-        let mut progress = Progress::new(what.clone(), probe.to_string());
+        let mut progress = Progress::new(what.clone(), probe.to_string(), self.screen.live_line());
         self.event(Event::WaitStarted {
             what,
             probe: probe.argv(),
@@ -272,17 +264,13 @@ impl LiveExecutor {
         let next_poll = Instant::now() + interval;
         loop {
             let left = next_poll.saturating_duration_since(Instant::now());
-            // The live line is drawn by indicatif, past `redact::out`: escaped and redacted here.
-            progress
-                .spinner
-                .set_message(crate::record::redact::redact(&format!(
-                    "waiting for {}: {line} · {} of {} · next poll in {}s",
-                    progress.what,
-                    progress.elapsed(),
-                    format_duration(timeout),
-                    left.as_secs() + u64::from(left.subsec_nanos() > 0)
-                )));
-            progress.spinner.tick();
+            progress.line.show(&format!(
+                "waiting for {}: {line} · {} of {} · next poll in {}s",
+                progress.what,
+                progress.elapsed(),
+                format_duration(timeout),
+                left.as_secs() + u64::from(left.subsec_nanos() > 0)
+            ));
             if left.is_zero() {
                 return Ok(());
             }

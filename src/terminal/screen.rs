@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anstyle::{AnsiColor, Style};
 
+use crate::record::transcript::is_warning;
 use crate::record::{RunStatus, redact};
 
 /// How much of the run the terminal shows (`-q`, default, `-v`).
@@ -87,16 +88,6 @@ fn heading(text: &str) -> String {
 
 fn dim(text: &str) -> String {
     painted(Style::new().dimmed(), text)
-}
-
-/// A line the operator must not miss among the notes: a warning, or what the runbook says
-/// would corrupt data.
-pub fn is_warning(line: &str) -> bool {
-    let line = line.trim_start();
-    line.starts_with("WARNING")
-        || line.starts_with("not copied, check them")
-        || line.contains("WILL CAUSE DATA CORRUPTION")
-        || line.starts_with("Data sent during or after the backup must be re-sent")
 }
 
 /// What the terminal shows of a run.
