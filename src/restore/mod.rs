@@ -60,14 +60,14 @@ pub fn restore(
     // (nothing was changed before the choice).
     let choose = match start {
         Start::Run | Start::Plan { offline: false } => true,
-        Start::Resume { corrected, .. } => corrected || discovery::lacks_names(options),
+        Start::Resume { corrected, .. } => corrected || discovery::lacks_names(cx.options),
         Start::Plan { offline: true } => false,
     };
     if choose {
-        discovery::resolve(options, exec)?;
-        exec.checkpoint(facts)?;
+        discovery::resolve(cx.options, cx.exec)?;
+        cx.exec.checkpoint(cx.facts)?;
     }
-    perform_all(&mut Context::new(options, exec, facts, resuming))
+    perform_all(&mut cx)
 }
 
 /// Preflight, then every selected step, in order. A step this run completed before an

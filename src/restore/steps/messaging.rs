@@ -65,10 +65,10 @@ fn restore_of_this_run(cx: &mut Context<'_>) -> Result<Option<ObjectName>> {
     if let Some(name) = cx.facts.restores.get(&VeleroComponent::Messaging) {
         return Ok(Some(name.clone()));
     }
-    let Some(backup) = cx.options.backups.messaging.as_ref() else {
+    let Some(backup) = cx.options.backups.messaging.clone() else {
         return Ok(None);
     };
-    let found = super::velero_restore::find_restore_of_this_run(cx, backup)?;
+    let found = super::velero_restore::find_restore_of_this_run(cx, &backup)?;
     if let Some(name) = &found {
         cx.facts
             .restores

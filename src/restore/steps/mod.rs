@@ -27,7 +27,7 @@ pub use preflight::preflight;
 
 /// What every step works with.
 pub struct Context<'a> {
-    pub options: &'a RestoreOptions,
+    pub options: &'a mut RestoreOptions,
     pub commands: Commands,
     pub exec: &'a mut dyn Executor,
     pub facts: &'a mut Facts,
@@ -39,14 +39,14 @@ pub struct Context<'a> {
 
 impl<'a> Context<'a> {
     pub fn new(
-        options: &'a RestoreOptions,
+        options: &'a mut RestoreOptions,
         exec: &'a mut dyn Executor,
         facts: &'a mut Facts,
         resuming: bool,
     ) -> Context<'a> {
         Context {
-            options,
             commands: options.commands(),
+            options,
             exec,
             facts,
             resuming,

@@ -19,8 +19,9 @@ pub fn preflight(cx: &mut Context<'_>) -> Result<()> {
                 cx.options.backups.velero(component),
                 component.flag(),
                 component.step(),
-            )?;
-            check_velero_backup(cx, backup)?;
+            )?
+            .clone();
+            check_velero_backup(cx, &backup)?;
         }
     }
     if cx.options.includes(StepId::Rds) {
@@ -31,11 +32,12 @@ pub fn preflight(cx: &mut Context<'_>) -> Result<()> {
             cx.options.backups.clickhouse.as_deref(),
             "--clickhouse-backup",
             StepId::Clickhouse,
-        )?;
-        check_clickhouse_backup(cx, backup)?;
+        )?
+        .to_string();
+        check_clickhouse_backup(cx, &backup)?;
         check_restore_cronjob(cx)?;
         if !cx.facts.clickhouse_job_applied {
-            check_no_restore_job(cx, backup)?;
+            check_no_restore_job(cx, &backup)?;
         }
     }
     cx.note("preflight passed: nothing has been changed so far")
@@ -66,7 +68,11 @@ fn adopt_restore_job(cx: &mut Context<'_>, backup: &str) -> Result<bool> {
 }
 
 fn check_namespaces(cx: &mut Context<'_>) -> Result<()> {
-    for namespace in [&cx.options.namespace, &cx.options.velero_namespace] {
+    let namespaces = [
+        cx.options.namespace.clone(),
+        cx.options.velero_namespace.clone(),
+    ];
+    for namespace in &namespaces {
         let cmd = cx.commands.get_namespace(namespace);
         if let Some(out) = cx.exec.probe(&cmd)?
             && !out.success()
@@ -169,8 +175,9 @@ fn check_rds(cx: &mut Context<'_>) -> Result<()> {
         cx.options.rds.snapshot.as_ref(),
         "--rds-snapshot",
         StepId::Rds,
-    )?;
-    check_snapshot(cx, snapshot)?;
+    )?
+    .clone();
+    check_snapshot(cx, &snapshot)?;
     check_target_absent(cx)?;
     check_like_exists(cx)
 }
@@ -246,9 +253,10 @@ fn check_snapshot(cx: &mut Context<'_>, snapshot: &SnapshotId) -> Result<()> {
 
 /// The new instance must not exist yet, unless this run asked for it before an interruption.
 fn check_target_absent(cx: &mut Context<'_>) -> Result<()> {
-    let Some(instance) = cx.options.rds.instance.as_ref() else {
+    let Some(instance) = cx.options.rds.instance.clone() else {
         return Ok(());
     };
+    let instance = &instance;
     let cmd = cx.commands.describe_db_instance(instance);
     let Some(out) = cx.exec.probe(&cmd)? else {
         return cx.note(format!(
