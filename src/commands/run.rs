@@ -59,16 +59,16 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> Result<i32> {
     let run_dir = dir.path().to_path_buf();
     let record = RunRecord::open(dir, lock)?;
     let screen = Box::new(crate::terminal::Screen::new(global.verbosity()));
-    let mut exec = LiveExecutor::new(record, options.clone(), runner, args.yes, screen)
+    let mut exec = LiveExecutor::new(record, options.timing, runner, args.yes, screen)
         .keeping_output(args.keep_output)
         .signing_with(args.sign_key.clone());
-    exec.header(start != Start::Run)?;
+    exec.header(&options, start != Start::Run)?;
     if !corrections.is_empty() {
         exec.corrected(&corrections)?;
     }
-    exec.checkpoint(&facts)?;
+    exec.checkpoint(&options, &facts)?;
     let outcome = restore(&mut options, &mut exec, &mut facts, start);
-    exec.finish(&facts, &outcome)?;
+    exec.finish(&options, &facts, &outcome)?;
     outcome
         .map(|()| exit::SUCCESS)
         .map_err(|error| error.in_run_dir(&run_dir))

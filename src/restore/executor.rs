@@ -140,9 +140,14 @@ pub trait Executor {
     }
 
     /// Saves what has been learnt so far (state.json), so that an interruption loses nothing.
-    fn checkpoint(&mut self, facts: &Facts) -> Result<()>;
+    fn checkpoint(&mut self, options: &RestoreOptions, facts: &Facts) -> Result<()>;
 
     /// A step has passed. The live run records it (a resume does not perform it again) and
     /// says so; a plan has nothing to record.
-    fn complete_step(&mut self, step: StepId, facts: &mut Facts) -> Result<()>;
+    fn complete_step(
+        &mut self,
+        step: StepId,
+        options: &RestoreOptions,
+        facts: &mut Facts,
+    ) -> Result<()>;
 }

@@ -65,7 +65,7 @@ pub fn restore(
     };
     if choose {
         discovery::resolve(cx.options, cx.exec)?;
-        cx.exec.checkpoint(cx.facts)?;
+        cx.exec.checkpoint(cx.options, cx.facts)?;
     }
     perform_all(&mut cx)
 }
@@ -85,7 +85,7 @@ fn perform_all(cx: &mut Context<'_>) -> Result<()> {
             cx.checkpoint()?;
         }
         steps::perform(step, cx)?;
-        cx.exec.complete_step(step, cx.facts)?;
+        cx.exec.complete_step(step, cx.options, cx.facts)?;
     }
     Ok(())
 }

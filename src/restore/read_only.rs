@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::executor::{Background, Confirmation, Executor, GateOutcome, Wait, WaitEnd};
 use crate::error::Result;
-use crate::model::Facts;
+use crate::model::{Facts, RestoreOptions};
 use crate::process::{Cmd, Output, Runner, command_failed};
 use crate::record::TranscriptEntry;
 use crate::record::transcript::{FULL_OUTPUT_LIMIT, LongOutput};
@@ -163,11 +163,16 @@ impl Executor for ReadOnlyExecutor {
         Ok(None)
     }
 
-    fn checkpoint(&mut self, _facts: &Facts) -> Result<()> {
+    fn checkpoint(&mut self, _options: &RestoreOptions, _facts: &Facts) -> Result<()> {
         Ok(())
     }
 
-    fn complete_step(&mut self, _step: StepId, _facts: &mut Facts) -> Result<()> {
+    fn complete_step(
+        &mut self,
+        _step: StepId,
+        _options: &RestoreOptions,
+        _facts: &mut Facts,
+    ) -> Result<()> {
         Ok(())
     }
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use super::executor::{Background, Confirmation, Executor, GateOutcome, Wait, WaitEnd};
 use super::operator::{Operator, Tone};
 use crate::error::{Error, Result};
-use crate::model::{Facts, RestoreOptions};
+use crate::model::{Facts, RestoreOptions, Timing};
 use crate::names::CliPath;
 use crate::process::{BackgroundChild, Cmd, Output, RunOutput, Runner, Tool, command_failed};
 use crate::record::transcript;
@@ -23,7 +23,9 @@ use crate::version::{COMMIT, VERSION};
 
 pub struct LiveExecutor {
     record: RunRecord,
-    options: RestoreOptions,
+    /// How often waits poll (the rest of the options are the caller's, passed where the state
+    /// is saved: there is one copy of them).
+    timing: Timing,
     runner: Runner,
     yes: bool,
     interactive: bool,
@@ -52,14 +54,14 @@ struct PendingStart {
 impl LiveExecutor {
     pub fn new(
         record: RunRecord,
-        options: RestoreOptions,
+        timing: Timing,
         runner: Runner,
         yes: bool,
         screen: Box<dyn Operator>,
     ) -> LiveExecutor {
         LiveExecutor {
             record,
-            options,
+            timing,
             runner,
             yes,
             interactive: screen.can_ask(),
@@ -134,7 +136,7 @@ impl LiveExecutor {
     /// The header of a run or a resumption: version, parameters, who and where, which programs.
     /// The record is held from here until the identity reads have answered (`identified`), so
     /// that the run's first event names the cluster, the AWS account and the CLI versions.
-    pub fn header(&mut self, resuming: bool) -> Result<()> {
+    pub fn header(&mut self, options: &RestoreOptions, resuming: bool) -> Result<()> {
         let user = crate::record::who();
         let host = crate::record::host_name();
         let now = jiff::Timestamp::now()
@@ -146,15 +148,15 @@ impl LiveExecutor {
             "run started"
         };
         let run_dir = self.record.dir().path().to_path_buf();
-        let steps: Vec<&str> = self.options.steps.iter().map(|s| s.id()).collect();
+        let steps: Vec<&str> = options.steps.iter().map(|s| s.id()).collect();
         let programs: Vec<String> = Tool::ALL
             .iter()
             .map(|tool| format!("{}={}", tool.name(), self.runner.program(*tool).display()))
             .collect();
         let text = format!(
             "arthur-restore {VERSION} {verb} {now} namespace={} velero-namespace={}\nuser={user} host={host} commit={COMMIT} run-dir={}\nsteps: {}\nprograms: {}",
-            self.options.namespace,
-            self.options.velero_namespace,
+            options.namespace,
+            options.velero_namespace,
             run_dir.display(),
             steps.join(" "),
             programs.join(" ")
@@ -163,7 +165,7 @@ impl LiveExecutor {
         self.write(&transcript::comment(&text))?;
         self.screen.note(&format!(
             "arthur-restore {VERSION} {verb}: namespace {}, run directory {}",
-            self.options.namespace,
+            options.namespace,
             self.record.dir().path().display()
         ));
         self.note_record_repairs()?;
@@ -174,7 +176,7 @@ impl LiveExecutor {
                 user,
                 host,
                 run_dir,
-                options: self.options.clone(),
+                options: options.clone(),
                 programs,
                 reached: None,
             },
@@ -230,7 +232,12 @@ impl LiveExecutor {
 
     /// The closing lines, the last event and the final state. A failure or refusal says
     /// whether anything was changed, and the one command that goes on.
-    pub fn finish(&mut self, facts: &Facts, outcome: &Result<()>) -> Result<()> {
+    pub fn finish(
+        &mut self,
+        options: &RestoreOptions,
+        facts: &Facts,
+        outcome: &Result<()>,
+    ) -> Result<()> {
         // Ended before the identity reads answered (interrupted, or a read refused): the first
         // event is written without what they would have learnt.
         self.write_start(None)?;
@@ -276,7 +283,13 @@ impl LiveExecutor {
         self.write(&transcript::final_hash_line(&anchor))?;
         self.screen
             .ending(status, &text, &self.ending(status, &times, &anchor));
-        self.save_state_anchored(facts, status, error.map(ToString::to_string), Some(anchor))?;
+        self.save_state_anchored(
+            options,
+            facts,
+            status,
+            error.map(ToString::to_string),
+            Some(anchor),
+        )?;
         self.record.release_lock();
         signed.map_err(|e| {
             Error::StepFailed(format!(
@@ -327,6 +340,7 @@ impl LiveExecutor {
     /// Saves the state after the event that records its facts (a resume believes the events).
     fn save_state(
         &mut self,
+        options: &RestoreOptions,
         facts: &Facts,
         status: RunStatus,
         error: Option<String>,
@@ -334,11 +348,12 @@ impl LiveExecutor {
         self.event(Event::FactsSaved {
             facts: facts.clone(),
         })?;
-        self.save_state_anchored(facts, status, error, None)
+        self.save_state_anchored(options, facts, status, error, None)
     }
 
     fn save_state_anchored(
         &self,
+        options: &RestoreOptions,
         facts: &Facts,
         status: RunStatus,
         error: Option<String>,
@@ -348,7 +363,7 @@ impl LiveExecutor {
             tool_version: VERSION.into(),
             status,
             error,
-            options: self.options.clone(),
+            options: options.clone(),
             facts: facts.clone(),
             final_hash,
         })
@@ -550,13 +565,18 @@ impl Executor for LiveExecutor {
         self.write_start(Some(reached))
     }
 
-    fn checkpoint(&mut self, facts: &Facts) -> Result<()> {
-        self.save_state(facts, RunStatus::Running, None)
+    fn checkpoint(&mut self, options: &RestoreOptions, facts: &Facts) -> Result<()> {
+        self.save_state(options, facts, RunStatus::Running, None)
     }
 
-    fn complete_step(&mut self, step: StepId, facts: &mut Facts) -> Result<()> {
+    fn complete_step(
+        &mut self,
+        step: StepId,
+        options: &RestoreOptions,
+        facts: &mut Facts,
+    ) -> Result<()> {
         facts.completed_steps.push(step);
-        self.checkpoint(facts)?;
+        self.checkpoint(options, facts)?;
         let text = format!("step {step} completed");
         self.screen.step_done(&text);
         self.write(&transcript::comment(&text))?;
@@ -564,7 +584,6 @@ impl Executor for LiveExecutor {
     }
 
     fn record_options(&mut self, options: &RestoreOptions) -> Result<()> {
-        self.options = options.clone();
         self.event(Event::OptionsResolved {
             backups: options.backups.clone(),
             rds_snapshot: options.rds.snapshot.clone(),

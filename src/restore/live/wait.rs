@@ -99,7 +99,7 @@ impl LiveExecutor {
             let answer = check(&out.output);
             let first = progress.polls == 1;
             let finished = !matches!(answer, Ok(Poll::NotYet { .. }));
-            let expired = progress.started.elapsed() + self.options.timing.poll_interval > timeout;
+            let expired = progress.started.elapsed() + self.timing.poll_interval > timeout;
             if first || finished || expired {
                 // The live line goes before the last poll is printed, or its redraw would
                 // overwrite the poll's lines (with -v, where the transcript is on the terminal).
@@ -244,7 +244,7 @@ impl LiveExecutor {
         line: &str,
         timeout: Duration,
     ) -> Result<()> {
-        let interval = self.options.timing.poll_interval;
+        let interval = self.timing.poll_interval;
         if first {
             // In the transcript; on a terminal the live line says it, and `waited …` ends it.
             let text = format!(

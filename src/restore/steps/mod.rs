@@ -63,7 +63,7 @@ impl<'a> Context<'a> {
     }
 
     pub(crate) fn checkpoint(&mut self) -> Result<()> {
-        self.exec.checkpoint(self.facts)
+        self.exec.checkpoint(self.options, self.facts)
     }
 }
 
