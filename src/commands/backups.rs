@@ -5,7 +5,7 @@ use crate::error::{Error, Result, exit};
 use crate::freshness;
 use crate::process::{Interrupt, Runner, Tool};
 use crate::restore::ReadOnlyExecutor;
-use crate::restore::discovery::{discover, now};
+use crate::restore::inventory::{discover, now};
 use crate::restore_point::{self, RestorePoint};
 
 pub fn backups(global: &GlobalArgs, args: &BackupsArgs) -> Result<i32> {

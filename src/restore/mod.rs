@@ -4,6 +4,7 @@
 
 pub mod discovery;
 pub mod executor;
+pub mod inventory;
 pub mod live;
 pub mod operator;
 pub mod read_only;

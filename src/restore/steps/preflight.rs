@@ -325,7 +325,7 @@ fn check_like_exists(cx: &mut Context<'_>) -> Result<()> {
 pub(super) fn check_clickhouse_backup(cx: &mut Context<'_>, backup: &str) -> Result<()> {
     let s3_uri = cx.options.clickhouse_s3_uri.clone();
     let listed =
-        crate::restore::discovery::clickhouse_backups(cx.exec, &cx.commands, s3_uri.as_ref())?;
+        crate::restore::inventory::clickhouse_backups(cx.exec, &cx.commands, s3_uri.as_ref())?;
     let Some((cmd, backups)) = listed else {
         return cx.note(format!(
             "requires: every ClickHouse node listed has a backup named <node>-{backup}"
