@@ -310,6 +310,66 @@ fn the_deletion_gate_wants_the_word() {
     );
 }
 
+/// One rule for every gate: an empty Enter is asked again (here at the Admin Console gate, after
+/// a long RDS restore), a clear `no` stops resumably; with `-q --yes` each question is shown
+/// with its answer.
+#[test]
+fn every_gate_asks_again_on_an_empty_answer() {
+    let replay = Replay::new();
+    let argv = Argv::arthur("run")
+        .with(&["--color", "never"])
+        .fast(&replay.run_dir())
+        .pairs(&SESSION_RDS[1..], &[]);
+    let mut pty = in_terminal(&replay, "happy.session", &argv.words());
+    pty.expect("Restore this restore point? [y/N]");
+    pty.type_line("y");
+    pty.expect("Have both settings been changed and deployed? [y/N]");
+    pty.type_line("");
+    pty.expect("an empty answer does not confirm: the answer is `y` or `yes`. Try 2 of 3");
+    pty.type_line("y");
+    pty.expect("Type `delete` (or `arthur`) to confirm:");
+    pty.type_line("delete");
+    let (status, screen) = pty.finish();
+    assert!(status.success(), "{screen}");
+    assert!(
+        replay
+            .transcript()
+            .contains("# gate admin-console: yes (at the prompt)")
+    );
+
+    let replay = Replay::new();
+    let argv = Argv::arthur("run")
+        .with(&["--color", "never"])
+        .fast(&replay.run_dir())
+        .pairs(&SESSION_RDS[1..], &[]);
+    let mut pty = in_terminal(&replay, "happy.session", &argv.words());
+    pty.expect("Restore this restore point? [y/N]");
+    pty.type_line("no");
+    let (status, screen) = pty.finish();
+    assert_eq!(status.code(), Some(3), "{screen}");
+    assert!(screen.contains("run --resume"), "{screen}");
+
+    let replay = Replay::new();
+    let mut argv = vec!["-q".to_string()];
+    argv.extend(
+        Argv::arthur("run")
+            .with(&["--color", "never", "--yes"])
+            .fast(&replay.run_dir())
+            .pairs(&SESSION_RDS[1..], &[])
+            .words()
+            .iter()
+            .map(|w| w.to_string()),
+    );
+    let (status, screen) = in_terminal(&replay, "happy.session", &words(&argv)).finish();
+    assert!(status.success(), "{screen}");
+    for question in [
+        "Restore this restore point? yes (--yes)",
+        "Have both settings been changed and deployed? yes (--yes)",
+    ] {
+        assert!(screen.contains(question), "{question}:\n{screen}");
+    }
+}
+
 /// Colour on a terminal (never in the transcript); `--color never` and `NO_COLOR` turn it off.
 #[test]
 fn colour_is_for_the_terminal_only() {

@@ -44,7 +44,8 @@ impl LiveExecutor {
         self.write(&transcript::comment(&text))?;
         let mut shown = confirmation.details.clone();
         if self.yes {
-            shown.push(confirmation.question.clone());
+            // The question and its answer, in every view (`-q --yes` included).
+            shown.push(format!("{} yes (--yes)", confirmation.question));
         }
         self.screen.gate(&shown);
         let answer = if self.yes {
@@ -110,9 +111,10 @@ impl LiveExecutor {
                 });
             }
             typed.push(said);
-            let no = matches!(answer.to_ascii_lowercase().as_str(), "n" | "no" | "");
-            if no || confirmation.words.is_empty() {
-                let answer = if confirmation.words.is_empty() || answer.is_empty() {
+            // One rule for every gate: a clear no stops (resumably); anything else, an empty
+            // Enter included, is asked again, three times in all.
+            if matches!(answer.to_ascii_lowercase().as_str(), "n" | "no") {
+                let answer = if typed.len() == 1 {
                     "no".to_string()
                 } else {
                     format!("no (typed `{}`)", typed.join("`, `"))
@@ -120,12 +122,22 @@ impl LiveExecutor {
                 return Err(self.refused_at_the_gate(confirmation, answer));
             }
             if attempt < GATE_ATTEMPTS {
-                self.screen.say(&self.screen.tone(Tone::Warning, &format!(
-                    "`{}` does not confirm: the answer is {}. Try {} of {GATE_ATTEMPTS}; `no` stops.\n",
-                    typed.last().map_or("", String::as_str),
-                    quoted(&confirmation.words, " or "),
-                    attempt + 1
-                )));
+                let wanted = if confirmation.words.is_empty() {
+                    "`y` or `yes`".to_string()
+                } else {
+                    quoted(&confirmation.words, " or ")
+                };
+                let what = match typed.last().map(String::as_str) {
+                    None | Some("") => "an empty answer".to_string(),
+                    Some(said) => format!("`{said}`"),
+                };
+                self.screen.say(&self.screen.tone(
+                    Tone::Warning,
+                    &format!(
+                        "{what} does not confirm: the answer is {wanted}. Try {} of {GATE_ATTEMPTS}; `no` stops.\n",
+                        attempt + 1
+                    ),
+                ));
             }
         }
         let answer = format!(
