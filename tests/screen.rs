@@ -20,11 +20,16 @@ struct Pty {
 }
 
 impl Pty {
-    fn spawn(mut command: Command) -> Pty {
+    fn spawn(command: Command) -> Pty {
+        Pty::spawn_sized(command, 250)
+    }
+
+    /// In a terminal of `columns` columns.
+    fn spawn_sized(mut command: Command, columns: u16) -> Pty {
         let (mut master, mut slave) = (0, 0);
         let size = libc::winsize {
             ws_row: 50,
-            ws_col: 250,
+            ws_col: columns,
             ws_xpixel: 0,
             ws_ypixel: 0,
         };
@@ -400,28 +405,48 @@ fn colour_is_for_the_terminal_only() {
 /// next poll counting down. (Real waits of a little over a second each.)
 #[test]
 fn the_wait_line_ticks_between_polls() {
-    let replay = Replay::new();
-    let argv = messaging_argv(
-        &replay,
-        &[
-            "--yes",
-            "--color",
-            "never",
-            "--poll-interval",
-            "1100ms",
-            "--timeout",
-            "1m",
-        ],
-    );
-    let (status, screen) =
-        in_terminal(&replay, "messaging-manual-pv.session", &argv.words()).finish();
-    assert!(status.success(), "{screen}");
-    assert!(screen.contains("of 1m · next poll in 2s"), "{screen}");
-    assert!(screen.contains("of 1m · next poll in 1s"), "{screen}");
-    assert!(
-        screen.contains("waiting for the Velero restore"),
-        "{screen}"
-    );
+    // At 60, 80 and 120 columns at once: the times and the next poll stay whole, the subject (a
+    // Velero restore's long name) is shortened with `…`.
+    let runs: Vec<_> = [60u16, 80, 120]
+        .into_iter()
+        .map(|columns| {
+            std::thread::spawn(move || {
+                let replay = Replay::new();
+                let argv = messaging_argv(
+                    &replay,
+                    &[
+                        "--yes",
+                        "--color",
+                        "never",
+                        "--poll-interval",
+                        "1100ms",
+                        "--timeout",
+                        "1m",
+                    ],
+                );
+                let command = command(&replay, "messaging-manual-pv.session", &argv.words());
+                let (status, screen) = Pty::spawn_sized(command, columns).finish();
+                (columns, status, screen)
+            })
+        })
+        .collect();
+    for run in runs {
+        let (columns, status, screen) = run.join().unwrap();
+        assert!(status.success(), "{columns}: {screen}");
+        assert!(
+            screen.contains("of 1m · next poll in 2s · "),
+            "{columns}: {screen}"
+        );
+        assert!(
+            screen.contains("of 1m · next poll in 1s · "),
+            "{columns}: {screen}"
+        );
+        assert!(screen.contains(" · waiting for"), "{columns}: {screen}");
+        assert!(
+            screen.contains("…"),
+            "{columns}: the subject is shortened: {screen}"
+        );
+    }
 }
 
 /// README's "First restore": the run without --yes, in a terminal, answering each gate as an

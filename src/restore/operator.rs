@@ -54,8 +54,9 @@ pub trait Operator {
 
 /// The one live line of a wait.
 pub trait LiveLine {
-    /// Draws the line (what changes first, so that a narrow terminal keeps it).
-    fn show(&self, message: &str);
+    /// Draws the line: `changing` (times, state) first and whole, then `subject` (what is
+    /// awaited), shortened to fit the terminal's width.
+    fn show(&self, changing: &str, subject: &str);
     /// Removes it.
     fn clear(&self);
 }

@@ -259,18 +259,28 @@ impl LiveExecutor {
                 self.comment(&text)?;
             }
         }
-        // The live line ticks every second until the next poll: what is awaited, the time
-        // waited of the limit, the last state polled, and when the next poll comes.
+        // The live line ticks every second until the next poll: first what changes (the time
+        // waited of the limit, when the next poll comes, the last state polled), then what is
+        // awaited, which a narrow terminal shortens.
         let next_poll = Instant::now() + interval;
         loop {
             let left = next_poll.saturating_duration_since(Instant::now());
-            progress.line.show(&format!(
-                "waiting for {}: {line} · {} of {} · next poll in {}s",
-                progress.what,
-                progress.elapsed(),
-                format_duration(timeout),
-                left.as_secs() + u64::from(left.subsec_nanos() > 0)
-            ));
+            // The state without the name the subject already gives (a restore's long name).
+            let state = match line.split_once(' ') {
+                Some((name, rest)) if name.contains(['-', '.']) && progress.what.contains(name) => {
+                    rest
+                }
+                _ => line,
+            };
+            progress.line.show(
+                &format!(
+                    "{} of {} · next poll in {}s · {state}",
+                    progress.elapsed(),
+                    format_duration(timeout),
+                    left.as_secs() + u64::from(left.subsec_nanos() > 0)
+                ),
+                &format!("waiting for {}", progress.what),
+            );
             if left.is_zero() {
                 return Ok(());
             }
