@@ -72,6 +72,15 @@ pub enum Error {
         path: PathBuf,
         source: std::io::Error,
     },
+
+    /// An error the operator was already told of, with what to do (a run's ending on the
+    /// terminal): only its exit status remains.
+    #[error("")]
+    Told { code: i32 },
+
+    /// An error and what to do about it (the cause once, then the advice).
+    #[error("{error}\n{advice}")]
+    Advised { error: Box<Error>, advice: String },
 }
 
 fn interrupted_message(run_dir: Option<&std::path::Path>) -> String {
@@ -126,8 +135,11 @@ impl Error {
             Error::Usage(_) => exit::USAGE,
             Error::Refused(_) => exit::REFUSED,
             Error::Interrupted { .. } => exit::INTERRUPTED,
-            Error::ToolNotFound { .. }
-            | Error::CommandFailed { .. }
+            Error::Told { code } => *code,
+            // A CLI that is not there: found before anything runs, the same status everywhere.
+            Error::ToolNotFound { .. } => exit::REFUSED,
+            Error::Advised { error, .. } => error.exit_code(),
+            Error::CommandFailed { .. }
             | Error::StepFailed(_)
             | Error::Parse { .. }
             | Error::Timeout { .. }

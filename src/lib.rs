@@ -41,12 +41,16 @@ where
         command = command.bin_name("kubectl arthur-restore");
     }
     let parsed = command
+        .clone()
         .try_get_matches_from(args)
         .and_then(|matches| cli::Cli::from_arg_matches(&matches));
     let cli = match parsed {
         Ok(cli) => cli,
         Err(error) => {
             let _ = error.print();
+            if let Some(tip) = nearest_name(&error, &command) {
+                record::redact::err(&format!("\n  tip: did you mean `{tip}`?\n"));
+            }
             return match error.kind() {
                 clap::error::ErrorKind::DisplayHelp
                 | clap::error::ErrorKind::DisplayVersion
@@ -66,6 +70,8 @@ where
     terminal::init_colour(cli.global.colour());
     match commands::run(cli) {
         Ok(code) => code,
+        // Told on the screen already (a run's ending): only the exit status is left.
+        Err(error::Error::Told { code }) => code,
         Err(error) => {
             record::redact::err(&format!(
                 "arthur-restore: {} {error}\n",
@@ -74,4 +80,53 @@ where
             error.exit_code()
         }
     }
+}
+
+/// For a mistyped subcommand or flag that clap finds nothing near (`rnu`, `--yse`): the name of
+/// the command line nearest to it, a letter or two away (transpositions count as one).
+fn nearest_name(error: &clap::Error, command: &clap::Command) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if error.get(ContextKind::SuggestedSubcommand).is_some()
+        || error.get(ContextKind::SuggestedArg).is_some()
+    {
+        return None;
+    }
+    let (typed, candidates): (String, Vec<String>) = match error.kind() {
+        ErrorKind::InvalidSubcommand => {
+            let Some(ContextValue::String(typed)) = error.get(ContextKind::InvalidSubcommand)
+            else {
+                return None;
+            };
+            let names = command
+                .get_subcommands()
+                .map(|c| c.get_name().to_string())
+                .collect();
+            (typed.clone(), names)
+        }
+        ErrorKind::UnknownArgument => {
+            let Some(ContextValue::String(typed)) = error.get(ContextKind::InvalidArg) else {
+                return None;
+            };
+            let typed = typed.split('=').next().unwrap_or(typed).to_string();
+            let mut names: Vec<String> = command
+                .get_arguments()
+                .chain(
+                    command
+                        .get_subcommands()
+                        .flat_map(clap::Command::get_arguments),
+                )
+                .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+                .collect();
+            names.sort();
+            names.dedup();
+            (typed, names)
+        }
+        _ => return None,
+    };
+    candidates
+        .into_iter()
+        .map(|name| (strsim::damerau_levenshtein(&typed, &name), name))
+        .filter(|(distance, name)| *distance <= 2 && *distance * 2 <= name.len())
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, name)| name)
 }

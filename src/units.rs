@@ -10,7 +10,12 @@ use std::time::Duration;
 pub fn duration(value: &str) -> Result<Duration, String> {
     let wrong =
         || format!("`{value}` is not a duration (as Go writes them: 250ms, 90s, 30m, 1h30m, 1.5h)");
-    if value.trim().is_empty() || value.trim().starts_with(['P', 'p', '-', '+']) {
+    if value.trim().starts_with('-') {
+        return Err(format!(
+            "`{value}` is negative; a duration must be positive (as Go writes them: 250ms, 90s, 30m, 1h30m, 1.5h)"
+        ));
+    }
+    if value.trim().is_empty() || value.trim().starts_with(['P', 'p', '+']) {
         return Err(wrong());
     }
     let parsed: jiff::SignedDuration = value.trim().parse().map_err(|_| wrong())?;
@@ -26,26 +31,36 @@ pub fn duration(value: &str) -> Result<Duration, String> {
     Ok(duration)
 }
 
-/// A SIZE (`--max-output`): a whole number of bytes, or with `KiB`, `MiB`, `GiB` (or `KB`,
-/// `MB`, `GB`: 1000s).
+/// The smallest `--max-output`: one ordinary listing (a few hundred pods as JSON) must fit.
+pub const MIN_SIZE: u64 = 64 << 10;
+
+/// A SIZE (`--max-output`), as Kubernetes writes a quantity: a whole number of bytes with `Ki`,
+/// `Mi`, `Gi` (1024s) or `K`, `M`, `G` (1000s); `KiB`, `MiB`, `GiB` and `KB`, `MB`, `GB` are read
+/// alike. At least 64Ki.
 pub fn size(value: &str) -> Result<u64, String> {
-    let wrong = || format!("`{value}` is not a size (a whole number with KiB, MiB or GiB: 64MiB)");
+    let wrong = || {
+        format!(
+            "`{value}` is not a size: a whole number with Ki, Mi or Gi (1024s) or K, M or G (1000s), as Kubernetes writes them: 64Mi"
+        )
+    };
     let digits = value.trim_end_matches(|c: char| c.is_ascii_alphabetic());
     let unit = &value[digits.len()..];
     let amount: u64 = digits.parse().map_err(|_| wrong())?;
-    let scale: u64 = match unit {
-        "" | "B" => 1,
-        "KiB" => 1 << 10,
-        "MiB" => 1 << 20,
-        "GiB" => 1 << 30,
-        "KB" => 1_000,
-        "MB" => 1_000_000,
-        "GB" => 1_000_000_000,
+    let scale: u64 = match unit.strip_suffix('B').unwrap_or(unit) {
+        "" => 1,
+        "Ki" => 1 << 10,
+        "Mi" => 1 << 20,
+        "Gi" => 1 << 30,
+        "K" | "k" => 1_000,
+        "M" => 1_000_000,
+        "G" => 1_000_000_000,
         _ => return Err(wrong()),
     };
     let bytes = amount.checked_mul(scale).ok_or_else(wrong)?;
-    if bytes == 0 {
-        return Err(format!("`{value}` is zero; a size must be positive"));
+    if bytes < MIN_SIZE {
+        return Err(format!(
+            "`{value}` is too small: one command's output must be allowed at least 64Ki (65536 bytes)"
+        ));
     }
     Ok(bytes)
 }
@@ -108,11 +123,16 @@ mod tests {
     #[test]
     fn sizes() {
         assert_eq!(size("64MiB").unwrap(), 64 << 20);
-        assert_eq!(size("1000").unwrap(), 1000);
-        assert_eq!(size("2KB").unwrap(), 2000);
-        for bad in ["", "0", "MiB", "1.5MiB", "-1", "10XB"] {
+        assert_eq!(size("64Mi").unwrap(), 64 << 20);
+        assert_eq!(size("64M").unwrap(), 64_000_000);
+        assert_eq!(size("100000").unwrap(), 100_000);
+        assert_eq!(size("200KB").unwrap(), 200_000);
+        assert_eq!(size("1Gi").unwrap(), 1 << 30);
+        for bad in ["", "0", "5", "MiB", "1.5MiB", "-1", "10XB", "64m"] {
             assert!(size(bad).is_err(), "{bad}");
         }
+        assert!(size("5").unwrap_err().contains("at least 64Ki"));
+        assert!(size("64x").unwrap_err().contains("Ki, Mi or Gi"));
     }
 
     #[test]
@@ -131,6 +151,7 @@ mod tests {
 
     #[test]
     fn durations() {
+        assert!(duration("-5m").unwrap_err().contains("negative"));
         assert_eq!(duration("250ms").unwrap(), Duration::from_millis(250));
         assert_eq!(duration("90s").unwrap(), Duration::from_secs(90));
         assert_eq!(duration("30m").unwrap(), Duration::from_secs(1800));

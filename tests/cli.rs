@@ -341,3 +341,70 @@ fn the_man_page_is_generated_from_the_definition() {
     assert!(page.contains("run"), "{page}");
     assert!(page.contains("Exit status"), "{page}");
 }
+
+/// Options are never ignored nor misread (issue 19): `run -o json` is refused, a negative
+/// duration is named as such, sizes are Kubernetes quantities with a sensible minimum, a
+/// mistyped command or flag gets the nearest name, and every missing RDS option is named at once.
+#[test]
+fn options_are_never_ignored_or_misread() {
+    usage_error(
+        &["-o", "json", "-n", "arthur", "run", "--yes"],
+        "-o json is for plan",
+    );
+    usage_error(&["-n", "arthur", "run", "--timeout", "-5m"], "is negative");
+    usage_error(
+        &["-n", "arthur", "run", "--max-output", "5"],
+        "at least 64Ki",
+    );
+    usage_error(
+        &["-n", "arthur", "run", "--max-output", "64m"],
+        "Ki, Mi or Gi",
+    );
+    usage_error(&["rnu"], "did you mean `run`?");
+    usage_error(&["-n", "arthur", "run", "--yse"], "did you mean `--yes`?");
+    usage_error(
+        &[
+            "-n",
+            "arthur",
+            "plan",
+            "--offline",
+            "--only",
+            "rds",
+            "--rds-snapshot",
+            "snap",
+        ],
+        "--rds-instance ID (the identifier of the new instance); and --rds-like ID",
+    );
+    // Kubernetes quantities are read: the value reaches the offline plan's checks.
+    let output = tool()
+        .args(["-n", "arthur", "verify", "--max-output", "64Mi", "--help"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+}
+
+/// A CLI that is missing is exit 3 everywhere (found before anything runs), `backups --check`
+/// included, with the program named.
+#[test]
+fn a_missing_cli_is_exit_3_everywhere() {
+    let empty = tempfile::tempdir().unwrap();
+    let path = empty.path().display().to_string();
+    for args in [
+        vec!["-n", "arthur", "backups"],
+        vec!["-n", "arthur", "backups", "--check"],
+        vec!["-n", "arthur", "verify"],
+    ] {
+        let output = tool().env("PATH", &path).args(&args).output().unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(3),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(
+            stderr(&output).contains("was not found on PATH"),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+}

@@ -549,3 +549,78 @@ fn allow_mixed_goes_on_loudly() {
     assert!(transcript.contains("# WARNING: --allow-mixed: the ClickHouse backup arthur-clickhouse-backup-2023-05-13-00-00-06"), "{transcript}");
     assert_eq!(output.status.code(), Some(3), "{}", explain(&output));
 }
+
+/// Every failure ends with the cause once, then what to do once, then where the record is: on
+/// standard error when the screen is the transcript (a pipe), and on the terminal's ending
+/// (which then says nothing again). One snapshot per kind of ending.
+#[test]
+fn each_kind_of_ending_says_the_cause_then_what_to_do_once() {
+    use crate::support::sim::{Sim, command_number};
+    let partially_failed = {
+        let replay = Replay::new();
+        let output = run(
+            &replay,
+            "messaging-partially-failed.session",
+            &["--only", "messaging"],
+            true,
+        );
+        (replay.dir.path().to_path_buf(), output, replay)
+    };
+    let refused = {
+        let replay = Replay::new();
+        let output = run(
+            &replay,
+            "refuse-backup-not-completed.session",
+            &[
+                "--only",
+                "messaging",
+                "--messaging-backup",
+                "arthur-backup-2023-05-12t15.22.31-04.00-messaging",
+            ],
+            true,
+        );
+        (replay.dir.path().to_path_buf(), output, replay)
+    };
+    let sim_ending = |fault: String| {
+        let sim = Sim::new();
+        let output = sim.restore(Some(&fault));
+        (sim.dir.path().to_path_buf(), output, sim)
+    };
+    let failed = sim_ending(format!(
+        "{}:forbidden",
+        command_number("delete sts messaging ")
+    ));
+    let timed_out = sim_ending(format!("{}:blocking", command_number("delete pvc")));
+    let interrupted = sim_ending(format!(
+        "{}:interrupt",
+        command_number("restore get arthur-backup-2023-05-11t15.22.37-04.00-messaging")
+    ));
+    let cases: [(&str, &std::path::Path, &std::process::Output, i32); 5] = [
+        ("ending_command_failed", &failed.0, &failed.1, 1),
+        (
+            "ending_phase_failed",
+            &partially_failed.0,
+            &partially_failed.1,
+            1,
+        ),
+        ("ending_refused", &refused.0, &refused.1, 3),
+        ("ending_timed_out", &timed_out.0, &timed_out.1, 1),
+        ("ending_interrupted", &interrupted.0, &interrupted.1, 130),
+    ];
+    for (name, dir, output, code) in cases {
+        assert_eq!(
+            output.status.code(),
+            Some(code),
+            "{name}: {}",
+            explain(output)
+        );
+        let said = crate::support::steady(&stderr(output), dir);
+        assert_eq!(said.matches("run --resume").count(), 1, "{name}: {said}");
+        let cause = said.find("arthur-restore: error:").expect("the cause");
+        assert!(
+            said[cause..].contains("run --resume"),
+            "{name}: the advice after the cause: {said}"
+        );
+        insta::assert_snapshot!(name, said);
+    }
+}

@@ -375,6 +375,30 @@ fn every_gate_asks_again_on_an_empty_answer() {
     }
 }
 
+/// On a terminal a failure's ending says the cause once, then what to do once, then the run
+/// directory, and nothing is said again after it.
+#[test]
+fn a_failure_on_the_terminal_ends_with_the_cause_then_what_to_do() {
+    let replay = Replay::new();
+    let argv = messaging_argv(&replay, &["--yes", "--color", "never"]);
+    let (status, screen) =
+        in_terminal(&replay, "messaging-partially-failed.session", &argv.words()).finish();
+    assert_eq!(status.code(), Some(1), "{screen}");
+    assert_eq!(screen.matches("run --resume").count(), 1, "{screen}");
+    assert_eq!(
+        screen.matches("ended PartiallyFailed").count(),
+        1,
+        "{screen}"
+    );
+    assert!(!screen.contains("arthur-restore: error:"), "{screen}");
+    let verdict = screen.find("run failed: ").expect("the verdict");
+    let advice = screen
+        .find("continue with `arthur-restore run --resume")
+        .expect("advice");
+    let record = screen.rfind("run directory: ").expect("the run directory");
+    assert!(verdict < advice && advice < record, "{screen}");
+}
+
 /// Colour on a terminal (never in the transcript); `--color never` and `NO_COLOR` turn it off.
 #[test]
 fn colour_is_for_the_terminal_only() {

@@ -335,15 +335,15 @@ pub struct StepArgs {
 #[command(next_help_heading = "Waiting")]
 pub struct TimingArgs {
     /// Limit of each wait.
-    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = units::duration)]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, default_value = "30m", value_parser = units::duration)]
     pub timeout: Duration,
 
     /// Time between two polls of a wait.
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = units::duration)]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, default_value = "5s", value_parser = units::duration)]
     pub poll_interval: Duration,
 
     /// Limit of any one subprocess.
-    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = units::duration)]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, default_value = "10m", value_parser = units::duration)]
     pub command_timeout: Duration,
 }
 
@@ -370,7 +370,7 @@ pub struct RestoreArgs {
 
     /// Cap on what one command may print (stdout and stderr together); past it the command is
     /// stopped and the run fails.
-    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = units::size, help_heading = "Waiting")]
+    #[arg(long, value_name = "SIZE", allow_hyphen_values = true, default_value = "64Mi", value_parser = units::size, help_heading = "Waiting")]
     pub max_output: u64,
 }
 
@@ -445,7 +445,7 @@ pub struct BackupsArgs {
     pub check: bool,
 
     /// With --check or --textfile: how old the newest complete restore point may be.
-    #[arg(long, value_name = "DURATION", default_value = "26h", value_parser = units::duration)]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, default_value = "26h", value_parser = units::duration)]
     pub max_age: Duration,
 
     /// Write Prometheus metrics to FILE in node_exporter's textfile format (atomically: a
@@ -455,11 +455,11 @@ pub struct BackupsArgs {
 
     /// Cap on what one listing may print (a listing of 50,000 backup operations is about
     /// 150 MB); past it the listing is stopped and the command fails.
-    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = units::size)]
+    #[arg(long, value_name = "SIZE", allow_hyphen_values = true, default_value = "64Mi", value_parser = units::size)]
     pub max_output: u64,
 
     /// Limit of any one subprocess.
-    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = units::duration)]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, default_value = "10m", value_parser = units::duration)]
     pub command_timeout: Duration,
 }
 
@@ -478,7 +478,7 @@ pub struct VerifyArgs {
     pub allow_unknown_cluster: bool,
 
     /// Cap on what one listing may print (10,000 pods are about 36 MB as JSON).
-    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = units::size)]
+    #[arg(long, value_name = "SIZE", allow_hyphen_values = true, default_value = "64Mi", value_parser = units::size)]
     pub max_output: u64,
 
     #[command(flatten)]

@@ -38,7 +38,8 @@ pub fn backups(global: &GlobalArgs, args: &BackupsArgs) -> Result<i32> {
         args.command_timeout,
         Interrupt::never(),
     )
-    .map_err(|e| for_cron(args.check, Error::refused(e.to_string())))?;
+    // A missing CLI is exit 3 here too (with --check as well): nothing was listed.
+    ?;
     let runner = runner.with_max_output(args.max_output);
     let mut exec = ReadOnlyExecutor::reading(std::time::Duration::from_secs(1), runner);
     let source = args.rds_source.clone().or_else(|| args.rds_like.clone());

@@ -5,7 +5,7 @@
 use serde_json::json;
 
 use crate::cli::{GlobalArgs, OutputFormat, PlanArgs, settings};
-use crate::error::{Error, Result, exit};
+use crate::error::{Result, exit};
 use crate::model::Facts;
 use crate::process::{Interrupt, Runner};
 use crate::record::TranscriptEntry;
@@ -22,8 +22,7 @@ pub fn plan(global: &GlobalArgs, args: &PlanArgs) -> Result<i32> {
     let mut exec = if args.offline {
         ReadOnlyExecutor::offline(options.timing.poll_interval)
     } else {
-        let runner = Runner::locate(options.timing.command_timeout, Interrupt::never())
-            .map_err(|e| Error::refused(e.to_string()))?
+        let runner = Runner::locate(options.timing.command_timeout, Interrupt::never())?
             .with_max_output(options.max_output);
         ReadOnlyExecutor::reading(options.timing.poll_interval, runner)
     };

@@ -10,6 +10,7 @@ use crate::model::{Facts, RestoreOptions};
 use crate::process::{Interrupt, Runner};
 use crate::record::{RunDir, RunLock, RunRecord, RunState, RunStatus};
 use crate::restore::executor::Executor;
+use crate::restore::live::Ended;
 use crate::restore::{LiveExecutor, Start, restore};
 
 /// What a run starts from: its parameters, its directory and what it knows.
@@ -24,6 +25,11 @@ struct Begin {
 }
 
 pub fn run(global: &GlobalArgs, args: &RunArgs) -> Result<i32> {
+    if global.output == crate::cli::OutputFormat::Json {
+        return Err(Error::usage(
+            "-o json is for plan, backups, verify, audit and steps; a run's record is its transcript and events.jsonl. For the run as JSON afterwards: `arthur-restore -o json audit RUN_DIR`",
+        ));
+    }
     // What the CLIs create for the run (ssh-keygen's events.jsonl.sig) is the operator's alone.
     // SAFETY: umask(2) cannot fail and touches no memory.
     unsafe {
@@ -42,8 +48,7 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> Result<i32> {
         corrections,
     } = begin;
     let interrupt = Interrupt::on_signals();
-    let mut runner = Runner::locate(options.timing.command_timeout, interrupt)
-        .map_err(|e| Error::refused(format!("preflight: {e}")))?
+    let mut runner = Runner::locate(options.timing.command_timeout, interrupt)?
         .with_max_output(options.max_output);
     if let Some(key) = &args.sign_key {
         // Found before anything changes: a restore must not end unable to sign its log.
@@ -68,10 +73,23 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> Result<i32> {
     }
     exec.checkpoint(&options, &facts)?;
     let outcome = restore(&mut options, &mut exec, &mut facts, start);
-    exec.finish(&options, &facts, &outcome)?;
-    outcome
-        .map(|()| exit::SUCCESS)
-        .map_err(|error| error.in_run_dir(&run_dir))
+    let ended = exec.finish(&options, &facts, &outcome)?;
+    outcome.map(|()| exit::SUCCESS).map_err(|error| {
+        let error = error.in_run_dir(&run_dir);
+        match ended {
+            // The screen said the cause, what to do and where the record is: once.
+            Ended::Shown => Error::Told {
+                code: error.exit_code(),
+            },
+            Ended::NotShown {
+                advice: Some(advice),
+            } if !error.is_interrupted() => Error::Advised {
+                error: Box::new(error),
+                advice,
+            },
+            Ended::NotShown { .. } => error,
+        }
+    })
 }
 
 fn start(global: &GlobalArgs, args: &RunArgs) -> Result<Begin> {

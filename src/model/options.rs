@@ -181,31 +181,37 @@ impl RestoreOptions {
 
     /// Checks the RDS flags and the database-pointer flags that every plan and run needs.
     pub fn check_rds(&self) -> Result<()> {
+        // Every missing option at once, not one per attempt.
+        let mut missing: Vec<String> = Vec::new();
         if self.includes(StepId::Rds) {
             if self.rds.instance.is_none() {
-                return Err(Error::usage(
-                    "the `rds` step needs --rds-instance ID (the identifier of the new instance); or leave the step out with --skip rds",
-                ));
+                missing.push("--rds-instance ID (the identifier of the new instance)".into());
             }
             if self.rds.like.is_none() {
-                let missing = self.rds.missing_settings();
-                if !missing.is_empty() {
-                    return Err(Error::usage(format!(
-                        "the `rds` step needs --rds-like ID (copy the settings of the source instance) or every explicit setting; missing: {}",
-                        missing.join(", ")
-                    )));
+                let settings = self.rds.missing_settings();
+                if !settings.is_empty() {
+                    missing.push(format!(
+                        "--rds-like ID (copy the settings of the source instance) or every explicit setting ({})",
+                        settings.join(", ")
+                    ));
                 }
             }
             if self.rds.snapshot.is_none() && self.rds.source.is_none() {
-                return Err(Error::usage(
-                    "the `rds` step needs --rds-snapshot ID, or --rds-source/--rds-like ID so that the snapshot of the restore point can be found",
-                ));
+                missing.push(
+                    "--rds-snapshot ID, or --rds-source/--rds-like ID so that the snapshot of the restore point can be found".into(),
+                );
             }
             if self.rds.like.is_some() && self.rds.like == self.rds.instance {
                 return Err(Error::usage(
                     "--rds-instance names the same instance as --rds-like; the restore needs a new identifier",
                 ));
             }
+        }
+        if !missing.is_empty() {
+            return Err(Error::usage(format!(
+                "the `rds` step needs {}; or leave the step out with --skip rds",
+                missing.join("; and ")
+            )));
         }
         if self.includes(StepId::Platform)
             && !self.skip_db_pointer_check

@@ -37,8 +37,17 @@ pub trait Operator {
     fn shows_gates(&self) -> bool;
     /// Whether a wait is shown as one live line (instead of its `waiting for …` note).
     fn shows_live_line(&self) -> bool;
-    /// How the run ended, and the rest of the ending.
-    fn ending(&self, status: RunStatus, said: &str, rest: &str);
+    /// How the run ended, last on the screen: the summary (times, warnings), then the verdict
+    /// (the cause once), what to do, and the closing lines (run directory, final hash, next).
+    /// Whether it was shown (not where the transcript itself is the screen).
+    fn ending(
+        &self,
+        status: RunStatus,
+        summary: &str,
+        verdict: &str,
+        advice: Option<&str>,
+        closing: &str,
+    ) -> bool;
     /// The text, standing out as `tone` says (colour where the terminal paints).
     fn tone(&self, tone: Tone, text: &str) -> String;
     /// Whether there is someone to ask (standard input and the prompt's stream are terminals).

@@ -53,8 +53,15 @@ impl Operator for Screen {
         Screen::shows_live_line(*self)
     }
 
-    fn ending(&self, status: RunStatus, said: &str, rest: &str) {
-        Screen::ending(*self, status, said, rest);
+    fn ending(
+        &self,
+        status: RunStatus,
+        summary: &str,
+        verdict: &str,
+        advice: Option<&str>,
+        closing: &str,
+    ) -> bool {
+        Screen::ending(*self, status, summary, verdict, advice, closing)
     }
 
     fn tone(&self, tone: Tone, text: &str) -> String {

@@ -199,22 +199,39 @@ impl Screen {
     }
 
     /// The ending: shown in every view but the full one (where the transcript carries it).
-    pub fn ending(self, status: RunStatus, said: &str, rest: &str) {
+    pub fn ending(
+        self,
+        status: RunStatus,
+        summary: &str,
+        verdict: &str,
+        advice: Option<&str>,
+        closing: &str,
+    ) -> bool {
         if self.full() {
-            return;
+            return false;
         }
         let mut shown = String::from("\n");
-        for (index, line) in said.lines().chain(rest.lines()).enumerate() {
-            let line = match status {
-                // The line that says how the run ended, in the colour of how it ended.
-                RunStatus::Completed if index == 0 => done(line),
-                RunStatus::Failed | RunStatus::Refused if index == 0 => error(line),
-                _ if is_warning(line) => warning(line),
-                _ => line.to_string(),
+        for line in summary.lines() {
+            let line = if is_warning(line) {
+                warning(line)
+            } else {
+                line.to_string()
             };
             shown.push_str(&format!("{line}\n"));
         }
+        // The line that says how the run ended, in the colour of how it ended.
+        let verdict = match status {
+            RunStatus::Completed => done(verdict),
+            RunStatus::Failed | RunStatus::Refused => error(verdict),
+            RunStatus::Interrupted | RunStatus::Running => warning(verdict),
+        };
+        shown.push_str(&format!("{verdict}\n"));
+        if let Some(advice) = advice {
+            shown.push_str(&format!("{}\n", warning(advice)));
+        }
+        shown.push_str(closing);
         Screen::print(&shown);
+        true
     }
 
     /// The question of a gate, styled.

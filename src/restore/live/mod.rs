@@ -45,6 +45,13 @@ pub struct LiveExecutor {
     warnings: Vec<String>,
 }
 
+/// Whether the operator's screen showed how the run ended (then the error is not said again),
+/// and else what to do, for the error's message.
+pub enum Ended {
+    Shown,
+    NotShown { advice: Option<String> },
+}
+
 /// The first event of a run or a resumption, waiting for what the identity reads learn.
 struct PendingStart {
     identity: RunIdentity,
@@ -237,7 +244,7 @@ impl LiveExecutor {
         options: &RestoreOptions,
         facts: &Facts,
         outcome: &Result<()>,
-    ) -> Result<()> {
+    ) -> Result<Ended> {
         // Ended before the identity reads answered (interrupted, or a read refused): the first
         // event is written without what they would have learnt.
         self.write_start(None)?;
@@ -263,12 +270,18 @@ impl LiveExecutor {
         };
         let times = self.times();
         self.write(&transcript::comment(&format!("{text}\n{times}")))?;
-        if matches!(status, RunStatus::Failed | RunStatus::Refused) {
-            self.screen.say(&format!(
-                "arthur-restore: {}\n",
-                self.screen.tone(Tone::Warning, &go_on)
-            ));
-        }
+        // The ending says the cause once, then what to do once, then the run directory.
+        let (verdict, advice) = match (status, error) {
+            (RunStatus::Completed, _) => (text.clone(), None),
+            (RunStatus::Interrupted, _) => (
+                "run interrupted; state saved".to_string(),
+                Some(format!(
+                    "continue with `arthur-restore run --resume {run_dir}`"
+                )),
+            ),
+            (_, Some(error)) => (format!("run {status}: {error}"), Some(go_on)),
+            (_, None) => (format!("run {status}"), Some(go_on)),
+        };
         // The facts the final state holds, recorded before the last event.
         self.event(Event::FactsSaved {
             facts: facts.clone(),
@@ -281,8 +294,10 @@ impl LiveExecutor {
         let signed = self.sign_events();
         let anchor = self.record.last_hash();
         self.write(&transcript::final_hash_line(&anchor))?;
-        self.screen
-            .ending(status, &text, &self.ending(status, &times, &anchor));
+        let (summary, closing) = self.ending(status, &times, &anchor);
+        let shown = self
+            .screen
+            .ending(status, &summary, &verdict, advice.as_deref(), &closing);
         self.save_state_anchored(
             options,
             facts,
@@ -295,6 +310,11 @@ impl LiveExecutor {
             Error::StepFailed(format!(
                 "the run ended, but events.jsonl could not be signed: {e}"
             ))
+        })?;
+        Ok(if shown {
+            Ended::Shown
+        } else {
+            Ended::NotShown { advice }
         })
     }
 
@@ -317,24 +337,24 @@ impl LiveExecutor {
 
     /// What the operator reads last after how the run ended: the times, the warnings again,
     /// where the record is, its anchor, and what to run next.
-    fn ending(&self, status: RunStatus, times: &str, anchor: &str) -> String {
+    fn ending(&self, status: RunStatus, times: &str, anchor: &str) -> (String, String) {
         let run_dir = self.record.dir().path().display().to_string();
-        let mut text = format!("{times}\n");
+        let mut summary = format!("{times}\n");
         if !self.warnings.is_empty() {
-            text.push_str("warnings (said above):\n");
+            summary.push_str("warnings (said above):\n");
             for warning in &self.warnings {
-                text.push_str(&format!("  {warning}\n"));
+                summary.push_str(&format!("  {warning}\n"));
             }
         }
-        text.push_str(&format!(
+        let mut text = format!(
             "run directory: {run_dir}\nevents.jsonl final hash (paste it into the change ticket): {anchor}\n"
-        ));
+        );
         if status == RunStatus::Completed {
             text.push_str(&format!(
                 "next:\n  arthur-restore verify --run-dir {run_dir}\n  arthur-restore audit --expect {anchor} {run_dir}/transcript.log\n"
             ));
         }
-        text
+        (summary, text)
     }
 
     /// Saves the state after the event that records its facts (a resume believes the events).
