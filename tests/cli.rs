@@ -408,3 +408,29 @@ fn a_missing_cli_is_exit_3_everywhere() {
         );
     }
 }
+
+/// Help like kubectl's (issue 19): every subcommand's help ends with examples, and what it says
+/// is true (three gates ask on the terminal).
+#[test]
+fn every_subcommand_has_examples() {
+    for command in [
+        "plan",
+        "run",
+        "backups",
+        "verify",
+        "audit",
+        "steps",
+        "completions",
+    ] {
+        let output = tool().args([command, "--help"]).output().unwrap();
+        assert_eq!(output.status.code(), Some(0), "{command}");
+        let help = crate::support::stdout(&output);
+        assert!(help.contains("\nExamples:\n"), "{command}:\n{help}");
+        assert!(
+            help.contains("    arthur-restore ") || help.contains(": arthur-restore "),
+            "{command}:\n{help}"
+        );
+    }
+    let output = tool().args(["run", "--help"]).output().unwrap();
+    assert!(crate::support::stdout(&output).contains("Three gates ask on the terminal"));
+}

@@ -71,6 +71,44 @@ Examples:
   Continue after Ctrl-C, a timeout or a refusal whose cause was fixed:
     arthur-restore run --resume arthur-restore-runs/20261125T180000Z";
 
+const BACKUPS_EXAMPLES: &str = "\
+Examples:
+  The restore points, newest first, and which one a run would choose:
+    arthur-restore -n arthur backups --rds-source arthur-prod-db
+  The newest complete one at or before a time, as JSON:
+    arthur-restore -n arthur -o json backups --at 2023-05-11T18:00:00Z
+  For cron: exit 4 when no complete restore point is younger than 26h, with metrics:
+    arthur-restore -n arthur backups --check --max-age 26h --textfile /var/lib/node_exporter/arthur.prom";
+
+const VERIFY_EXAMPLES: &str = "\
+Examples:
+  The platform's health now:
+    arthur-restore -n arthur verify
+  After a restore, with its Velero restores, waiting for what is on its way:
+    arthur-restore verify --run-dir arthur-restore-runs/20261125T180000Z --wait --timeout 20m";
+
+const AUDIT_EXAMPLES: &str = "\
+Examples:
+  A run directory, against the final hash from the change ticket:
+    arthur-restore audit --expect 3f5c…e21a arthur-restore-runs/20261125T180000Z
+  With its signature, and a page for the auditor:
+    arthur-restore audit --allowed-signers allowed_signers --html report.html arthur-restore-runs/20261125T180000Z
+  A terminal log kept by hand, as JSON:
+    arthur-restore -o json audit my-terminal-session.log";
+
+const STEPS_EXAMPLES: &str = "\
+Examples:
+  The seven steps and the runbook's commands of each:
+    arthur-restore steps
+  As JSON, with every argv:
+    arthur-restore -o json steps";
+
+const COMPLETIONS_EXAMPLES: &str = "\
+Examples:
+  Bash, for this shell:   source <(arthur-restore completions bash)
+  Zsh, installed:         arthur-restore completions zsh > \"${fpath[1]}/_arthur-restore\"
+  Fish, installed:        arthur-restore completions fish > ~/.config/fish/completions/arthur-restore.fish";
+
 const PLAN_EXAMPLES: &str = "\
 Examples:
   What run would do, reading the cluster but changing nothing:
@@ -199,25 +237,30 @@ pub enum Command {
     ///
     /// Records which programs and which cluster, chooses (or checks) the backups of one backup
     /// operation, runs the preflight, then each step; writes transcript.log, events.jsonl,
-    /// state.json and artefacts into the run directory. Two gates ask on the terminal: the Admin
-    /// Console changes after the RDS restore, and the exact list of messaging objects before they
-    /// are deleted (--yes answers them). Interrupted or refused runs continue with --resume DIR.
+    /// state.json and artefacts into the run directory. Three gates ask on the terminal: the restore
+    /// point chosen, the Admin Console changes after the RDS restore, and the exact list of
+    /// messaging objects before they are deleted (--yes answers them). Interrupted or refused runs continue with --resume DIR.
     #[command(after_help = RUN_EXAMPLES)]
     Run(Box<RunArgs>),
 
     /// List restore points: velero backups grouped by time, with the matching ClickHouse backup.
+    #[command(after_help = BACKUPS_EXAMPLES)]
     Backups(Box<BackupsArgs>),
 
     /// Check platform health (the smoke step on its own).
+    #[command(after_help = VERIFY_EXAMPLES)]
     Verify(Box<VerifyArgs>),
 
     /// Compare a transcript file with the runbook.
+    #[command(after_help = AUDIT_EXAMPLES)]
     Audit(AuditArgs),
 
     /// List the runbook steps and their documented commands.
+    #[command(after_help = STEPS_EXAMPLES)]
     Steps,
 
     /// Print a completion script (bash, zsh, fish).
+    #[command(after_help = COMPLETIONS_EXAMPLES)]
     Completions {
         #[arg(value_enum)]
         shell: CompletionShell,
