@@ -118,7 +118,7 @@ fn without_a_terminal_or_yes_the_deletion_gate_refuses() {
         "--yes",
     );
     assert!(
-        replay.transcript().contains("#   statefulset  messaging "),
+        replay.transcript().contains("#   sts  messaging "),
         "the exact list is shown"
     );
 }

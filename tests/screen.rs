@@ -493,6 +493,17 @@ fn the_first_restore_answered_at_the_terminal() {
     let (status, screen) = pty.finish();
     assert!(status.success(), "{screen}");
     let shown = steady(&screen, &replay);
+    // The deletion gate's rows fit a terminal of 120 columns.
+    for row in screen
+        .lines()
+        .filter(|l| l.starts_with("  sts ") || l.starts_with("  pvc ") || l.starts_with("  pv "))
+    {
+        assert!(
+            row.chars().count() <= 120,
+            "{} columns: {row}",
+            row.chars().count()
+        );
+    }
     for gate in [
         "# gate restore-point: yes (at the prompt)",
         "# gate admin-console: yes (at the prompt)",

@@ -488,7 +488,7 @@ pub fn gate_showed(records: &[EventRecord], deletions: &MessagingDeletions) -> b
     let Some(details) = shown else {
         return false;
     };
-    // The gate's lines, one per object: `  statefulset  NAME  ...`, `  pvc  NAME ...`,
+    // The gate's lines, one per object: `  sts  NAME  ...` (`statefulset` before), `  pvc  NAME ...`,
     // `  pv  NAME ...`; or, in runs of 0.1.0, one per kind: `  StatefulSets: a b`,
     // `  PVCs (n): c d`, `  PVs bound … (n): e f`.
     let of_kind = |kind: &str| -> Vec<String> {
@@ -524,11 +524,14 @@ pub fn gate_showed(records: &[EventRecord], deletions: &MessagingDeletions) -> b
     let per_object = details.iter().any(|line| {
         matches!(
             line.split_whitespace().next(),
-            Some("statefulset" | "pvc" | "pv")
+            Some("sts" | "statefulset" | "pvc" | "pv")
         )
     });
     if per_object {
-        return same(of_kind("statefulset"), &deletions.statefulsets)
+        // `sts` since the gate's rows fit 120 columns; `statefulset` before.
+        let mut statefulsets = of_kind("sts");
+        statefulsets.extend(of_kind("statefulset"));
+        return same(statefulsets, &deletions.statefulsets)
             && same(of_kind("pvc"), &deletions.pvcs)
             && same(of_kind("pv"), &deletions.pvs);
     }

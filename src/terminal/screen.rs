@@ -327,7 +327,7 @@ fn json_digest(value: &serde_json::Value) -> String {
                 .unwrap_or_default();
             match kind {
                 Some(kind) => format!("{kind}{name}{phase}"),
-                None => format!("a JSON object of {} fields", map.len()),
+                None => format!("a JSON object of {}", plural(map.len(), "field")),
             }
         }
         _ => "JSON".into(),
@@ -351,7 +351,7 @@ mod tests {
 
     #[test]
     fn digests_say_what_came_back() {
-        let cases: [(&str, i32, &str); 7] = [
+        let cases: [(&str, i32, &str); 8] = [
             ("", 0, "done, no output"),
             (
                 "statefulset.apps \"messaging\" deleted\n",
@@ -382,6 +382,11 @@ mod tests {
                 "one\ntwo\nthree\n",
                 0,
                 "3 lines (full output in transcript.log)",
+            ),
+            (
+                "{\n\"Account\": \"123\"\n}\n",
+                0,
+                "a JSON object of 1 field (full output in transcript.log)",
             ),
         ];
         for (output, status, expected) in cases {

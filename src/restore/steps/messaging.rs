@@ -163,7 +163,8 @@ fn select_statefulsets(
     let found: Vec<String> = listed.iter().map(|(name, _)| name.clone()).collect();
     for (name, ready) in &listed {
         shown.push([
-            "statefulset".into(),
+            // kubectl's short name, so that a row fits 120 columns.
+            "sts".into(),
             name.clone(),
             format!("ready {ready}"),
             String::new(),
@@ -259,12 +260,21 @@ fn select_volumes(
             spared.join(", ")
         ));
     }
+    // The claims are all in the Arthur namespace, which the gate names: `claim NAME`, so that a
+    // row fits 120 columns.
+    let in_namespace = format!("{}/", cx.options.namespace);
     for volume in &ours {
         shown.push([
             "pv".into(),
             volume.name.clone(),
             volume.status.clone(),
-            format!("claim {}", volume.claim),
+            format!(
+                "claim {}",
+                volume
+                    .claim
+                    .strip_prefix(&in_namespace)
+                    .unwrap_or(&volume.claim)
+            ),
             format!("reclaim {}", volume.reclaim_policy),
         ]);
     }
@@ -306,8 +316,17 @@ fn ask_to_delete(
 
 /// The gate's objects, one per line, in columns.
 fn aligned(shown: &[GateRow]) -> Vec<String> {
+    // A column is as wide as its widest cell among the rows that go on after it: the last cell
+    // of a row is never padded, so a long PVC volume does not push the PVs' reclaim policy out.
     let widths: Vec<usize> = (0..5)
-        .map(|i| shown.iter().map(|row| row[i].len()).max().unwrap_or(0))
+        .map(|i| {
+            shown
+                .iter()
+                .filter(|row| row[i + 1..].iter().any(|cell| !cell.is_empty()))
+                .map(|row| row[i].len())
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     shown
         .iter()
