@@ -106,6 +106,16 @@ fn the_restores_of_a_run_directory_are_checked() {
     assert!(text.contains("3 Velero restores"), "{text}");
     assert!(text.contains("problem: Velero restore arthur-backup-2023-05-11t15.23.25-04.00-workflows-20230514102511 ended PartiallyFailed (2 errors)"), "{text}");
     assert!(text.contains("look: velero restore logs arthur-backup-2023-05-11t15.23.25-04.00-workflows-20230514102511 -n velero"));
+    // `verify RUN_DIR`, as `audit RUN_DIR` takes it: the same check.
+    replay.restart_session();
+    let positional = replay.run("verify-after-run.session", &["verify", &run_dir]);
+    assert_eq!(
+        positional.status.code(),
+        Some(4),
+        "{}",
+        explain(&positional)
+    );
+    assert_eq!(stdout(&positional), text);
 }
 
 #[test]

@@ -508,6 +508,11 @@ pub struct BackupsArgs {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
+    /// Also check the Velero restores recorded in this run directory (as `audit RUN_DIR` takes
+    /// it; `--run-dir DIR` says the same).
+    #[arg(value_name = "RUN_DIR", conflicts_with = "run_dir")]
+    pub run_dir_arg: Option<PathBuf>,
+
     /// Also check the Velero restores recorded in this run directory.
     #[arg(long, value_name = "DIR")]
     pub run_dir: Option<PathBuf>,
@@ -516,8 +521,8 @@ pub struct VerifyArgs {
     #[arg(long)]
     pub wait: bool,
 
-    /// With --run-dir: go on when the cluster's identity cannot be read.
-    #[arg(long, requires = "run_dir")]
+    /// With a run directory: go on when the cluster's identity cannot be read.
+    #[arg(long)]
     pub allow_unknown_cluster: bool,
 
     /// Cap on what one listing may print (10,000 pods are about 36 MB as JSON).
@@ -550,4 +555,11 @@ pub struct AuditArgs {
     /// and the anchoring hash. Never a file of the run directory (refused, exit 2).
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+}
+
+impl VerifyArgs {
+    /// The run directory, given as `verify RUN_DIR` or `verify --run-dir RUN_DIR`.
+    pub fn run_dir(&self) -> Option<&std::path::Path> {
+        self.run_dir_arg.as_deref().or(self.run_dir.as_deref())
+    }
 }

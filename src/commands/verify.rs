@@ -92,7 +92,7 @@ fn check_cluster(
 /// The namespaces and the restores to check: a run directory knows its namespaces, restores and
 /// cluster; -n, when given, must agree with it.
 fn what_to_check(global: &GlobalArgs, args: &VerifyArgs) -> Result<Checks> {
-    let Some(dir) = &args.run_dir else {
+    let Some(dir) = args.run_dir() else {
         let namespace = settings::require_namespace(global)?;
         let commands = settings::commands(
             global,
