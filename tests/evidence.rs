@@ -395,7 +395,11 @@ fn the_html_report_opens_in_chromium_without_errors() {
         "Deletions",
         "Transcript",
     ] {
-        assert!(dom.contains(&format!("<h2>{heading}</h2>")), "{heading}");
+        assert!(
+            dom.contains(&format!("<h2>{heading}</h2>"))
+                || dom.contains(&format!("\">{heading}</h2>")),
+            "{heading}"
+        );
     }
     let line = std::fs::read_to_string(&transcript)
         .unwrap()
@@ -408,6 +412,34 @@ fn the_html_report_opens_in_chromium_without_errors() {
     )));
     assert!(dom.contains("destructive-not-in-runbook"));
     assert!(dom.contains("delete-messaging"), "the deletion gate's list");
+    // The deletion gate's objects in columns, the Admin Console gate in the gates' own place.
+    let deletions = dom
+        .split("id=\"deletions\"")
+        .nth(1)
+        .and_then(|rest| rest.split("<h2").next())
+        .expect("a Deletions section");
+    assert!(deletions.contains("<th>reclaim policy</th>"), "{deletions}");
+    assert!(
+        deletions.contains("<td>pv</td>"),
+        "one object a row: {deletions}"
+    );
+    assert!(
+        !deletions.contains("WILL CAUSE DATA CORRUPTION"),
+        "no other gate in Deletions"
+    );
+    assert!(dom.contains("<h2>Gates</h2>"));
+    // The timeline's picture: a bar a step.
+    let sections = events.matches("\"event\":\"section\"").count();
+    assert_eq!(
+        dom.matches("class=\"step\"").count(),
+        sections,
+        "a bar a step"
+    );
+    assert!(
+        dom.contains("class=\"gate\""),
+        "the gates' waits for people"
+    );
+    screenshot_is_not_blank(&html, replay.dir.path());
 
     // The check can fail: a page that loads from the network or runs a script is caught.
     let bad = replay.dir.path().join("bad.html");
@@ -419,6 +451,41 @@ fn the_html_report_opens_in_chromium_without_errors() {
     .unwrap();
     let (_, console) = open_in_chromium(&bad);
     assert!(!console.is_empty(), "a blocked load is logged");
+}
+
+/// The timeline's picture, rendered by Chromium on its own, is not blank: its screenshot holds
+/// much more than one of an empty page of the same size (which compresses to almost nothing).
+fn screenshot_is_not_blank(html: &str, dir: &Path) {
+    let head = html.split("<body>").next().unwrap();
+    let svg_start = html.find("<svg").expect("an SVG timeline");
+    let svg_end = html[svg_start..].find("</svg>").unwrap() + svg_start + "</svg>".len();
+    let shoot = |name: &str, body: &str| -> u64 {
+        let page = dir.join(format!("{name}.html"));
+        std::fs::write(&page, format!("{head}<body>{body}</body></html>")).unwrap();
+        let png = dir.join(format!("{name}.png"));
+        let profile = tempfile::tempdir().unwrap();
+        let output = Command::new(chromium())
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--hide-scrollbars",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg(format!("--screenshot={}", png.display()))
+            .arg("--window-size=1000,400")
+            .arg(&page)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", explain(&output));
+        std::fs::metadata(&png).map(|m| m.len()).unwrap_or(0)
+    };
+    let picture = shoot("timeline", &html[svg_start..svg_end]);
+    let blank = shoot("blank", "");
+    assert!(
+        blank > 0 && picture > blank * 2,
+        "the picture's screenshot ({picture} bytes) is no more than a blank page's ({blank} bytes)"
+    );
 }
 
 /// An edit of a run's record: (events.jsonl, transcript) to what they become.

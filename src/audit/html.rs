@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use super::log::read_log;
 use super::report::Report;
 use crate::process::escape_controls;
+use crate::record::RunStatus;
 use crate::record::{Event, EventRecord, events};
 
 /// What the page is made from: the report, the log's text and the events beside it.
@@ -65,6 +66,7 @@ pub fn page(evidence: &Evidence) -> String {
     html.push_str(&steps(report));
     html.push_str(&findings(report));
     html.push_str(&timeline(&records));
+    html.push_str(&gates(&records));
     html.push_str(&deletions(evidence.log_text, &records));
     html.push_str(&transcript(evidence.log_text, report));
     html.push_str("</body></html>\n");
@@ -381,30 +383,204 @@ fn timeline(records: &[EventRecord]) -> String {
         ]));
     }
     format!(
-        "<h2>Timeline</h2>\n{}",
+        "<h2>Timeline</h2>\n{}{}",
+        picture(records),
         table(&["time", "kind", "what", "took", "outcome"], &rows)
     )
 }
 
-/// Every delete the log shows: what the deletion gate listed, and the commands with their status.
+/// The timeline as a picture (inline SVG: no script, nothing loaded): a bar a step on a time
+/// axis, the waits on it in amber, the time a gate waited for people in blue, and the failure
+/// marked red.
+fn picture(records: &[EventRecord]) -> String {
+    let at = |r: &EventRecord| {
+        r.time
+            .parse::<jiff::Timestamp>()
+            .ok()
+            .map(|t| t.as_millisecond())
+    };
+    let (Some(start), Some(end)) = (
+        records.first().and_then(at),
+        records.iter().rev().find_map(at),
+    ) else {
+        return String::new();
+    };
+    let span = (end - start).max(1) as f64;
+    let (label, width, row_height) = (300.0, 600.0, 24.0);
+    let x = |ms: i64| label + (ms - start) as f64 / span * width;
+    let mut rows: Vec<(String, i64, i64)> = Vec::new();
+    let mut marks = String::new();
+    for (index, record) in records.iter().enumerate() {
+        let Some(time) = at(record) else { continue };
+        let row = rows.len().saturating_sub(1) as f64;
+        let y = 30.0 + row * row_height;
+        match &record.event {
+            Event::Section { title } => {
+                if let Some(last) = rows.last_mut() {
+                    last.2 = time;
+                }
+                rows.push((title.clone(), time, end));
+            }
+            Event::WaitStarted { what, .. } => {
+                let until = records[index + 1..]
+                    .iter()
+                    .find(|r| wait_end(&r.event).is_some_and(|(w, _)| w == what))
+                    .and_then(at)
+                    .unwrap_or(end);
+                let _ = write!(
+                    marks,
+                    "<rect class=\"wait\" x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"8\" fill=\"#d9a400\"><title>wait: {}</title></rect>",
+                    x(time),
+                    y + 12.0,
+                    (x(until) - x(time)).max(1.0),
+                    escape(what)
+                );
+            }
+            Event::Gate { gate, answer, .. } => {
+                let asked = index
+                    .checked_sub(1)
+                    .and_then(|i| at(&records[i]))
+                    .unwrap_or(time);
+                let _ = write!(
+                    marks,
+                    "<rect class=\"gate\" x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"8\" fill=\"#2f6fd0\"><title>gate {}: {}</title></rect>",
+                    x(asked),
+                    y + 12.0,
+                    (x(time) - x(asked)).max(2.0),
+                    escape(gate),
+                    escape(answer)
+                );
+            }
+            Event::RunEnded { status, error, .. }
+                if matches!(status, RunStatus::Failed | RunStatus::Refused) =>
+            {
+                let _ = write!(
+                    marks,
+                    "<circle class=\"failure\" cx=\"{:.1}\" cy=\"{:.1}\" r=\"7\" fill=\"#c0392b\"><title>run {status}: {}</title></circle>",
+                    x(time),
+                    y + 10.0,
+                    escape(error.as_deref().unwrap_or(""))
+                );
+            }
+            _ => {}
+        }
+    }
+    let height = 40.0 + rows.len() as f64 * row_height;
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"timeline\" width=\"{:.0}\" height=\"{height:.0}\" role=\"img\" aria-label=\"timeline of the run\">",
+        label + width + 20.0
+    );
+    let _ = write!(
+        svg,
+        "<text x=\"{label:.0}\" y=\"16\" font-size=\"12\">{}</text><text x=\"{:.0}\" y=\"16\" font-size=\"12\" text-anchor=\"end\">{}</text>",
+        escape(&clock(&records[0].time)),
+        label + width,
+        duration(Some(end - start))
+    );
+    for (index, (title, from, to)) in rows.iter().enumerate() {
+        let y = 30.0 + index as f64 * row_height;
+        let _ = write!(
+            svg,
+            "<text x=\"0\" y=\"{:.1}\" font-size=\"12\">{}</text><rect class=\"step\" x=\"{:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"20\" fill=\"#9ccc9c\"><title>{}: {}</title></rect>",
+            y + 14.0,
+            escape(&title.chars().take(44).collect::<String>()),
+            x(*from),
+            (x(*to) - x(*from)).max(1.0),
+            escape(title),
+            duration(Some(to - from))
+        );
+    }
+    svg.push_str(&marks);
+    svg.push_str("</svg>\n<p class=\"legend\">green: a step; amber: waiting for the cluster or AWS; blue: waiting for people at a gate; red: where the run failed or was refused.</p>\n");
+    svg
+}
+
+/// The gates and their answers: what each showed and how it was answered (the Admin Console's
+/// instructions in their own place, the deletion gate's objects in the Deletions table).
+fn gates(records: &[EventRecord]) -> String {
+    let mut out = String::from("<h2>Gates</h2>\n");
+    let mut rows = Vec::new();
+    for record in records {
+        if let Event::Gate {
+            gate,
+            answer,
+            details,
+        } = &record.event
+        {
+            let shown = match details {
+                Some(lines) if gate != "delete-messaging" => lines
+                    .iter()
+                    .map(|l| escape(l))
+                    .collect::<Vec<_>>()
+                    .join("<br>"),
+                Some(_) => "the objects in <a href=\"#deletions\">Deletions</a>".into(),
+                None => String::new(),
+            };
+            rows.push(row(&[
+                escape(&clock(&record.time)),
+                format!("<code>{}</code>", escape(gate)),
+                escape(answer),
+                shown,
+            ]));
+        }
+    }
+    if rows.is_empty() {
+        out.push_str("<p>No gate on record.</p>\n");
+    } else {
+        out.push_str(&table(&["time", "gate", "answer", "what it showed"], &rows));
+    }
+    out
+}
+
+/// One object of the deletion gate's list (`  sts  NAME  STATUS  BOUND  RECLAIM`), in columns.
+fn gate_object(line: &str) -> Option<Vec<String>> {
+    let cells: Vec<String> = line
+        .trim()
+        .split("  ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(String::from)
+        .collect();
+    let kind = cells.first()?;
+    ["sts", "statefulset", "pvc", "pv"]
+        .contains(&kind.as_str())
+        .then_some(cells)
+}
+
+/// Every delete the log shows: what the deletion gate listed (one object a row, in columns),
+/// and the commands with their status.
 fn deletions(log_text: &str, records: &[EventRecord]) -> String {
-    let mut out = String::from("<h2>Deletions</h2>\n");
+    let mut out = String::from("<h2 id=\"deletions\">Deletions</h2>\n");
     for record in records {
         if let Event::Gate {
             gate,
             answer,
             details: Some(details),
         } = &record.event
-            && !details.is_empty()
+            && gate == "delete-messaging"
         {
             let _ = writeln!(
                 out,
-                "<p>Gate <code>{}</code> ({}) listed:</p>",
+                "<p>The deletion gate (<code>{}</code>, answered {}) listed:</p>",
                 escape(gate),
                 escape(answer)
             );
-            let rows: Vec<String> = details.iter().map(|d| row(&[escape(d)])).collect();
-            out.push_str(&table(&["to be deleted"], &rows));
+            let mut rows = Vec::new();
+            for line in details {
+                match gate_object(line) {
+                    Some(mut cells) => {
+                        cells.resize(5, String::new());
+                        rows.push(row(&cells.iter().map(|c| escape(c)).collect::<Vec<_>>()));
+                    }
+                    None => {
+                        let _ = writeln!(out, "<p>{}</p>", escape(line.trim()));
+                    }
+                }
+            }
+            out.push_str(&table(
+                &["kind", "name", "status", "bound to", "reclaim policy"],
+                &rows,
+            ));
         }
     }
     let log = read_log(log_text);
