@@ -17,10 +17,7 @@ fn audit(path: &std::path::Path, json: bool) -> (i32, String) {
 
 fn hand_log(name: &str) -> (i32, String) {
     let (code, text) = audit(&fixtures().join("audit").join(name), false);
-    (
-        code,
-        text.replace(fixtures().to_str().unwrap(), "[FIXTURES]"),
-    )
+    (code, crate::support::steady(&text, &fixtures()))
 }
 
 /// Prompts, export and read, quoted and braced variables, sudo, time, a KUBECONFIG= prefix,

@@ -313,11 +313,11 @@ pub fn check_all<T: Sync>(cases: &[T], check: impl Fn(&T) -> Option<String> + Sy
     failures.into_inner().unwrap()
 }
 
-/// The one normalisation of every snapshot of a run's output (transcript or screen): what
-/// changes from run to run is replaced by a placeholder. `dir` (the test's folder) becomes
-/// `[DIR]`; the operator, host and commit, the programs, the start time, every SHA-256
-/// (`[HASH]`) and every time the run measured (`[T]`) likewise; the live wait line's frames and the terminal's
-/// control sequences are removed.
+/// The one normalisation of every snapshot (a transcript, a screen, an audit report): what
+/// changes from run to run is replaced by a placeholder. The fixtures' folder becomes
+/// `[FIXTURES]`, `dir` (the test's folder) `[DIR]`; the operator, host and commit, the
+/// programs, the start time, every SHA-256 (`[HASH]`) and every time the run measured (`[T]`)
+/// likewise; the live wait line's frames and the terminal's control sequences are removed.
 pub fn steady(text: &str, dir: &Path) -> String {
     use std::sync::LazyLock;
     static RULES: LazyLock<Vec<(regex::Regex, &'static str)>> = LazyLock::new(|| {
@@ -346,7 +346,9 @@ pub fn steady(text: &str, dir: &Path) -> String {
         .map(|(pattern, with)| (regex::Regex::new(pattern).expect("valid"), with))
         .collect()
     });
-    let mut text = text.replace(&dir.display().to_string(), "[DIR]");
+    let mut text = text
+        .replace(&fixtures().display().to_string(), "[FIXTURES]")
+        .replace(&dir.display().to_string(), "[DIR]");
     for (pattern, with) in RULES.iter() {
         text = pattern.replace_all(&text, *with).into_owned();
     }
