@@ -26,6 +26,8 @@ REPO, BIN = sys.argv[1], sys.argv[2]
 WORK = sys.argv[3]
 QUICK = "--quick" in sys.argv[4:]
 TOOL = os.path.join(REPO, "target/release/arthur-restore")
+# The static release's binary (scripts/bench builds it when the musl target is installed).
+STATIC = os.path.join(REPO, "target/x86_64-unknown-linux-musl/release/arthur-restore")
 OPERATIONS = [1000, 10000] if QUICK else [1000, 10000, 50000]
 PODS = [1000, 10000]
 RUNS = 3
@@ -249,6 +251,17 @@ def main():
             failed.append(f"backups at 50k operations: {row['tool_s']:.3f}s, slower than jq's {row['jq_s']:.3f}s")
         previous = row
 
+    if os.path.exists(STATIC):
+        ops = OPERATIONS[-1]
+        folder = os.path.join(WORK, f"ops-{ops}")
+        argv = ["-n", "arthur", "-o", "json", "backups", "--max-output", "1GiB"]
+        tool_env = env(folder, "tool.session")
+        glibc_s, _ = measure([TOOL] + argv, tool_env, state=tool_env["ARTHUR_REPLAY_STATE"])
+        static_s, _ = measure([STATIC] + argv, tool_env, state=tool_env["ARTHUR_REPLAY_STATE"])
+        print(f"static release binary (musl): backups at {ops} operations {static_s:.3f}s against {glibc_s:.3f}s, {static_s / glibc_s:.2f}x (target 1.2x)")
+        if static_s > 1.2 * glibc_s:
+            failed.append(f"the static binary at {ops} operations: {static_s / glibc_s:.2f}x the glibc build's time")
+
     print()
     print("verify: health of N pods (kubectl get pods -o json, about 3.6 kB a pod)")
     write_pods(os.path.join(WORK, "pods-0"), 0)
@@ -278,7 +291,7 @@ def main():
         previous = row
 
     print()
-    print("targets: backups <= jq at 50k operations; verify <= 1.5x the pipeline at 10k pods; peak memory <= 3x the listing; per-item growth <= 1.5")
+    print("targets: backups <= jq at 50k operations; verify <= 1.5x the pipeline at 10k pods; peak memory <= 3x the listing; per-item growth <= 1.5; the static binary <= 1.2x the glibc build")
     if QUICK:
         print("(--quick: 50k operations left out, so the backups-vs-jq target is not judged)")
     for failure in failed:
