@@ -333,17 +333,20 @@ fn chromium() -> std::path::PathBuf {
 }
 
 /// Opens a page in headless Chromium: its DOM, and the console messages it logged.
-fn open_in_chromium(page: &Path) -> (String, Vec<String>) {
+/// Headless Chromium with a profile of its own (kept alive by the returned folder).
+fn headless() -> (Command, tempfile::TempDir) {
     let profile = tempfile::tempdir().unwrap();
-    let output = Command::new(chromium())
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--enable-logging=stderr",
-            "--log-level=0",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
+    let mut command = Command::new(chromium());
+    command
+        .args(["--headless", "--no-sandbox", "--disable-gpu"])
+        .arg(format!("--user-data-dir={}", profile.path().display()));
+    (command, profile)
+}
+
+fn open_in_chromium(page: &Path) -> (String, Vec<String>) {
+    let (mut command, _profile) = headless();
+    let output = command
+        .args(["--enable-logging=stderr", "--log-level=0"])
         .arg("--dump-dom")
         .arg(page)
         .output()
@@ -463,15 +466,9 @@ fn screenshot_is_not_blank(html: &str, dir: &Path) {
         let page = dir.join(format!("{name}.html"));
         std::fs::write(&page, format!("{head}<body>{body}</body></html>")).unwrap();
         let png = dir.join(format!("{name}.png"));
-        let profile = tempfile::tempdir().unwrap();
-        let output = Command::new(chromium())
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--hide-scrollbars",
-            ])
-            .arg(format!("--user-data-dir={}", profile.path().display()))
+        let (mut command, _profile) = headless();
+        let output = command
+            .arg("--hide-scrollbars")
             .arg(format!("--screenshot={}", png.display()))
             .arg("--window-size=1000,400")
             .arg(&page)

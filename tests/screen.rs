@@ -315,27 +315,41 @@ fn the_deletion_gate_wants_the_word() {
     );
 }
 
+/// A whole restore without --yes in a terminal: `y` at the restore point, `admin_console` at the
+/// Admin Console gate (each answer after the question or its retry), `delete` at the deletions.
+fn answered_run(replay: &Replay, admin_console: &[&str]) -> (Argv, ExitStatus, String) {
+    let argv = Argv::arthur("run")
+        .with(&["--color", "never"])
+        .fast(&replay.run_dir())
+        .pairs(&SESSION_RDS[1..], &[]);
+    let mut pty = in_terminal(replay, "happy.session", &argv.words());
+    pty.expect("Restore this restore point? [y/N]");
+    pty.type_line("y");
+    pty.expect("Have both settings been changed and deployed? [y/N]");
+    for (index, answer) in admin_console.iter().enumerate() {
+        if index > 0 {
+            pty.expect(&format!("Try {} of 3", index + 1));
+        }
+        pty.type_line(answer);
+    }
+    pty.expect("Type `delete` (or `arthur`) to confirm:");
+    pty.type_line("delete");
+    let (status, screen) = pty.finish();
+    (argv, status, screen)
+}
+
 /// One rule for every gate: an empty Enter is asked again (here at the Admin Console gate, after
 /// a long RDS restore), a clear `no` stops resumably; with `-q --yes` each question is shown
 /// with its answer.
 #[test]
 fn every_gate_asks_again_on_an_empty_answer() {
     let replay = Replay::new();
-    let argv = Argv::arthur("run")
-        .with(&["--color", "never"])
-        .fast(&replay.run_dir())
-        .pairs(&SESSION_RDS[1..], &[]);
-    let mut pty = in_terminal(&replay, "happy.session", &argv.words());
-    pty.expect("Restore this restore point? [y/N]");
-    pty.type_line("y");
-    pty.expect("Have both settings been changed and deployed? [y/N]");
-    pty.type_line("");
-    pty.expect("an empty answer does not confirm: the answer is `y` or `yes`. Try 2 of 3");
-    pty.type_line("y");
-    pty.expect("Type `delete` (or `arthur`) to confirm:");
-    pty.type_line("delete");
-    let (status, screen) = pty.finish();
+    let (_, status, screen) = answered_run(&replay, &["", "y"]);
     assert!(status.success(), "{screen}");
+    assert!(
+        screen.contains("an empty answer does not confirm: the answer is `y` or `yes`. Try 2 of 3"),
+        "{screen}"
+    );
     assert!(
         replay
             .transcript()
@@ -479,18 +493,7 @@ fn the_wait_line_ticks_between_polls() {
 #[test]
 fn the_first_restore_answered_at_the_terminal() {
     let replay = Replay::new();
-    let argv = Argv::arthur("run")
-        .with(&["--color", "never"])
-        .fast(&replay.run_dir())
-        .pairs(&SESSION_RDS[1..], &[]);
-    let mut pty = in_terminal(&replay, "happy.session", &argv.words());
-    pty.expect("Restore this restore point? [y/N]");
-    pty.type_line("y");
-    pty.expect("Have both settings been changed and deployed? [y/N]");
-    pty.type_line("y");
-    pty.expect("Type `delete` (or `arthur`) to confirm:");
-    pty.type_line("delete");
-    let (status, screen) = pty.finish();
+    let (argv, status, screen) = answered_run(&replay, &["y"]);
     assert!(status.success(), "{screen}");
     let shown = steady(&screen, &replay);
     // The deletion gate's rows fit a terminal of 120 columns.
