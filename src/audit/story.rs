@@ -7,8 +7,8 @@ use sha2::{Digest, Sha256};
 
 use super::report::{AuditFinding, FindingKind};
 use crate::process::shell_quote;
-use crate::record::transcript::{SIGNED_NOTE, final_hash_line};
-use crate::record::{Event, EventRecord, RunStatus};
+use crate::record::transcript::{SIGNED_NOTE, comment, final_hash_line};
+use crate::record::{Event, EventRecord, RunStatus, events};
 use crate::runbook::StepId;
 
 /// The run as its events tell it.
@@ -167,10 +167,6 @@ impl Story {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// The line number (1-based) of a byte offset of the text.
 fn line_at(text: &str, offset: usize) -> usize {
     text.as_bytes()[..offset.min(text.len())]
@@ -218,7 +214,7 @@ pub fn check_binding(
             return "broken: the transcript is not the one the events bound".into();
         }
         hasher.update(&bytes[at..end]);
-        if hex(&hasher.clone().finalize()) != *sha {
+        if events::hex(&hasher.clone().finalize()) != *sha {
             let (first, last) = (
                 line_at(log_text, at),
                 line_at(log_text, end.saturating_sub(1)),
@@ -237,12 +233,13 @@ pub fn check_binding(
     let Some(tail) = log_text.get(at..) else {
         return "broken: the last mark falls inside a character".into();
     };
-    if let Some(unbound) = check_tail(records, log_text, at, tail, last_hash, findings) {
-        return unbound;
-    }
     let ended = records
         .iter()
         .any(|(_, r)| matches!(r.event, Event::RunEnded { .. }));
+    let first_line = line_at(log_text, at);
+    if let Some(unbound) = check_tail(records, ended, tail, first_line, last_hash, findings) {
+        return unbound;
+    }
     format!(
         "every byte of the transcript is bound ({} marks{})",
         marks.len(),
@@ -254,13 +251,14 @@ pub fn check_binding(
     )
 }
 
-/// What follows the last mark: only the closing lines a run that ended writes after its last
-/// event. Anything else is a finding; what the report says of it, if there is any.
+/// What follows the last mark (from transcript line `first_tail_line` on): only the closing
+/// lines a run that ended writes after its last event. Anything else is a finding; what the
+/// report says of it, if there is any.
 fn check_tail(
     records: &[(usize, EventRecord)],
-    log_text: &str,
-    at: usize,
+    ended: bool,
     tail: &str,
+    first_tail_line: usize,
     last_hash: &str,
     findings: &mut Vec<AuditFinding>,
 ) -> Option<String> {
@@ -268,11 +266,8 @@ fn check_tail(
         records.last().map(|(_, r)| &r.event),
         Some(Event::CommandStarted { argv, .. }) if argv.first().is_some_and(|p| p.ends_with("ssh-keygen"))
     );
-    let ended = records
-        .iter()
-        .any(|(_, r)| matches!(r.event, Event::RunEnded { .. }));
     let closing = final_hash_line(last_hash);
-    let first_tail_line = line_at(log_text, at);
+    let signed = comment(SIGNED_NOTE);
     let unbound: Vec<(usize, &str)> = tail
         .lines()
         .enumerate()
@@ -280,7 +275,7 @@ fn check_tail(
         .filter(|(_, line)| {
             let allowed = ended
                 && (*line == closing.trim_end()
-                    || *line == format!("# {SIGNED_NOTE}")
+                    || *line == signed.trim_end()
                     || signing
                         && (line.starts_with("Signing file ")
                             || line.starts_with("Write signature to ")

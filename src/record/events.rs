@@ -221,13 +221,19 @@ impl Digesting {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Bytes in lower-case hexadecimal (how every SHA-256 of the record is written).
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The SHA-256 of some bytes, in hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
 }
 
 /// The SHA-256 of a line, as the next line's `prev` holds it.
 pub fn line_hash(line: &str) -> String {
-    hex(&Sha256::digest(line.as_bytes()))
+    sha256_hex(line.as_bytes())
 }
 
 /// The open events.jsonl of a run: appends, continuing the chain of what is already there.
@@ -322,12 +328,9 @@ pub const LONG_STRING: usize = 16 << 10;
 fn cut_long_strings(value: &mut serde_json::Value) {
     match value {
         serde_json::Value::String(text) if text.len() > LONG_STRING => {
-            let mut end = LONG_STRING;
-            while !text.is_char_boundary(end) {
-                end -= 1;
-            }
+            let end = super::transcript::cut_point(text, LONG_STRING);
             let whole = text.len();
-            let digest = hex(&Sha256::digest(text.as_bytes()));
+            let digest = sha256_hex(text.as_bytes());
             text.truncate(end);
             text.push_str(&format!(
                 " … (cut at {end} of {whole} bytes; SHA-256 {digest})"

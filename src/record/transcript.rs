@@ -112,7 +112,6 @@ pub const LONG_LINE: usize = 64 << 10;
 /// Lines longer than `LONG_LINE` cut there (at a character boundary), each followed by what was
 /// left out: its size and SHA-256.
 pub fn cut_long_lines(text: &str) -> String {
-    use sha2::{Digest, Sha256};
     if text.len() <= LONG_LINE || !text.split('\n').any(|l| l.len() > LONG_LINE) {
         return text.to_string();
     }
@@ -125,14 +124,8 @@ pub fn cut_long_lines(text: &str) -> String {
             out.push_str(line);
             continue;
         }
-        let mut end = LONG_LINE;
-        while !line.is_char_boundary(end) {
-            end -= 1;
-        }
-        let digest: String = Sha256::digest(line.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let end = cut_point(line, LONG_LINE);
+        let digest = super::events::sha256_hex(line.as_bytes());
         out.push_str(&line[..end]);
         out.push_str(&format!(
             "\n# (the line above is cut at {end} of its {} bytes; the whole line has the SHA-256 {digest})",
@@ -140,6 +133,15 @@ pub fn cut_long_lines(text: &str) -> String {
         ));
     }
     out
+}
+
+/// Where a text longer than `limit` bytes is cut: at `limit`, or the character boundary before.
+pub fn cut_point(text: &str, limit: usize) -> usize {
+    let mut end = limit.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    end
 }
 
 /// The line after the `$ ` line of a command that never ended: killed at its time limit or
@@ -217,11 +219,7 @@ impl LongOutput {
             head,
             bytes,
             lines: newlines + usize::from(last.is_some_and(|b| b != b'\n')),
-            sha256: hasher
-                .finalize()
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect(),
+            sha256: super::events::hex(&hasher.finalize()),
         }
     }
 
