@@ -50,21 +50,25 @@ impl RunDir {
                 path.display()
             )));
         }
-        let occupied = std::fs::read_dir(path)
-            .map(|mut entries| entries.next().is_some())
-            .unwrap_or(false);
-        if occupied {
-            return Err(Error::usage(format!(
+        let not_empty = || {
+            Error::usage(format!(
                 "{} is not empty and holds no run of this tool; give --run-dir a new or empty folder",
                 path.display()
-            )));
+            ))
+        };
+        let occupied = |dir: &Path| {
+            std::fs::read_dir(dir)
+                .map(|mut entries| entries.next().is_some())
+                .unwrap_or(false)
+        };
+        // Before the folder is checked (and made 0700, were it someone's), and again once it is
+        // open.
+        if occupied(path) {
+            return Err(not_empty());
         }
         let folder = private::Folder::run_dir(path, true)?;
-        if !folder.is_empty()? {
-            return Err(Error::usage(format!(
-                "{} is not empty and holds no run of this tool; give --run-dir a new or empty folder",
-                path.display()
-            )));
+        if occupied(folder.path()) {
+            return Err(not_empty());
         }
         Ok(RunDir {
             path: path.to_path_buf(),
@@ -99,20 +103,25 @@ impl RunDir {
         })
     }
 
-    /// A file of the run directory as text, `None` when it does not exist; read through the
+    /// A file of the run directory, to read; `None` when it does not exist. Opened through the
     /// open folder when there is one (never through a symlink).
+    fn open(&self, name: &str) -> Result<Option<File>> {
+        let path = self.path.join(name);
+        match &self.folder {
+            Some(folder) => folder.read(name),
+            None => match File::open(&path) {
+                Ok(file) => Ok(Some(file)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(Error::io("cannot read", &path, e)),
+            },
+        }
+    }
+
+    /// A file of the run directory as text, `None` when it does not exist.
     fn read_text(&self, name: &str) -> Result<Option<String>> {
         use std::io::Read;
         let path = self.path.join(name);
-        let file = match &self.folder {
-            Some(folder) => folder.read(name)?,
-            None => match File::open(&path) {
-                Ok(file) => Some(file),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-                Err(e) => return Err(Error::io("cannot read", &path, e)),
-            },
-        };
-        let Some(mut file) = file else {
+        let Some(mut file) = self.open(name)? else {
             return Ok(None);
         };
         let mut text = String::new();
@@ -199,14 +208,11 @@ impl RunDir {
                     // The events' newest facts: state.json may lag one save behind them.
                     return Ok(last.clone());
                 }
+                let differing = differing_facts(&state.facts, last);
                 Err(edited(format!(
                     "state.json's facts are not those events.jsonl recorded: {} differ{}",
-                    differing_facts(&state.facts, last).join(", "),
-                    if differing_facts(&state.facts, last).len() == 1 {
-                        "s"
-                    } else {
-                        ""
-                    }
+                    differing.join(", "),
+                    if differing.len() == 1 { "s" } else { "" }
                 )))
             }
             // A run of release 0.1.0 recorded no facts: its state is all there is.
@@ -222,17 +228,10 @@ impl RunDir {
 
     /// The text of events.jsonl (within the limits of a log), `None` when there is none.
     pub fn read_events(&self) -> Result<Option<String>> {
-        let path = self.events_path();
-        if let Some(folder) = &self.folder {
-            return match folder.read(EVENTS_FILE)? {
-                Some(file) => read_log(file, &path, MAX_LOG_LINE, MAX_LOG_SIZE).map(Some),
-                None => Ok(None),
-            };
+        match self.open(EVENTS_FILE)? {
+            Some(file) => read_log(file, &self.events_path(), MAX_LOG_LINE, MAX_LOG_SIZE).map(Some),
+            None => Ok(None),
         }
-        if !path.exists() {
-            return Ok(None);
-        }
-        read_log_text(&path, MAX_LOG_LINE, MAX_LOG_SIZE).map(Some)
     }
 
     /// The absolute path an artefact has in the run directory (as `kubectl apply -f` is given it).
@@ -358,10 +357,9 @@ fn read_log(file: File, path: &Path, max_line: usize, max_size: u64) -> Result<S
 fn digest_file(file: &File, path: &Path) -> Result<Digesting> {
     use std::io::Read;
     let mut digest = Digesting::default();
-    let mut reader = std::io::BufReader::new(
-        file.try_clone()
-            .map_err(|e| Error::io("cannot read", path, e))?,
-    );
+    let mut reader = file
+        .try_clone()
+        .map_err(|e| Error::io("cannot read", path, e))?;
     let mut chunk = vec![0u8; 64 << 10];
     loop {
         let read = reader

@@ -288,13 +288,6 @@ impl Folder {
             .map(File::from)
             .map_err(|e| os_error("cannot open", &self.path, e))
     }
-
-    /// The names in the folder.
-    pub fn is_empty(&self) -> Result<bool> {
-        let entries =
-            std::fs::read_dir(&self.path).map_err(|e| Error::io("cannot read", &self.path, e))?;
-        Ok(entries.count() == 0)
-    }
 }
 
 #[cfg(test)]
