@@ -16,7 +16,6 @@ pub struct Evidence<'a> {
     pub report: &'a Report,
     pub log_text: &'a str,
     pub events_text: Option<&'a str>,
-    pub expect: Option<&'a str>,
 }
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;max-width:80em;color:#222}\
@@ -62,7 +61,7 @@ pub fn page(evidence: &Evidence) -> String {
         assurance = escape(&report.assurance),
     );
     html.push_str(&identity(&records));
-    html.push_str(&anchoring(evidence));
+    html.push_str(&anchoring(report));
     html.push_str(&steps(report));
     html.push_str(&findings(report));
     html.push_str(&timeline(&records));
@@ -186,17 +185,18 @@ fn has_reached(record: &EventRecord) -> bool {
 }
 
 /// The final hash of events.jsonl, how the chain checked out, the expected hash and the signature.
-fn anchoring(evidence: &Evidence) -> String {
-    let report = evidence.report;
+fn anchoring(report: &Report) -> String {
     let mut out = String::from("<h2>Anchoring</h2>\n");
-    let Some(text) = evidence.events_text else {
+    // The audit's own anchor: the final hash it computed and held to the expected one.
+    let Some(anchor) = &report.anchor else {
         out.push_str("<p class=\"bad\">Integrity not checked: no events.jsonl beside the log (the log could have been edited).</p>\n");
         return out;
     };
-    let last = text.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("");
-    let final_hash = events::line_hash(last);
     let mut rows = vec![
-        row(&["final hash".into(), format!("<code>{final_hash}</code>")]),
+        row(&[
+            "final hash".into(),
+            format!("<code>{}</code>", anchor.final_hash),
+        ]),
         row(&[
             "event log".into(),
             escape(report.events.as_deref().unwrap_or("")),
@@ -204,18 +204,18 @@ fn anchoring(evidence: &Evidence) -> String {
     ];
     rows.push(row(&[
         "expected hash".into(),
-        match evidence.expect {
-            None => {
+        match (&anchor.expected, anchor.matches) {
+            (None, _) => {
                 "<span class=\"warn\">not given (audit --expect HASH from the change ticket)</span>"
                     .into()
             }
-            Some(expected) if expected.eq_ignore_ascii_case(&final_hash) => {
+            (Some(expected), Some(true)) => {
                 format!(
                     "<code>{}</code> <span class=\"ok\">matches</span>",
                     escape(expected)
                 )
             }
-            Some(expected) => format!(
+            (Some(expected), _) => format!(
                 "<code>{}</code> <span class=\"bad\">does not match</span>",
                 escape(expected)
             ),
@@ -669,7 +669,6 @@ mod tests {
             report: &report,
             log_text: log,
             events_text: None,
-            expect: None,
         });
         assert!(html.contains("Integrity not checked: no events.jsonl"));
         assert!(html.contains("who ran it, where and with which tool is not on record"));

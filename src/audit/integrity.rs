@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::log::Logged;
-use super::report::{AuditFinding, FindingKind};
+use super::report::{AuditFinding, Chain, FindingKind};
 use crate::process::{escape_controls, shell_quote};
 use crate::record::{Event, RunDir, events};
 
@@ -257,13 +257,13 @@ fn check_anchor(text: &str, expected: &str, path: &Path) -> Option<AuditFinding>
 /// findings it gives.
 pub fn check_events(
     transcript: &Path,
-    events_text: Option<&str>,
+    events: Option<(&str, &Chain)>,
     log_text: &str,
     logged: &[Logged],
     expect: Option<&str>,
     findings: &mut Vec<AuditFinding>,
 ) -> Option<String> {
-    let Some(text) = events_text else {
+    let Some((text, chain)) = events else {
         if expect.is_some() {
             findings.push(AuditFinding::nowhere(
                 FindingKind::Tampered,
@@ -277,19 +277,17 @@ pub fn check_events(
     if let Some(expected) = expect {
         findings.extend(check_anchor(text, expected, &events_path));
     }
-    let count = match events::verify_chain(text) {
-        Ok(count) => count,
-        Err(line) => {
-            findings.push(AuditFinding::nowhere(
-                FindingKind::Tampered,
-                format!(
-                    "{} was edited: its hash chain breaks at line {line}",
-                    events_path.display()
-                ),
-            ));
-            return Some(format!("hash chain broken at line {line}"));
-        }
-    };
+    if let Some(line) = chain.broken_at {
+        findings.push(AuditFinding::nowhere(
+            FindingKind::Tampered,
+            format!(
+                "{} was edited: its hash chain breaks at line {line}",
+                events_path.display()
+            ),
+        ));
+        return Some(format!("hash chain broken at line {line}"));
+    }
+    let count = chain.events.unwrap_or(0);
     let commands = logged_commands(text);
     if let Some(finding) = started_but_not_shown(text, logged, &events_path) {
         findings.push(finding);

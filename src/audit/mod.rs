@@ -92,9 +92,10 @@ pub fn audit(path: &Path, expect: Option<&str>) -> Result<Audited> {
     let selected = story.steps.clone().or(log.selected.clone());
     let (mut findings, mut steps) = walk.finish(selected.as_deref());
     story.correct(&mut steps, selected.as_deref());
+    let chain = events_text.as_deref().map(Chain::of);
     let events = integrity::check_events(
         path,
-        events_text.as_deref(),
+        events_text.as_deref().zip(chain.as_ref()),
         &text,
         &log.commands,
         expect,
@@ -117,7 +118,7 @@ pub fn audit(path: &Path, expect: Option<&str>) -> Result<Audited> {
         commands: log.commands.len(),
         integrity_checked: events.is_some(),
         events,
-        chain: events_text.as_deref().map(Chain::of),
+        chain,
         signature: None,
         run,
         ending: story.ending,

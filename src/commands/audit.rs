@@ -28,7 +28,7 @@ pub fn audit(output: OutputFormat, args: &AuditArgs) -> Result<i32> {
         check_signature(&mut audited.report, &transcript, allowed)?;
     }
     if let Some(html) = &args.html {
-        write_page(&audited, args.expect.as_deref(), html)?;
+        write_page(&audited, html)?;
     }
     let report = audited.report;
     match output {
@@ -74,12 +74,11 @@ fn refuse_evidence_as_page(html: &Path, transcript: &Path) -> Result<()> {
 }
 
 /// Writes the report as an HTML page, from the log and the events beside it.
-fn write_page(audited: &audit::Audited, expect: Option<&str>, html: &Path) -> Result<()> {
+fn write_page(audited: &audit::Audited, html: &Path) -> Result<()> {
     let page = audit::page(&audit::Evidence {
         report: &audited.report,
         log_text: &audited.log_text,
         events_text: audited.events_text.as_deref(),
-        expect,
     });
     std::fs::write(html, page).map_err(|e| {
         Error::usage(format!(
