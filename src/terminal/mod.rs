@@ -9,89 +9,23 @@ use std::sync::mpsc::Receiver;
 
 pub use screen::{Colour, Screen, Verbosity, init_colour};
 
-use crate::record::{RunStatus, redact};
-use crate::restore::operator::{LiveLine, Operator, Tone};
+use crate::record::redact;
+use crate::restore::operator::LiveLine;
 
-impl Operator for Screen {
-    fn transcript(&self, text: &str) {
-        Screen::transcript(*self, text);
-    }
+/// Whether there is someone to ask: standard input and the prompt's stream are terminals.
+fn can_ask() -> bool {
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
 
-    fn section(&self, title: &str) {
-        Screen::section(*self, title);
-    }
-
-    fn note(&self, text: &str) {
-        Screen::note(*self, text);
-    }
-
-    fn step_done(&self, text: &str) {
-        Screen::step_done(*self, text);
-    }
-
-    fn command_started(&self, line: &str) {
-        Screen::command_started(*self, line);
-    }
-
-    fn command_answered(&self, stdout: &str, stderr: &str, status: i32) {
-        Screen::command_ended(*self, &screen::digest(stdout, stderr, status));
-    }
-
-    fn command_ended(&self, said: &str) {
-        Screen::command_ended(*self, said);
-    }
-
-    fn gate(&self, details: &[String]) {
-        Screen::gate(*self, details);
-    }
-
-    fn shows_gates(&self) -> bool {
-        Screen::shows_gates(*self)
-    }
-
-    fn shows_live_line(&self) -> bool {
-        Screen::shows_live_line(*self)
-    }
-
-    fn ending(
-        &self,
-        status: RunStatus,
-        summary: &str,
-        verdict: &str,
-        advice: Option<&str>,
-        closing: &str,
-    ) -> bool {
-        Screen::ending(*self, status, summary, verdict, advice, closing)
-    }
-
-    fn tone(&self, tone: Tone, text: &str) -> String {
-        match tone {
-            Tone::Warning => screen::warning(text),
-            Tone::Prompt => Screen::prompt(*self, text),
-        }
-    }
-
-    fn can_ask(&self) -> bool {
-        std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
-    }
-
-    fn say(&self, text: &str) {
-        redact::err(text);
-    }
-
-    fn read_line(&self) -> Receiver<std::io::Result<String>> {
-        let (sender, receiver) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let read = std::io::stdin().read_line(&mut line).map(|_| line);
-            let _ = sender.send(read);
-        });
-        receiver
-    }
-
-    fn live_line(&self) -> Box<dyn LiveLine> {
-        Box::new(Spinner::new())
-    }
+/// Starts reading one answer from standard input on a helper thread.
+fn read_line() -> Receiver<std::io::Result<String>> {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let read = std::io::stdin().read_line(&mut line).map(|_| line);
+        let _ = sender.send(read);
+    });
+    receiver
 }
 
 /// The columns of the terminal on standard error (80 when it cannot be asked).

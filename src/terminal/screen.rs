@@ -16,8 +16,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anstyle::{AnsiColor, Style};
 
+use std::sync::mpsc::Receiver;
+
 use crate::record::transcript::is_warning;
 use crate::record::{RunStatus, redact};
+use crate::restore::operator::{LiveLine, Operator, Tone};
 
 /// How much of the run the terminal shows (`-q`, default, `-v`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -120,37 +123,40 @@ impl Screen {
         self.terminal && self.verbosity == Verbosity::Normal
     }
 
+    fn print(text: &str) {
+        let _ = redact::out(text);
+    }
+}
+
+/// The views of a run (module documentation), as the live run tells and asks the operator.
+impl Operator for Screen {
     /// Whether the live wait line stands for the `waiting for …` note (the default view, when
     /// standard error, where the line is drawn, is a terminal too).
-    pub fn shows_live_line(self) -> bool {
+    fn shows_live_line(&self) -> bool {
         self.digest() && std::io::stderr().is_terminal()
     }
 
     /// Whether a gate's details are on the operator's screen (else the prompt repeats them).
-    pub fn shows_gates(self) -> bool {
+    fn shows_gates(&self) -> bool {
         self.terminal
     }
 
-    fn print(text: &str) {
-        let _ = redact::out(text);
-    }
-
     /// Text of the transcript (`$ ` lines, outputs, `# ` lines), printed in the full view.
-    pub fn transcript(self, text: &str) {
+    fn transcript(&self, text: &str) {
         if self.full() {
             Screen::print(text);
         }
     }
 
     /// A section (`## title`): a step header.
-    pub fn section(self, title: &str) {
+    fn section(&self, title: &str) {
         if self.digest() {
             Screen::print(&format!("\n{}\n", heading(&format!("== {title}"))));
         }
     }
 
     /// A note of the tool (`# ` lines): shown in the default view; warnings in every view.
-    pub fn note(self, text: &str) {
+    fn note(&self, text: &str) {
         if self.full() {
             return;
         }
@@ -166,28 +172,32 @@ impl Screen {
     }
 
     /// The line of a step that is done.
-    pub fn step_done(self, text: &str) {
+    fn step_done(&self, text: &str) {
         if self.digest() {
             Screen::print(&format!("  {}\n", done(&format!("✓ {text}"))));
         }
     }
 
     /// A command is about to run: its line, which the digest completes.
-    pub fn command_started(self, line: &str) {
+    fn command_started(&self, line: &str) {
         if self.digest() {
             Screen::print(&dim(&format!("$ {line}")));
         }
     }
 
-    /// What a command answered, in short (after `command_started`).
-    pub fn command_ended(self, digest: &str) {
+    fn command_answered(&self, stdout: &str, stderr: &str, status: i32) {
+        self.command_ended(&digest(stdout, stderr, status));
+    }
+
+    /// What a command answered, in short (after `command_started`), or how it ended.
+    fn command_ended(&self, digest: &str) {
         if self.digest() {
             Screen::print(&format!("  → {digest}\n"));
         }
     }
 
     /// A gate's details and question, on the screen (the prompt asks on standard error).
-    pub fn gate(self, details: &[String]) {
+    fn gate(&self, details: &[String]) {
         if self.full() || !self.terminal {
             return;
         }
@@ -199,8 +209,8 @@ impl Screen {
     }
 
     /// The ending: shown in every view but the full one (where the transcript carries it).
-    pub fn ending(
-        self,
+    fn ending(
+        &self,
         status: RunStatus,
         summary: &str,
         verdict: &str,
@@ -234,14 +244,27 @@ impl Screen {
         true
     }
 
-    /// The question of a gate, styled.
-    pub fn prompt(self, text: &str) -> String {
-        warning(text)
+    fn tone(&self, tone: Tone, text: &str) -> String {
+        // A gate's question and a warning stand out alike.
+        match tone {
+            Tone::Warning | Tone::Prompt => warning(text),
+        }
     }
 
-    /// A warning for the prompt's stream.
-    pub fn warning(self, text: &str) -> String {
-        warning(text)
+    fn can_ask(&self) -> bool {
+        super::can_ask()
+    }
+
+    fn say(&self, text: &str) {
+        redact::err(text);
+    }
+
+    fn read_line(&self) -> Receiver<std::io::Result<String>> {
+        super::read_line()
+    }
+
+    fn live_line(&self) -> Box<dyn LiveLine> {
+        Box::new(super::Spinner::new())
     }
 }
 
