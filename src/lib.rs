@@ -40,6 +40,7 @@ where
     {
         command = command.bin_name("kubectl arthur-restore");
     }
+    let command = with_globals_once(command);
     let parsed = command
         .clone()
         .try_get_matches_from(args)
@@ -80,6 +81,51 @@ where
             error.exit_code()
         }
     }
+}
+
+/// The global options are described once, in `arthur-restore --help`: clap copies them into
+/// every subcommand when it builds the command, and there they are hidden from the help (still
+/// accepted) and a pointer stands in their place, as `kubectl options` does.
+fn with_globals_once(mut command: clap::Command) -> clap::Command {
+    command.build();
+    let globals: Vec<String> = command
+        .get_arguments()
+        .filter(|arg| arg.is_global_set())
+        .filter_map(|arg| match (arg.get_short(), arg.get_long()) {
+            (Some(short), _) => Some(format!("-{short}")),
+            (None, Some(long)) => Some(format!("--{long}")),
+            (None, None) => None,
+        })
+        .collect();
+    let program = command
+        .get_bin_name()
+        .unwrap_or(command.get_name())
+        .to_string();
+    let pointer = format!(
+        "Global options, accepted here too ({}): see `{program} --help`.",
+        globals.join(", ")
+    );
+    let names: Vec<String> = command
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    for name in names {
+        command = command.mut_subcommand(name, |sub| {
+            let after = match sub.get_after_help() {
+                Some(examples) => format!("{examples}\n\n{pointer}"),
+                None => pointer.clone(),
+            };
+            sub.mut_args(|arg| {
+                if arg.is_global_set() {
+                    arg.hide(true)
+                } else {
+                    arg
+                }
+            })
+            .after_help(after)
+        });
+    }
+    command
 }
 
 /// For a mistyped subcommand or flag that clap finds nothing near (`rnu`, `--yse`): the name of

@@ -434,3 +434,44 @@ fn every_subcommand_has_examples() {
     let output = tool().args(["run", "--help"]).output().unwrap();
     assert!(crate::support::stdout(&output).contains("Three gates ask on the terminal"));
 }
+
+/// Issue 19, item 7: the global options are described once, in the tool's own help; a
+/// subcommand's help points there (as `kubectl options`), and `plan`/`run` help is under 100
+/// lines, `-h` and `--help` alike. The options stay accepted on either side of the subcommand.
+#[test]
+fn global_options_are_described_once() {
+    let root = crate::support::stdout(&tool().arg("--help").output().unwrap());
+    assert!(root.contains("--aws-endpoint-url <URL>"), "{root}");
+    for command in ["plan", "run", "backups", "verify", "audit", "steps"] {
+        for flag in ["-h", "--help"] {
+            let help = crate::support::stdout(&tool().args([command, flag]).output().unwrap());
+            assert!(
+                !help.contains("Global options:"),
+                "{command} {flag}:\n{help}"
+            );
+            assert!(
+                !help.contains("--aws-endpoint-url <URL>"),
+                "{command} {flag}:\n{help}"
+            );
+            assert!(
+                help.contains(
+                    "--aws-endpoint-url, -o, -v, -q, --color): see `arthur-restore --help`."
+                ),
+                "{command} {flag}:\n{help}"
+            );
+            assert!(
+                help.lines().count() < 100,
+                "{command} {flag}: {} lines",
+                help.lines().count()
+            );
+        }
+    }
+    for argv in [
+        &["-n", "arthur", "-o", "json", "steps"][..],
+        &["steps", "-n", "arthur", "-o", "json"][..],
+    ] {
+        let output = tool().args(argv).output().unwrap();
+        assert_eq!(output.status.code(), Some(0), "{argv:?}");
+        serde_json::from_slice::<serde_json::Value>(&output.stdout).expect("steps as JSON");
+    }
+}

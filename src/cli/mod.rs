@@ -55,6 +55,23 @@ Exit status:
   4    verify found the platform unhealthy, or audit found deviations
   130  interrupted (state saved; continue with `run --resume DIR`)";
 
+/// A subcommand's help with a paragraph under its one-line summary (clap's `before_help`, moved
+/// below the summary): one form for `-h` and `--help`, each option on one line.
+const DESCRIBED: &str =
+    "{about-with-newline}\n{before-help}{usage-heading} {usage}\n\n{all-args}{after-help}";
+
+const PLAN_ABOUT: &str = "\
+Without --offline, the read-only commands (listings, describes) run so that the plan shows what
+`run` would select and change; with --offline nothing runs at all and explicit backup names are
+needed.";
+
+const RUN_ABOUT: &str = "\
+Records which programs and which cluster, chooses (or checks) the backups of one backup operation,
+runs the preflight, then each step; writes transcript.log, events.jsonl, state.json and artefacts
+into the run directory. Three gates ask on the terminal: the restore point chosen, the Admin
+Console changes after the RDS restore, and the exact list of messaging objects before they are
+deleted (--yes answers them). Interrupted or refused runs continue with --resume DIR.";
+
 const RUN_EXAMPLES: &str = "\
 Examples:
   The newest complete restore point, restoring RDS next to the current instance:
@@ -226,21 +243,11 @@ impl GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Print every command the restore would run, in order, as a transcript; changes nothing.
-    #[command(after_help = PLAN_EXAMPLES)]
-    ///
-    /// Without --offline, the read-only commands (listings, describes) run so that the plan shows
-    /// what `run` would select and change; with --offline nothing runs at all and explicit backup
-    /// names are needed.
+    #[command(before_help = PLAN_ABOUT, help_template = DESCRIBED, after_help = PLAN_EXAMPLES)]
     Plan(Box<PlanArgs>),
 
     /// Perform the restore.
-    ///
-    /// Records which programs and which cluster, chooses (or checks) the backups of one backup
-    /// operation, runs the preflight, then each step; writes transcript.log, events.jsonl,
-    /// state.json and artefacts into the run directory. Three gates ask on the terminal: the restore
-    /// point chosen, the Admin Console changes after the RDS restore, and the exact list of
-    /// messaging objects before they are deleted (--yes answers them). Interrupted or refused runs continue with --resume DIR.
-    #[command(after_help = RUN_EXAMPLES)]
+    #[command(before_help = RUN_ABOUT, help_template = DESCRIBED, after_help = RUN_EXAMPLES)]
     Run(Box<RunArgs>),
 
     /// List restore points: velero backups grouped by time, with the matching ClickHouse backup.
