@@ -9,6 +9,7 @@ mod evidence;
 mod kubectl_argv;
 mod moto;
 mod plan;
+mod readme;
 mod record;
 mod recovery;
 mod run;
