@@ -14,6 +14,7 @@ mod record;
 mod recovery;
 mod run;
 mod screen;
+mod side_by_side;
 mod support;
 mod trust;
 mod verify;

@@ -8,7 +8,9 @@ use std::process::Output;
 
 use serde_json::Value;
 
-use crate::support::sim::{Sim, command_number, reference_calls, summary, transcript};
+use crate::support::sim::{
+    Sim, command_number, fault_env, faulted_call, reference_calls, summary, transcript,
+};
 use crate::support::{Argv, SESSION_RDS, explain, stdout, tool};
 
 fn audit_conforms(transcript: &Path) -> Result<(), String> {
@@ -270,7 +272,7 @@ fn one_run_at_a_time_and_nothing_left_behind() {
         .env("TZ", "UTC")
         .env("ARTHUR_RESTORE_NOW", "2023-05-14T14:05:00Z")
         .envs(sim.env())
-        .env("ARTHUR_SIM_FAULT", format!("{n}:hang"))
+        .envs(fault_env(&format!("{n}:hang")))
         .args([
             "-n",
             "arthur",
@@ -418,7 +420,8 @@ fn fault_at(n: usize, kind: &str, expected: &Value) -> Result<(), String> {
             if !said.contains("run --resume") {
                 return Err(format!("the error does not say how to go on:\n{said}"));
             }
-            let after = changes_after(&sim.world(), n);
+            let world = sim.world();
+            let after = changes_after(&world, faulted_call(&world).unwrap_or(n));
             if !after.is_empty() {
                 return Err(format!("changed after the failure: {after:?}"));
             }

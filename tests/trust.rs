@@ -198,7 +198,7 @@ fn no_planted_secret_reaches_any_file_or_stream() {
         let mut command = sim.command();
         command.env("ARTHUR_SIM_SECRETS", seed.to_string());
         if let Some(fault) = fault {
-            command.env("ARTHUR_SIM_FAULT", fault);
+            command.envs(crate::support::sim::fault_env(fault));
         }
         let output = command.args(argv.words()).output().unwrap();
         planted.fetch_add(

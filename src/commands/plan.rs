@@ -45,6 +45,7 @@ pub fn plan(global: &GlobalArgs, args: &PlanArgs) -> Result<i32> {
         offline: args.offline,
     };
     let outcome = restore(&mut options, &mut exec, &mut facts, start);
+    exec.settle();
     if let Err(error) = &outcome {
         exec.push(TranscriptEntry::Note {
             text: format!("plan stopped: {error}"),

@@ -12,7 +12,7 @@ use crate::error::{Error, Result, exit};
 use crate::health::{self, Health};
 use crate::names::ObjectName;
 use crate::parse::{kots, kube, velero};
-use crate::process::{Cmd, Interrupt, Runner, Tool};
+use crate::process::{Cmd, Interrupt, Read, Runner, Tool};
 use crate::record::RunDir;
 use crate::restore::ReadOnlyExecutor;
 use crate::restore::executor::Executor;
@@ -31,6 +31,15 @@ pub fn verify(global: &GlobalArgs, args: &VerifyArgs) -> Result<i32> {
     let runner = Runner::locating(tools, args.timing.command_timeout, interrupt.clone())?
         .with_max_output(args.max_output);
     let mut exec = ReadOnlyExecutor::reading(args.timing.poll_interval, runner);
+    // The cluster's identity and the listings need no other's answer: side by side.
+    let cluster_read = commands.cluster_identity();
+    let listings = listings(&commands, &restore_names);
+    let mut reads: Vec<Read<'_>> = Vec::new();
+    if cluster.is_some() {
+        reads.push(Read::answer(&cluster_read));
+    }
+    reads.extend(listings.iter().map(Read::required));
+    exec.read_ahead(&reads)?;
     if let Some(recorded) = cluster {
         check_cluster(&mut exec, &commands, &recorded, args.allow_unknown_cluster)?;
     }
@@ -151,6 +160,8 @@ fn check_until_settled(
             ));
         }
         interrupt.sleep(args.timing.poll_interval)?;
+        let listings = listings(commands, restore_names);
+        exec.read_ahead(&listings.iter().map(Read::required).collect::<Vec<_>>())?;
         health = check(exec, commands, restore_names)?;
     }
     Ok(health)
@@ -161,7 +172,22 @@ fn read(exec: &mut ReadOnlyExecutor, cmd: &Cmd) -> Result<String> {
     Ok(exec.read(cmd)?.map(|o| o.stdout).unwrap_or_default())
 }
 
-/// Reads the listings once and judges them.
+/// The listings a check reads, in the order it takes them.
+fn listings(commands: &Commands, restore_names: &[ObjectName]) -> Vec<Cmd> {
+    let mut listings = vec![
+        commands.get_pods_json(),
+        commands.get_jobs_json(),
+        commands.kots_get_apps(),
+    ];
+    listings.extend(
+        restore_names
+            .iter()
+            .map(|n| commands.velero_restore_json(n)),
+    );
+    listings
+}
+
+/// Reads the listings once (read ahead, side by side) and judges them.
 fn check(
     exec: &mut ReadOnlyExecutor,
     commands: &Commands,

@@ -11,5 +11,5 @@ mod tool;
 pub use cmd::{Cmd, Effect, shell_quote};
 pub use interrupt::Interrupt;
 pub use output::{Output, RunOutput, command_failed, escape_controls, is_unsafe_char};
-pub use runner::{BackgroundChild, DEFAULT_MAX_OUTPUT, Runner, format_size};
+pub use runner::{BackgroundChild, DEFAULT_MAX_OUTPUT, Read, Runner, SIDE_BY_SIDE, format_size};
 pub use tool::Tool;

@@ -26,6 +26,9 @@ pub struct RunOutput {
     pub output: Output,
     /// (from stderr, end offset in its stream) for each piece, in arrival order.
     pub order: Vec<(bool, usize)>,
+    /// When it started (a read run side by side is recorded after others, in runbook order:
+    /// its event keeps its own start).
+    pub started: std::time::SystemTime,
     pub duration: Duration,
 }
 

@@ -4,7 +4,7 @@
 //! limit after which it is killed.
 
 use std::collections::BTreeMap;
-use std::io::Read;
+use std::io::Read as _;
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -27,9 +27,155 @@ pub struct Runner {
 /// `--max-output`'s default: 64 MiB.
 pub const DEFAULT_MAX_OUTPUT: u64 = 64 * 1024 * 1024;
 
+/// How many commands run side by side at most: the CLIs talk to one API server (or one AWS
+/// endpoint), which more at once would stampede for little gain.
+pub const SIDE_BY_SIDE: usize = 4;
+
 enum Chunk {
     Out(Vec<u8>),
     Err(Vec<u8>),
+    /// A pipe reached its end.
+    End,
+}
+
+/// A read-only command to run side by side with others, and how its exit is taken.
+#[derive(Debug, Clone, Copy)]
+pub struct Read<'a> {
+    pub cmd: &'a Cmd,
+    /// A non-zero exit is a failure that stops the commands after it (`read`), not an answer
+    /// the caller interprets (`probe`).
+    pub must_succeed: bool,
+}
+
+impl<'a> Read<'a> {
+    /// A non-zero exit is a failure.
+    pub fn required(cmd: &'a Cmd) -> Read<'a> {
+        Read {
+            cmd,
+            must_succeed: true,
+        }
+    }
+
+    /// Any exit is an answer.
+    pub fn answer(cmd: &'a Cmd) -> Read<'a> {
+        Read {
+            cmd,
+            must_succeed: false,
+        }
+    }
+}
+
+/// A command of `run_side_by_side` while it runs.
+struct Child {
+    index: usize,
+    handle: duct::Handle,
+    captured: Captured,
+    /// Pipes that reached their end (two: the child has ended or is ending).
+    closed: u8,
+    started: Instant,
+    started_at: std::time::SystemTime,
+    deadline: Instant,
+    /// The child has exited: its status, and until when what it printed last is read.
+    exited: Option<(std::process::ExitStatus, Instant)>,
+}
+
+enum Look {
+    Running,
+    Ended(Result<RunOutput>),
+}
+
+impl Child {
+    fn new(index: usize, handle: duct::Handle, limit: Duration) -> Child {
+        let started = Instant::now();
+        Child {
+            index,
+            handle,
+            captured: Captured::default(),
+            closed: 0,
+            started,
+            started_at: std::time::SystemTime::now(),
+            deadline: started + limit,
+            exited: None,
+        }
+    }
+
+    /// Whether the child has ended, and how: its output, or the error of a limit it passed.
+    fn look(&mut self, cmd: &Cmd, max_output: usize) -> Look {
+        // Read as it comes, so that a command printing without end is stopped at the limit
+        // instead of filling memory.
+        if self.captured.len() > max_output {
+            kill_group(&self.handle);
+            return Look::Ended(Err(Error::CommandFailed {
+                command: cmd.to_string(),
+                reason: format!(
+                    "it printed more than {} (--max-output); the process was stopped. Narrow what it lists, or raise --max-output",
+                    format_size(max_output as u64)
+                ),
+            }));
+        }
+        if self.exited.is_none() {
+            match self.handle.try_wait() {
+                Ok(Some(output)) => {
+                    // A process the child left in its group can keep a pipe open after the
+                    // child has gone: it is ended with the group, and what it printed is read
+                    // for a moment at most.
+                    if self.closed < 2 {
+                        signal_group(&self.handle);
+                    }
+                    self.exited = Some((output.status, Instant::now() + Duration::from_secs(2)));
+                }
+                Ok(None) => {}
+                Err(e) => return Look::Ended(Err(spawn_error(cmd, e))),
+            }
+        }
+        let Some((status, drain_until)) = self.exited else {
+            if Instant::now() >= self.deadline {
+                kill_group(&self.handle);
+                return Look::Ended(Err(Error::CommandFailed {
+                    command: cmd.to_string(),
+                    reason: format!(
+                        "no answer within {} (--command-timeout); the process was killed. Check that the cluster or AWS endpoint answers, or raise --command-timeout",
+                        format_duration(self.deadline - self.started)
+                    ),
+                }));
+            }
+            return Look::Running;
+        };
+        if self.closed < 2 && Instant::now() < drain_until {
+            return Look::Running;
+        }
+        let code = status.code().unwrap_or_else(|| {
+            use std::os::unix::process::ExitStatusExt;
+            128 + status.signal().unwrap_or(0)
+        });
+        let captured = std::mem::take(&mut self.captured);
+        Look::Ended(Ok(captured.into_output(
+            code,
+            self.started_at,
+            self.started.elapsed(),
+        )))
+    }
+}
+
+/// Hands a piece of output to the child it came from.
+fn deliver(running: &mut [Child], index: usize, chunk: Chunk) {
+    if let Some(child) = running.iter_mut().find(|c| c.index == index) {
+        match chunk {
+            Chunk::End => child.closed += 1,
+            chunk => child.captured.push(chunk),
+        }
+    }
+}
+
+/// The error of a command not awaited because one before it failed.
+fn stopped(cmd: &Cmd, failed: Option<&Cmd>) -> Error {
+    Error::CommandFailed {
+        command: cmd.to_string(),
+        reason: match failed {
+            Some(first) => format!("stopped: `{first}`, run side by side before it, failed first"),
+            None => "stopped before it answered".to_string(),
+        },
+    }
 }
 
 impl Runner {
@@ -81,8 +227,14 @@ impl Runner {
     }
 
     /// Starts the command: the one place a `Cmd` becomes a process. stdin is closed; stdout and
-    /// stderr come back through pipes, as chunks in the order they arrive.
-    fn start(&self, cmd: &Cmd) -> Result<(duct::Handle, mpsc::Receiver<Chunk>)> {
+    /// stderr come back through pipes, as chunks tagged with `index`, in the order they arrive;
+    /// each pipe's end is a `Chunk::End`.
+    fn start(
+        &self,
+        cmd: &Cmd,
+        index: usize,
+        sender: &mpsc::Sender<(usize, Chunk)>,
+    ) -> Result<duct::Handle> {
         if cmd.placeholder {
             return Err(Error::StepFailed(format!(
                 "`{cmd}` holds a placeholder and is only to be shown; it was not run (a defect of arthur-restore: please report it)"
@@ -101,86 +253,109 @@ impl Runner {
             .unchecked()
             .start()
             .map_err(|e| spawn_error(cmd, e))?;
-        let (sender, receiver) = mpsc::channel::<Chunk>();
-        pump(out_read, sender.clone(), Chunk::Out);
-        pump(err_read, sender, Chunk::Err);
-        Ok((handle, receiver))
+        pump(out_read, index, sender.clone(), Chunk::Out);
+        pump(err_read, index, sender.clone(), Chunk::Err);
+        Ok(handle)
     }
 
     /// Runs a command to its end, or kills it at the time limit or on an interruption.
     pub fn run(&mut self, cmd: &Cmd) -> Result<RunOutput> {
-        let started = Instant::now();
-        let (handle, receiver) = self.start(cmd)?;
-        let deadline = started + self.command_timeout;
-        let mut captured = Captured::default();
-        // Both streams closed: the child has ended or is ending; only its status is awaited.
-        let mut closed = false;
-        let status = loop {
-            // Read as it comes, so that a command printing without end is stopped at the limit
-            // instead of filling memory.
-            while let Ok(chunk) = receiver.try_recv() {
-                captured.push(chunk);
+        self.run_side_by_side(&[Read::answer(cmd)])
+            .pop()
+            .expect("one result for one command")
+    }
+
+    /// Runs read-only commands that need no other's answer side by side, at most
+    /// [`SIDE_BY_SIDE`] at a time, each to its end or its time limit; the results are in the
+    /// order given (the runbook's). The first failure in that order is the one that counts: a
+    /// command that fails (no answer in time, too much output, or a non-zero exit where an
+    /// answer is required) stops the ones after it, running or not yet started, while the ones
+    /// before it run on (one of them may fail first). An interruption stops them all.
+    pub fn run_side_by_side(&mut self, reads: &[Read<'_>]) -> Vec<Result<RunOutput>> {
+        let mut results: Vec<Option<Result<RunOutput>>> = reads.iter().map(|_| None).collect();
+        let (sender, receiver) = mpsc::channel::<(usize, Chunk)>();
+        let mut running: Vec<Child> = Vec::new();
+        let mut next = 0;
+        // The first command, in the given order, that failed: none after it is awaited.
+        let mut failed: Option<usize> = None;
+        loop {
+            while running.len() < SIDE_BY_SIDE
+                && next < reads.len()
+                && failed.is_none_or(|f| next < f)
+            {
+                match self.start(reads[next].cmd, next, &sender) {
+                    Ok(handle) => running.push(Child::new(next, handle, self.command_timeout)),
+                    Err(error) => {
+                        results[next] = Some(Err(error));
+                        failed = Some(failed.map_or(next, |f| f.min(next)));
+                    }
+                }
+                next += 1;
             }
-            if captured.len() > self.max_output {
-                kill_group(&handle);
-                return Err(Error::CommandFailed {
-                    command: cmd.to_string(),
-                    reason: format!(
-                        "it printed more than {} (--max-output); the process was stopped. Narrow what it lists, or raise --max-output",
-                        format_size(self.max_output as u64)
-                    ),
+            if let Some(first) = failed {
+                // Not awaited any more: a command before them failed.
+                running.retain(|child| {
+                    let awaited = child.index < first;
+                    if !awaited {
+                        kill_group(&child.handle);
+                    }
+                    awaited
                 });
             }
-            match handle.try_wait() {
-                Ok(Some(output)) => break output.status,
-                Ok(None) => {}
-                Err(e) => return Err(spawn_error(cmd, e)),
-            }
-            if self.interrupt.is_set() {
-                kill_group(&handle);
-                return Err(Error::interrupted());
-            }
-            if Instant::now() >= deadline {
-                kill_group(&handle);
-                return Err(Error::CommandFailed {
-                    command: cmd.to_string(),
-                    reason: format!(
-                        "no answer within {} (--command-timeout); the process was killed. Check that the cluster or AWS endpoint answers, or raise --command-timeout",
-                        format_duration(self.command_timeout)
-                    ),
-                });
+            if running.is_empty() {
+                break;
             }
             // Woken by output as it comes (not a fixed sleep): a quick command costs no more
-            // than it takes.
-            if closed {
-                std::thread::sleep(Duration::from_millis(1));
+            // than it takes. A child whose pipes are closed is only awaited: look again soon.
+            let nap = if running.iter().any(|c| c.closed == 2) {
+                1
             } else {
-                match receiver.recv_timeout(Duration::from_millis(5)) {
-                    Ok(chunk) => captured.push(chunk),
-                    Err(mpsc::RecvTimeoutError::Timeout) => {}
-                    Err(mpsc::RecvTimeoutError::Disconnected) => closed = true,
+                5
+            };
+            if let Ok((index, chunk)) = receiver.recv_timeout(Duration::from_millis(nap)) {
+                deliver(&mut running, index, chunk);
+            }
+            while let Ok((index, chunk)) = receiver.try_recv() {
+                deliver(&mut running, index, chunk);
+            }
+            if self.interrupt.is_set() {
+                for child in &running {
+                    kill_group(&child.handle);
+                    results[child.index] = Some(Err(Error::interrupted()));
+                }
+                break;
+            }
+            let mut still = Vec::with_capacity(running.len());
+            for mut child in running {
+                let read = &reads[child.index];
+                match child.look(read.cmd, self.max_output) {
+                    Look::Running => still.push(child),
+                    Look::Ended(result) => {
+                        let fails = match &result {
+                            Ok(out) => read.must_succeed && !out.output.success(),
+                            Err(_) => true,
+                        };
+                        if fails {
+                            failed = Some(failed.map_or(child.index, |f| f.min(child.index)));
+                        }
+                        results[child.index] = Some(result);
+                    }
                 }
             }
-        };
-        // A signal to the tool may have ended the child before the loop above saw the flag. Its
-        // exit status is then the signal's, not an answer.
-        self.interrupt.check()?;
-        // A process the child left in its group can keep a pipe open after the child has gone:
-        // it is ended with the group, and what it printed is read for a moment at most.
-        if !closed {
-            signal_group(&handle);
+            running = still;
         }
-        let drain_until = Instant::now() + Duration::from_secs(2);
-        while let Ok(chunk) =
-            receiver.recv_timeout(drain_until.saturating_duration_since(Instant::now()))
-        {
-            captured.push(chunk);
-        }
-        let code = status.code().unwrap_or_else(|| {
-            use std::os::unix::process::ExitStatusExt;
-            128 + status.signal().unwrap_or(0)
-        });
-        Ok(captured.into_output(code, started.elapsed()))
+        // A signal to the tool may have ended a child before the loop saw the flag: its exit
+        // status is then the signal's, not an answer.
+        let interrupted = self.interrupt.is_set();
+        results
+            .into_iter()
+            .enumerate()
+            .map(|(index, result)| match result {
+                Some(Ok(_)) | None if interrupted => Err(Error::interrupted()),
+                Some(result) => result,
+                None => Err(stopped(reads[index].cmd, failed.map(|f| reads[f].cmd))),
+            })
+            .collect()
     }
 
     /// Starts a long-running command (the port-forward) and waits for `ready_text` in its
@@ -191,14 +366,16 @@ impl Runner {
         ready_text: &str,
         limit: Duration,
     ) -> Result<BackgroundChild> {
-        let (handle, receiver) = self.start(cmd)?;
+        let (sender, receiver) = mpsc::channel::<(usize, Chunk)>();
+        let handle = self.start(cmd, 0, &sender)?;
+        drop(sender);
         let mut child = BackgroundChild {
             handle: Some(handle),
             seen: String::new(),
         };
         let deadline = Instant::now() + limit;
         loop {
-            if let Ok(Chunk::Out(bytes)) | Ok(Chunk::Err(bytes)) =
+            if let Ok((_, Chunk::Out(bytes) | Chunk::Err(bytes))) =
                 receiver.recv_timeout(Duration::from_millis(20))
             {
                 child.seen.push_str(&String::from_utf8_lossy(&bytes));
@@ -213,10 +390,10 @@ impl Runner {
                 .is_some();
             if exited {
                 // Let the last words arrive.
-                while let Ok(Chunk::Out(bytes)) | Ok(Chunk::Err(bytes)) =
-                    receiver.recv_timeout(Duration::from_millis(100))
-                {
-                    child.seen.push_str(&String::from_utf8_lossy(&bytes));
+                while let Ok((_, chunk)) = receiver.recv_timeout(Duration::from_millis(100)) {
+                    if let Chunk::Out(bytes) | Chunk::Err(bytes) = chunk {
+                        child.seen.push_str(&String::from_utf8_lossy(&bytes));
+                    }
                 }
                 let said = child.seen.trim().to_string();
                 let hint = if said.contains("address already in use")
@@ -311,6 +488,7 @@ impl Captured {
                 self.stderr.extend_from_slice(&bytes);
                 self.order.push((true, self.stderr.len()));
             }
+            Chunk::End => {}
         }
     }
 
@@ -318,7 +496,12 @@ impl Captured {
         self.stdout.len() + self.stderr.len()
     }
 
-    fn into_output(self, status: i32, duration: Duration) -> RunOutput {
+    fn into_output(
+        self,
+        status: i32,
+        started: std::time::SystemTime,
+        duration: Duration,
+    ) -> RunOutput {
         let text = |bytes: Vec<u8>| {
             String::from_utf8(bytes)
                 .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
@@ -330,6 +513,7 @@ impl Captured {
                 status,
             },
             order: self.order,
+            started,
             duration,
         }
     }
@@ -357,19 +541,25 @@ fn spawn_error(cmd: &Cmd, error: std::io::Error) -> Error {
     }
 }
 
-fn pump(mut pipe: std::io::PipeReader, sender: mpsc::Sender<Chunk>, wrap: fn(Vec<u8>) -> Chunk) {
+fn pump(
+    mut pipe: std::io::PipeReader,
+    index: usize,
+    sender: mpsc::Sender<(usize, Chunk)>,
+    wrap: fn(Vec<u8>) -> Chunk,
+) {
     std::thread::spawn(move || {
         let mut buffer = [0u8; 8192];
         loop {
             match pipe.read(&mut buffer) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
-                    if sender.send(wrap(buffer[..n].to_vec())).is_err() {
-                        break;
+                    if sender.send((index, wrap(buffer[..n].to_vec()))).is_err() {
+                        return;
                     }
                 }
             }
         }
+        let _ = sender.send((index, Chunk::End));
     });
 }
 

@@ -15,6 +15,13 @@ use crate::error::{Error, Result};
 use crate::model::{BackupNames, MessagingDeletions, RestoreOptions};
 use crate::process::Effect;
 
+/// A time as events.jsonl writes it (RFC 3339, UTC), for a time other than the event's own.
+pub fn timestamp(time: std::time::SystemTime) -> String {
+    jiff::Timestamp::try_from(time)
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+        .to_string()
+}
+
 /// The `prev` of the first event.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -50,6 +57,16 @@ pub enum Event {
         duration_ms: u64,
         stdout_bytes: usize,
         stderr_bytes: usize,
+        /// When it started, for a read run ahead side by side with others: its events are
+        /// written when its answer is taken, in runbook order (absent for every other command,
+        /// whose `command-started` event is written as it starts).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        started: Option<String>,
+    },
+    /// Reads about to run side by side (written before they start); each is then on record by
+    /// its own `command-started` and `command` events, in runbook order, when its answer is taken.
+    ReadsAhead {
+        argvs: Vec<Vec<String>>,
     },
     BackgroundStarted {
         argv: Vec<String>,
@@ -573,6 +590,7 @@ mod tests {
                 duration_ms: 12,
                 stdout_bytes: 100,
                 stderr_bytes: 0,
+                started: None,
             },
             Event::Gate {
                 gate: "delete-messaging".into(),

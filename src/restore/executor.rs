@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::error::Result;
 use crate::model::{Facts, RestoreOptions};
-use crate::process::{Cmd, Output};
+use crate::process::{Cmd, Output, Read};
 use crate::runbook::StepId;
 
 /// One answer of a wait's check.
@@ -94,6 +94,13 @@ pub trait Executor {
 
     /// Runs a read-only command whose non-zero exit the caller interprets (NotFound expected).
     fn probe(&mut self, cmd: &Cmd) -> Result<Option<Output>>;
+
+    /// Runs reads that need no other's answer side by side (at most four at a time); their
+    /// answers are then taken, and recorded, in the runbook's order by `read` and `probe` of
+    /// the same commands. Nothing runs where nothing reads (the offline plan).
+    fn read_ahead(&mut self, _reads: &[Read<'_>]) -> Result<()> {
+        Ok(())
+    }
 
     /// Runs a command that changes something; `None` when it is only shown (any plan).
     fn change(&mut self, cmd: &Cmd) -> Result<Option<Output>>;

@@ -8,7 +8,7 @@ use super::executor::Executor;
 use crate::error::Result;
 use crate::names::{RdsIdentifier, S3Uri};
 use crate::parse::{clickhouse, rds, velero};
-use crate::process::Cmd;
+use crate::process::{Cmd, Read};
 use crate::restore_point::Inventory;
 use crate::runbook::Commands;
 
@@ -29,10 +29,7 @@ pub fn clickhouse_backups(
     commands: &Commands,
     s3_uri: Option<&S3Uri>,
 ) -> Result<Option<(Cmd, Vec<clickhouse::ClickhouseBackup>)>> {
-    let cmd = match s3_uri {
-        Some(uri) => commands.s3_list(uri),
-        None => commands.clickhouse_backup_list(),
-    };
+    let cmd = clickhouse_listing(commands, s3_uri);
     let Some(out) = exec.probe(&cmd)? else {
         return Ok(None);
     };
@@ -54,8 +51,16 @@ pub fn clickhouse_backups(
     Ok(Some((cmd, backups)))
 }
 
-/// Reads the Velero backups, the ClickHouse backups and (with a source) the RDS snapshots.
-/// `None` when the executor runs nothing.
+/// The listing of the ClickHouse backups: `clickhouse-backup list` in the pod, or `aws s3 ls`.
+pub fn clickhouse_listing(commands: &Commands, s3_uri: Option<&S3Uri>) -> Cmd {
+    match s3_uri {
+        Some(uri) => commands.s3_list(uri),
+        None => commands.clickhouse_backup_list(),
+    }
+}
+
+/// Reads the Velero backups, the ClickHouse backups and (with a source) the RDS snapshots, side
+/// by side (none needs another's answer). `None` when the executor runs nothing.
 pub fn discover(
     exec: &mut dyn Executor,
     commands: &Commands,
@@ -64,6 +69,14 @@ pub fn discover(
     rds_source: Option<&RdsIdentifier>,
 ) -> Result<Option<Inventory>> {
     let cmd = commands.velero_backups_json();
+    let listing = clickhouse_listing(commands, clickhouse_s3_uri);
+    let snapshots_of = rds_source.map(|source| commands.describe_db_snapshots_of(source));
+    let mut reads = vec![Read::required(&cmd)];
+    if with_clickhouse {
+        reads.push(Read::answer(&listing));
+    }
+    reads.extend(snapshots_of.iter().map(Read::required));
+    exec.read_ahead(&reads)?;
     let Some(out) = exec.read(&cmd)? else {
         return Ok(None);
     };
@@ -76,9 +89,8 @@ pub fn discover(
     } else {
         Vec::new()
     };
-    let snapshots = match rds_source {
-        Some(source) => {
-            let cmd = commands.describe_db_snapshots_of(source);
+    let snapshots = match snapshots_of {
+        Some(cmd) => {
             let Some(out) = exec.read(&cmd)? else {
                 return Ok(None);
             };

@@ -2,6 +2,7 @@
 //! backups, the preflight, then every selected step), run against an `Executor` that decides
 //! what running means. No command-line types here: the engine takes `RestoreOptions`.
 
+pub mod ahead;
 pub mod discovery;
 pub mod executor;
 pub mod inventory;

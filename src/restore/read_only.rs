@@ -5,10 +5,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::ahead::{Ahead, leftover_note};
 use super::executor::{Background, Confirmation, Executor, GateOutcome, Wait, WaitEnd};
 use crate::error::Result;
 use crate::model::{Facts, RestoreOptions};
-use crate::process::{Cmd, Output, Runner, command_failed};
+use crate::process::{Cmd, Output, Read, RunOutput, Runner, command_failed};
 use crate::record::TranscriptEntry;
 use crate::record::transcript::{FULL_OUTPUT_LIMIT, LongOutput};
 use crate::runbook::StepId;
@@ -19,6 +20,8 @@ pub struct ReadOnlyExecutor {
     poll_interval: Duration,
     /// Runs the read-only commands; `None` for the offline plan.
     runner: Option<Runner>,
+    /// Answers of reads run ahead, side by side, not yet taken.
+    ahead: Ahead,
 }
 
 impl ReadOnlyExecutor {
@@ -27,6 +30,7 @@ impl ReadOnlyExecutor {
             entries: Vec::new(),
             poll_interval,
             runner: None,
+            ahead: Ahead::default(),
         }
     }
 
@@ -35,6 +39,7 @@ impl ReadOnlyExecutor {
             entries: Vec::new(),
             poll_interval,
             runner: Some(runner),
+            ahead: Ahead::default(),
         }
     }
 
@@ -42,12 +47,33 @@ impl ReadOnlyExecutor {
         self.entries.push(entry);
     }
 
+    /// Records the reads run ahead whose answers were not taken (a check before them stopped
+    /// the section), so that the plan shows every command that ran.
+    pub fn settle(&mut self) {
+        for (cmd, answer) in self.ahead.leftovers() {
+            self.entries.push(TranscriptEntry::Note {
+                text: leftover_note(&cmd, &answer),
+            });
+            if let Ok(out) = answer {
+                self.push_ran(&cmd, &out);
+            }
+        }
+    }
+
     fn run_read(&mut self, cmd: &Cmd) -> Result<Option<Output>> {
         let Some(runner) = self.runner.as_mut() else {
             self.entries.push(TranscriptEntry::planned(cmd));
             return Ok(None);
         };
-        let out = runner.run(cmd)?;
+        let out = match self.ahead.take(cmd) {
+            Some(answer) => answer?,
+            None => runner.run(cmd)?,
+        };
+        self.push_ran(cmd, &out);
+        Ok(Some(out.output))
+    }
+
+    fn push_ran(&mut self, cmd: &Cmd, out: &RunOutput) {
         if out.len() <= FULL_OUTPUT_LIMIT {
             self.entries.push(TranscriptEntry::ran(
                 cmd,
@@ -64,7 +90,6 @@ impl ReadOnlyExecutor {
                 text: long.summary(None),
             });
         }
-        Ok(Some(out.output))
     }
 
     fn show_wait(&mut self, wait: &Wait<'_>) {
@@ -82,6 +107,7 @@ impl ReadOnlyExecutor {
 
 impl Executor for ReadOnlyExecutor {
     fn section(&mut self, title: &str) -> Result<()> {
+        self.settle();
         let step = StepId::ALL
             .into_iter()
             .find(|step| step.title() == title)
@@ -113,6 +139,13 @@ impl Executor for ReadOnlyExecutor {
 
     fn probe(&mut self, cmd: &Cmd) -> Result<Option<Output>> {
         self.run_read(cmd)
+    }
+
+    fn read_ahead(&mut self, reads: &[Read<'_>]) -> Result<()> {
+        if let Some(runner) = self.runner.as_mut() {
+            self.ahead.run(runner, reads);
+        }
+        Ok(())
     }
 
     fn change(&mut self, cmd: &Cmd) -> Result<Option<Output>> {

@@ -62,7 +62,7 @@ impl Sim {
         let mut command = self.command();
         command.args(args);
         if let Some(fault) = fault {
-            command.env("ARTHUR_SIM_FAULT", fault);
+            command.envs(fault_env(fault));
         }
         if clear {
             command.env("ARTHUR_SIM_CLEAR", "1");
@@ -205,6 +205,9 @@ pub fn reference_calls() -> &'static Vec<String> {
         let sim = Sim::new();
         let output = sim.restore(None);
         assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+        // The sim's folder is this run's own (the ClickHouse Job's file is in it): `[DIR]`,
+        // as the sim spells any run's folder when it looks for the command of a fault.
+        let dir = sim.dir.path().display().to_string();
         sim.world()["calls"]
             .as_array()
             .unwrap()
@@ -217,9 +220,37 @@ pub fn reference_calls() -> &'static Vec<String> {
                     .map(|w| w.as_str().unwrap().to_string())
                     .collect::<Vec<_>>()
                     .join(" ")
+                    .replace(&dir, "[DIR]")
             })
             .collect()
     })
+}
+
+/// The environment of a planned fault `N:KIND`: the N-th command of the reference restore, named
+/// by its line and its occurrence, since reads run side by side reach the sim in any order.
+pub fn fault_env(fault: &str) -> Vec<(&'static str, String)> {
+    let mut env = vec![("ARTHUR_SIM_FAULT", fault.to_string())];
+    let calls = reference_calls();
+    if let Some(n) = fault
+        .split_once(':')
+        .and_then(|(n, _)| n.parse::<usize>().ok())
+        .filter(|n| (1..=calls.len()).contains(n))
+    {
+        let line = &calls[n - 1];
+        let occurrence = calls[..n].iter().filter(|c| *c == line).count();
+        env.push(("ARTHUR_SIM_FAULT_COMMAND", format!("{occurrence} {line}")));
+    }
+    env
+}
+
+/// The number of the call that received the planned fault, in the order calls arrived.
+pub fn faulted_call(world: &Value) -> Option<usize> {
+    world["calls"]
+        .as_array()?
+        .iter()
+        .find(|c| c["faulted"].as_bool() == Some(true))
+        .and_then(|c| c["n"].as_u64())
+        .map(|n| n as usize)
 }
 
 /// The number (1-based) of the first command of an uninterrupted restore containing `text`.

@@ -9,12 +9,13 @@ mod wait;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use super::ahead::{Ahead, leftover_note};
 use super::executor::{Background, Confirmation, Executor, GateOutcome, Wait, WaitEnd};
 use super::operator::{Operator, Tone};
 use crate::error::{Error, Result};
 use crate::model::{Facts, RestoreOptions, Timing};
 use crate::names::CliPath;
-use crate::process::{BackgroundChild, Cmd, Output, RunOutput, Runner, Tool, command_failed};
+use crate::process::{BackgroundChild, Cmd, Output, Read, RunOutput, Runner, Tool, command_failed};
 use crate::record::transcript;
 use crate::record::{Event, Reached, RunIdentity, RunRecord, RunState, RunStatus};
 use crate::runbook::StepId;
@@ -43,6 +44,8 @@ pub struct LiveExecutor {
     sections: Vec<(String, Instant)>,
     /// Warnings said during the run, said again at the end.
     warnings: Vec<String>,
+    /// Answers of reads run ahead, side by side, not yet taken (recorded when taken).
+    ahead: Ahead,
 }
 
 /// Whether the operator's screen showed how the run ended (then the error is not said again),
@@ -79,6 +82,7 @@ impl LiveExecutor {
             started: Instant::now(),
             sections: Vec::new(),
             warnings: Vec::new(),
+            ahead: Ahead::default(),
         }
     }
 
@@ -248,6 +252,7 @@ impl LiveExecutor {
         // Ended before the identity reads answered (interrupted, or a read refused): the first
         // event is written without what they would have learnt.
         self.write_start(None)?;
+        self.settle()?;
         let status = RunStatus::of(outcome);
         let error = outcome.as_ref().err();
         let run_dir = self.record.dir().path().display().to_string();
@@ -402,13 +407,39 @@ impl LiveExecutor {
             effect: cmd.effect,
         })?;
         let started = Instant::now();
-        let out = self.run_or_record_kill(cmd, started)?;
-        let shown = self.output_text(&out)?;
+        let ahead = self.ahead.take(cmd);
+        let ran_ahead = ahead.is_some();
+        let out = self.run_or_record_kill(cmd, started, ahead)?;
+        self.show_answer(cmd, &out, ran_ahead)?;
+        Ok(out.output)
+    }
+
+    /// A command's answer: in the transcript, on the screen, and its event.
+    fn show_answer(&mut self, cmd: &Cmd, out: &RunOutput, ran_ahead: bool) -> Result<()> {
+        let shown = self.output_text(out)?;
         self.write(&shown)?;
         self.screen
             .command_answered(&out.output.stdout, &out.output.stderr, out.output.status);
-        self.record_command(cmd, &out)?;
-        Ok(out.output)
+        self.record_command(cmd, out, ran_ahead)
+    }
+
+    /// Records the reads run ahead whose answers were not taken (a check before them refused,
+    /// or the section ended first): every command that ran is on record, after a note.
+    fn settle(&mut self) -> Result<()> {
+        for (cmd, answer) in self.ahead.leftovers() {
+            self.comment(&leftover_note(&cmd, &answer))?;
+            if let Ok(out) = answer {
+                let line = cmd.to_string();
+                self.write(&format!("$ {line}\n"))?;
+                self.screen.command_started(&line);
+                self.event(Event::CommandStarted {
+                    argv: cmd.argv(),
+                    effect: cmd.effect,
+                })?;
+                self.show_answer(&cmd, &out, true)?;
+            }
+        }
+        Ok(())
     }
 
     /// What the transcript shows of an output: all of it, or for a long one its head and a
@@ -427,8 +458,13 @@ impl LiveExecutor {
 
     /// Runs the command; when it ends without an answer (time limit, interruption), says so in
     /// the transcript and events.jsonl before passing the error on.
-    fn run_or_record_kill(&mut self, cmd: &Cmd, started: Instant) -> Result<RunOutput> {
-        let result = self.runner.run(cmd);
+    fn run_or_record_kill(
+        &mut self,
+        cmd: &Cmd,
+        started: Instant,
+        ahead: Option<Result<RunOutput>>,
+    ) -> Result<RunOutput> {
+        let result = ahead.unwrap_or_else(|| self.runner.run(cmd));
         if let Err(error) = &result {
             let reason = match error {
                 Error::Interrupted { .. } => {
@@ -452,10 +488,12 @@ impl LiveExecutor {
     fn show(&mut self, cmd: &Cmd, out: &RunOutput) -> Result<()> {
         let shown = self.output_text(out)?;
         self.write(&format!("$ {cmd}\n{shown}"))?;
-        self.record_command(cmd, out)
+        self.record_command(cmd, out, false)
     }
 
-    fn record_command(&mut self, cmd: &Cmd, out: &RunOutput) -> Result<()> {
+    /// The command's event; a read run ahead keeps the time it really started (its events are
+    /// written when its answer is taken, in runbook order).
+    fn record_command(&mut self, cmd: &Cmd, out: &RunOutput, ran_ahead: bool) -> Result<()> {
         self.event(Event::Command {
             argv: cmd.argv(),
             effect: cmd.effect,
@@ -463,6 +501,7 @@ impl LiveExecutor {
             duration_ms: millis(out.duration),
             stdout_bytes: out.output.stdout.len(),
             stderr_bytes: out.output.stderr.len(),
+            started: ran_ahead.then(|| crate::record::events::timestamp(out.started)),
         })
     }
 }
@@ -489,6 +528,7 @@ impl Background for LiveBackground {
 
 impl Executor for LiveExecutor {
     fn section(&mut self, title: &str) -> Result<()> {
+        self.settle()?;
         self.runner.interrupt().check()?;
         self.sections.push((title.to_string(), Instant::now()));
         self.screen.section(title);
@@ -513,6 +553,17 @@ impl Executor for LiveExecutor {
 
     fn probe(&mut self, cmd: &Cmd) -> Result<Option<Output>> {
         self.execute(cmd).map(Some)
+    }
+
+    /// The reads about to run side by side are on record first (`reads-ahead`), so that a run
+    /// killed while they run says what it had started.
+    fn read_ahead(&mut self, reads: &[Read<'_>]) -> Result<()> {
+        self.runner.interrupt().check()?;
+        self.event(Event::ReadsAhead {
+            argvs: reads.iter().map(|read| read.cmd.argv()).collect(),
+        })?;
+        self.ahead.run(&mut self.runner, reads);
+        Ok(())
     }
 
     fn change(&mut self, cmd: &Cmd) -> Result<Option<Output>> {

@@ -108,7 +108,7 @@ impl LiveExecutor {
                 }
                 self.show(&probe, &out)?;
             } else {
-                self.record_command(&probe, &out)?;
+                self.record_command(&probe, &out, false)?;
             }
             match answer {
                 Err(error) => return self.wait_failed(&progress, error),

@@ -3,13 +3,18 @@
 
 use super::Context;
 use crate::error::{Error, Result};
-use crate::process::{Cmd, Output, Tool};
+use crate::process::{Cmd, Output, Read, Tool};
 use crate::record::Reached;
 use crate::record::transcript::IDENTITY_TITLE;
 use crate::runbook::StepId;
 
 pub fn identify(cx: &mut Context<'_>) -> Result<()> {
     cx.exec.section(IDENTITY_TITLE)?;
+    // None of these reads needs another's answer: they run side by side, and are taken below
+    // in this order.
+    let reads = identity_reads(cx);
+    cx.exec
+        .read_ahead(&reads.iter().map(Read::answer).collect::<Vec<_>>())?;
     let versions = versions(cx)?;
     let context = kube_context(cx)?;
     let uid = cluster_uid(cx)?;
@@ -36,6 +41,28 @@ pub fn identify(cx: &mut Context<'_>) -> Result<()> {
     Ok(())
 }
 
+/// The identity's reads, in the order they are taken: the versions, the kube context, the
+/// cluster and the AWS account.
+fn identity_reads(cx: &Context<'_>) -> Vec<Cmd> {
+    let mut reads: Vec<Cmd> = Tool::ALL.iter().map(|t| cx.commands.version(*t)).collect();
+    if needs_kots(cx) {
+        reads.push(cx.commands.kots_version());
+    }
+    reads.extend([
+        cx.commands.current_context(),
+        cx.commands.cluster_identity(),
+        cx.commands.aws_caller_identity(),
+    ]);
+    reads
+}
+
+/// The kots plugin is asked its version when a step uses it.
+fn needs_kots(cx: &Context<'_>) -> bool {
+    [StepId::Platform, StepId::Messaging, StepId::Smoke]
+        .iter()
+        .any(|step| cx.options.includes(*step))
+}
+
 /// What a command answered on its first line, or why it could not; `None` when not run.
 fn answer(cx: &mut Context<'_>, cmd: &Cmd) -> Result<Option<String>> {
     Ok(cx.exec.probe(cmd)?.map(|out| {
@@ -57,11 +84,10 @@ fn versions(cx: &mut Context<'_>) -> Result<Vec<String>> {
             versions.push(format!("{tool}: {version}"));
         }
     }
-    let needs_kots = [StepId::Platform, StepId::Messaging, StepId::Smoke]
-        .iter()
-        .any(|step| cx.options.includes(*step));
     let kots = cx.commands.kots_version();
-    if needs_kots && let Some(version) = answer(cx, &kots)? {
+    if needs_kots(cx)
+        && let Some(version) = answer(cx, &kots)?
+    {
         versions.push(format!("kots: {version}"));
     }
     Ok(versions)

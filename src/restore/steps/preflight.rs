@@ -6,12 +6,18 @@ use super::{Context, parsed, required};
 use crate::error::{Error, Result};
 use crate::names::{RdsIdentifier, SnapshotId, VeleroBackupName};
 use crate::parse::{clickhouse, kube, rds, velero};
-use crate::process::command_failed;
+use crate::process::{Cmd, Read, command_failed};
 use crate::record::transcript::PREFLIGHT_TITLE;
 use crate::runbook::{StepId, VeleroComponent, fixed};
 
 pub fn preflight(cx: &mut Context<'_>) -> Result<()> {
     cx.exec.section(PREFLIGHT_TITLE)?;
+    // The checks' first reads need no other's answer: they run side by side, and are taken
+    // below in this order. Reads that depend on an answer (a snapshot not in its source's
+    // listing, a Job to adopt) run when they are needed.
+    let reads = preflight_reads(cx);
+    cx.exec
+        .read_ahead(&reads.iter().map(Read::answer).collect::<Vec<_>>())?;
     check_namespaces(cx)?;
     for component in VeleroComponent::ALL {
         if cx.options.includes(component.step()) {
@@ -41,6 +47,46 @@ pub fn preflight(cx: &mut Context<'_>) -> Result<()> {
         }
     }
     cx.note("preflight passed: nothing has been changed so far")
+}
+
+/// The reads every check below begins with, in the order the checks take them.
+fn preflight_reads(cx: &Context<'_>) -> Vec<Cmd> {
+    let mut reads = vec![
+        cx.commands.get_namespace(&cx.options.namespace),
+        cx.commands.get_namespace(&cx.options.velero_namespace),
+    ];
+    for component in VeleroComponent::ALL {
+        if cx.options.includes(component.step())
+            && let Some(backup) = cx.options.backups.velero(component)
+        {
+            reads.push(cx.commands.velero_backup_json(backup));
+        }
+    }
+    if cx.options.includes(StepId::Rds) && cx.options.rds.snapshot.is_some() {
+        let rds = &cx.options.rds;
+        match (&rds.source, &rds.snapshot) {
+            (Some(source), _) => reads.push(cx.commands.describe_db_snapshots_of(source)),
+            (None, Some(snapshot)) => reads.push(cx.commands.describe_db_snapshot(snapshot)),
+            (None, None) => {}
+        }
+        reads.extend(
+            rds.instance
+                .iter()
+                .map(|i| cx.commands.describe_db_instance(i)),
+        );
+        reads.extend(rds.like.iter().map(|i| cx.commands.describe_db_instance(i)));
+    }
+    if cx.options.includes(StepId::Clickhouse) && cx.options.backups.clickhouse.is_some() {
+        reads.push(crate::restore::inventory::clickhouse_listing(
+            &cx.commands,
+            cx.options.clickhouse_s3_uri.as_ref(),
+        ));
+        reads.push(cx.commands.get_cronjobs());
+        if !cx.facts.clickhouse_job_applied {
+            reads.push(cx.commands.get_restore_job());
+        }
+    }
+    reads
 }
 
 /// The Job exists and this run sent `kubectl apply` without seeing the answer: it is this

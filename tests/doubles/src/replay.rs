@@ -14,10 +14,17 @@
 //!   `#> terminate`           send SIGTERM to the caller after answering
 //!   `#> repeat`              answer every matching call (polls until something changes); the
 //!                            entry is passed over once a call matches the next entry instead
+//!   `#> delay-ms: N`         answer after N milliseconds (reads side by side finishing in an
+//!                            order of the session's choosing)
 //!   `#> include: PATH`       (between commands) the entries of another session file
 //!
 //! Environment: ARTHUR_REPLAY_SESSION (the session file), ARTHUR_REPLAY_STATE (a folder where
 //! the cursor and `calls.log`, one line per command received, are kept).
+//!
+//! Reads run side by side (`Runner::run_side_by_side`, at most `SIDE_BY_SIDE` at a time) reach
+//! the replay in any order: a read may answer an entry up to `SIDE_BY_SIDE - 1` places after
+//! the first one not yet answered, when every entry it passes over is a read too. A command
+//! that changes something is answered only in its place. Calls are taken one at a time (a lock).
 
 use std::fs;
 use std::io::Write;
@@ -43,6 +50,7 @@ struct Entry {
     interrupt: bool,
     terminate: bool,
     repeat: bool,
+    delay_ms: u64,
 }
 
 fn main() {
@@ -70,49 +78,9 @@ fn run() -> Result<i32, String> {
     let session = PathBuf::from(env("ARTHUR_REPLAY_SESSION")?);
     let state = PathBuf::from(env("ARTHUR_REPLAY_STATE")?);
     let entries = load(&session)?;
-    let cursor_path = state.join("cursor");
-    let cursor: usize = fs::read_to_string(&cursor_path)
-        .ok()
-        .and_then(|c| c.trim().parse().ok())
-        .unwrap_or(0);
-    let log = |what: &str| {
-        if let Ok(mut file) = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(state.join("calls.log"))
-        {
-            let _ = writeln!(file, "{what}");
-        }
-    };
-    // A repeating entry answers until a call matches the entry after it.
-    let mut cursor = cursor;
-    if let (Some(current), Some(next)) = (entries.get(cursor), entries.get(cursor + 1))
-        && current.repeat
-        && !matches(&current.line, &line)
-        && matches(&next.line, &line)
-    {
-        cursor += 1;
-    }
-    let Some(entry) = entries.get(cursor) else {
-        log(&format!("UNEXPECTED {line}"));
-        return Err(format!(
-            "unexpected command `{line}`: the session {} has no more commands",
-            session.display()
-        ));
-    };
-    if !matches(&entry.line, &line) {
-        log(&format!("UNEXPECTED {line}"));
-        return Err(format!(
-            "unexpected command `{line}`; the session {} expects `{}` (command {} of {})",
-            session.display(),
-            entry.line,
-            cursor + 1,
-            entries.len()
-        ));
-    }
-    log(&line);
-    let next = if entry.repeat { cursor } else { cursor + 1 };
-    fs::write(&cursor_path, next.to_string()).map_err(|e| e.to_string())?;
+    let chosen = take_entry(&entries, &session, &state, &line)?;
+    let entry = &entries[chosen];
+    delay(&line, entry.delay_ms);
     {
         let mut out = std::io::stdout().lock();
         for chunk in &entry.stdout {
@@ -143,6 +111,186 @@ fn run() -> Result<i32, String> {
         std::thread::sleep(std::time::Duration::from_secs(120));
     }
     Ok(entry.status)
+}
+
+/// The cursor (the first entry not yet answered) and the entries after it answered ahead.
+fn load_cursor(path: &Path) -> (usize, Vec<usize>) {
+    let text = fs::read_to_string(path).unwrap_or_default();
+    let mut lines = text.lines();
+    let cursor = lines
+        .next()
+        .and_then(|c| c.trim().parse().ok())
+        .unwrap_or(0);
+    let taken = lines
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    (cursor, taken)
+}
+
+/// The entry a read run side by side answers, out of its place: one of the next entries not
+/// yet answered (at most `SIDE_BY_SIDE` from the cursor on), when it and every entry it passes
+/// over are reads.
+fn read_side_by_side(
+    entries: &[Entry],
+    cursor: usize,
+    taken: &[usize],
+    line: &str,
+) -> Option<usize> {
+    if !is_read(line) {
+        return None;
+    }
+    let mut open = 0;
+    for (index, entry) in entries.iter().enumerate().skip(cursor) {
+        if taken.contains(&index) {
+            continue;
+        }
+        if entry.repeat || !is_read(&entry.line) || open == arthur_restore::process::SIDE_BY_SIDE {
+            return None;
+        }
+        if matches(&entry.line, line) {
+            return Some(index);
+        }
+        open += 1;
+    }
+    None
+}
+
+/// Whether a command line only reads (as the runbook's reads are spelled).
+fn is_read(line: &str) -> bool {
+    let words: Vec<&str> = line.split(' ').collect();
+    let word = |n: usize| words.get(n).copied().unwrap_or("");
+    match word(0) {
+        "kubectl" => {
+            ["get", "describe", "version", "config", "logs"].contains(&word(1))
+                || (word(1) == "kots" && ["get", "version"].contains(&word(2)))
+                || (word(1) == "exec" && line.ends_with("clickhouse-backup list"))
+        }
+        "velero" => {
+            word(1) == "version"
+                || (["backup", "restore"].contains(&word(1))
+                    && ["get", "describe", "logs"].contains(&word(2)))
+        }
+        "aws" => {
+            line.contains(" describe-")
+                || line.contains(" get-caller-identity")
+                || line.contains(" s3 ls ")
+                || word(1) == "--version"
+        }
+        "curl" => word(1) == "--version",
+        _ => false,
+    }
+}
+
+/// Takes the entry that answers `line` (one at a time, under the state's lock): the entry at
+/// the cursor, or a read's entry ahead of it (reads run side by side); logs the call.
+fn take_entry(
+    entries: &[Entry],
+    session: &Path,
+    state: &Path,
+    line: &str,
+) -> Result<usize, String> {
+    let lock = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(state.join("lock"))
+        .map_err(|e| format!("cannot open the replay's lock: {e}"))?;
+    lock.lock()
+        .map_err(|e| format!("cannot take the replay's lock: {e}"))?;
+    let cursor_path = state.join("cursor");
+    let (cursor, mut taken) = load_cursor(&cursor_path);
+    let log = |what: &str| {
+        if let Ok(mut file) = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(state.join("calls.log"))
+        {
+            let _ = writeln!(file, "{what}");
+        }
+    };
+    // A repeating entry answers until a call matches the entry after it.
+    let mut cursor = cursor;
+    if let (Some(current), Some(next)) = (entries.get(cursor), entries.get(cursor + 1))
+        && current.repeat
+        && !matches(&current.line, line)
+        && matches(&next.line, line)
+    {
+        cursor += 1;
+    }
+    let Some(entry) = entries.get(cursor) else {
+        log(&format!("UNEXPECTED {line}"));
+        return Err(format!(
+            "unexpected command `{line}`: the session {} has no more commands",
+            session.display()
+        ));
+    };
+    let chosen = if matches(&entry.line, line) {
+        Some(cursor)
+    } else {
+        read_side_by_side(entries, cursor, &taken, line)
+    };
+    let Some(chosen) = chosen else {
+        log(&format!("UNEXPECTED {line}"));
+        return Err(format!(
+            "unexpected command `{line}`; the session {} expects `{}` (command {} of {})",
+            session.display(),
+            entry.line,
+            cursor + 1,
+            entries.len()
+        ));
+    };
+    log(line);
+    let entry = &entries[chosen];
+    let mut next = cursor;
+    if chosen != cursor {
+        taken.push(chosen);
+    } else if !entry.repeat {
+        next += 1;
+        // Entries answered ahead of their place are passed over now.
+        while let Some(at) = taken.iter().position(|t| *t == next) {
+            taken.swap_remove(at);
+            next += 1;
+        }
+    }
+    let taken_text: Vec<String> = taken.iter().map(ToString::to_string).collect();
+    fs::write(&cursor_path, format!("{next}\n{}\n", taken_text.join(" ")))
+        .map_err(|e| e.to_string())?;
+    drop(lock);
+    Ok(chosen)
+}
+
+/// `ARTHUR_REPLAY_DELAY_MS`: every answer comes after this long (the round trip to an API
+/// server), and `ARTHUR_REPLAY_SLOW_MS` for the slow listings (`clickhouse-backup list`, RDS
+/// snapshots); `ARTHUR_REPLAY_JITTER_MS`: a random delay up to this long, so that reads run
+/// side by side finish in any order; and the entry's own `#> delay-ms`. Taken after the lock is
+/// let go: calls wait side by side.
+fn delay(line: &str, session_ms: u64) {
+    let millis = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let slow = line.ends_with("clickhouse-backup list") || line.contains(" describe-db-snapshots");
+    let mut wait = if slow && millis("ARTHUR_REPLAY_SLOW_MS") > 0 {
+        millis("ARTHUR_REPLAY_SLOW_MS")
+    } else {
+        millis("ARTHUR_REPLAY_DELAY_MS")
+    };
+    wait += session_ms;
+    let jitter = millis("ARTHUR_REPLAY_JITTER_MS");
+    if jitter > 0 {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::from(d.subsec_nanos()));
+        wait += (nanos ^ u64::from(std::process::id()).wrapping_mul(2_654_435_761)) % jitter;
+    }
+    if wait > 0 {
+        std::thread::sleep(std::time::Duration::from_millis(wait));
+    }
 }
 
 fn env(name: &str) -> Result<String, String> {
@@ -201,6 +349,11 @@ fn load(path: &Path) -> Result<Vec<Entry>, String> {
                 "interrupt" => entry.interrupt = true,
                 "repeat" => entry.repeat = true,
                 "terminate" => entry.terminate = true,
+                "delay-ms" => {
+                    entry.delay_ms = value
+                        .parse()
+                        .map_err(|_| format!("{}: bad `#> delay-ms: {value}`", path.display()))?;
+                }
                 other => return Err(format!("{}: unknown directive `{other}`", path.display())),
             }
             continue;

@@ -3,6 +3,9 @@
 
 use crate::*;
 
+/// `ARTHUR_SIM_FAULT=N:KIND`: the fault, and the N-th command received. With
+/// `ARTHUR_SIM_FAULT_COMMAND="K LINE"` it is the K-th call of that command line instead (reads
+/// run side by side arrive in any order: the matrices name the command, not its arrival).
 pub(crate) fn fault() -> Option<(u64, String)> {
     let spec = std::env::var("ARTHUR_SIM_FAULT").ok()?;
     let (n, kind) = spec.split_once(':')?;
@@ -13,9 +16,48 @@ pub(crate) fn fault_kind() -> Option<String> {
     fault().map(|(_, kind)| kind)
 }
 
+/// The command line being answered (set once, as the call begins).
+pub(crate) static CURRENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
 /// The fault applies to the command being answered.
 pub(crate) fn fault_now(world: &World) -> bool {
-    fault().is_some_and(|(n, _)| n == world.calls.len() as u64 + 1)
+    let Some((n, _)) = fault() else {
+        return false;
+    };
+    let Some((k, line)) = std::env::var("ARTHUR_SIM_FAULT_COMMAND")
+        .ok()
+        .and_then(|spec| {
+            let (k, line) = spec.split_once(' ')?;
+            Some((k.parse::<usize>().ok()?, line.to_string()))
+        })
+    else {
+        return n == world.calls.len() as u64 + 1;
+    };
+    // The tests name the run's folder `[DIR]`: the folder of this world.
+    let dir = std::env::var("ARTHUR_SIM_STATE")
+        .ok()
+        .and_then(|state| {
+            std::path::Path::new(&state)
+                .parent()
+                .map(|p| p.display().to_string())
+        })
+        .unwrap_or_default();
+    let spelled = |text: &str| {
+        if dir.is_empty() {
+            text.to_string()
+        } else {
+            text.replace(&dir, "[DIR]")
+        }
+    };
+    let current = spelled(CURRENT.get().map(String::as_str).unwrap_or(""));
+    current == line
+        && world
+            .calls
+            .iter()
+            .filter(|call| spelled(&call.argv.join(" ")) == line)
+            .count()
+            + 1
+            == k
 }
 
 /// The realistic error of each CLI for a fault kind.

@@ -8,7 +8,9 @@
 //! Static listings come from the recorded fixtures (`ARTHUR_SIM_FIXTURES`); the world lives in
 //! `ARTHUR_SIM_STATE` (created on first use). Faults, for the crash-point and fault matrices:
 //!
-//!   `ARTHUR_SIM_FAULT=N:KIND`  at the N-th command received (1-based), one of:
+//!   `ARTHUR_SIM_FAULT=N:KIND`  at the N-th command received (1-based; or, with
+//!                              `ARTHUR_SIM_FAULT_COMMAND="K LINE"`, at the K-th call of LINE),
+//!                              one of:
 //!     `interrupt`, `terminate`, `kill`   do what the command does, then send SIGINT, SIGTERM or
 //!                                        SIGKILL to the caller and hang (the caller stops us)
 //!     `interrupt-twice`                  the same with two SIGINTs (Ctrl-C pressed twice)
@@ -66,19 +68,18 @@ fn main() {
         clear_blocking(&mut world);
     }
     let n = world.calls.len() as u64 + 1;
-    let planned = fault().filter(|(at, _)| *at == n).map(|(_, kind)| kind);
-    let early = planned.as_deref().filter(|k| {
-        [
-            "notfound",
-            "forbidden",
-            "refused",
-            "throttled",
-            "hang",
-            "garbage",
-            "signal",
-        ]
-        .contains(k)
-    });
+    let _ = CURRENT.set(format!("{tool} {}", args.join(" ")).trim_end().to_string());
+    let planned = fault_kind().filter(|_| fault_now(&world));
+    const EARLY: [&str; 7] = [
+        "notfound",
+        "forbidden",
+        "refused",
+        "throttled",
+        "hang",
+        "garbage",
+        "signal",
+    ];
+    let early = planned.as_deref().filter(|k| EARLY.contains(k));
     let answer = match early {
         Some(kind) if ["notfound", "forbidden", "refused", "throttled"].contains(&kind) => {
             Some(failure(&tool, kind))
@@ -116,6 +117,7 @@ fn main() {
         changed: answer.as_ref().and_then(|a| a.changed.clone()),
         missing: answer.as_ref().is_some_and(|a| a.missing),
         pid: std::process::id(),
+        faulted: planned.is_some(),
     });
     save_state(&mut file, &world);
     drop(file);

@@ -63,6 +63,9 @@ pub struct Call {
     /// The process that answered (to check that none outlives the tool).
     #[serde(default)]
     pub(crate) pid: u32,
+    /// This call received the planned fault.
+    #[serde(default)]
+    pub(crate) faulted: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
