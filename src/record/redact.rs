@@ -77,6 +77,16 @@ static VALUE_LINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^(\s*)(value|valuePlaintext|default|data):\s*(.+)$").expect("valid")
 });
 
+/// Every word or form without which no pattern above can match a line, in one search: a line
+/// without any of them, read outside any secret block, leaves as it came (most lines of a long
+/// listing do, and one search of a line costs far less than a dozen).
+static MAY_HOLD_A_SECRET: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"(?i){SECRET_WORDS}|auth|valueplaintext|privatekey|cookie|akia|asia|bearer|basic|://|x-api-key|gh[pousr]_|github_pat_|xox[abposr]-|-----begin"
+    ))
+    .expect("valid")
+});
+
 /// A nested block whose lines are secret: opened by a key line, its lines are those indented at
 /// least as much as the first line after the key (the key's own indentation says little: an
 /// error message or a merged stream may have put text before it).
@@ -147,6 +157,10 @@ fn inside(block: &mut Option<Block>, indent: usize, blank: bool) -> bool {
 impl Reading {
     /// The redacted form of one line's body (the line without a transcript's `# `).
     fn line(&mut self, body: &str) -> String {
+        let outside = !self.pem && self.secret_scalar.is_none() && self.secret_block.is_none();
+        if outside && !MAY_HOLD_A_SECRET.is_match(body) {
+            return body.to_string();
+        }
         let indent = indent_of(body);
         let blank = body.trim().is_empty();
         if self.pem {
