@@ -41,7 +41,7 @@ pub fn backups(global: &GlobalArgs, args: &BackupsArgs) -> Result<i32> {
     // A missing CLI is exit 3 here too (with --check as well): nothing was listed.
     ?;
     let runner = runner.with_max_output(args.max_output);
-    let mut exec = ReadOnlyExecutor::reading(std::time::Duration::from_secs(1), runner);
+    let mut exec = ReadOnlyExecutor::answering(std::time::Duration::from_secs(1), runner);
     let source = args.rds_source.clone().or_else(|| args.rds_like.clone());
     let inventory = discover(
         &mut exec,

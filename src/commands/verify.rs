@@ -30,7 +30,7 @@ pub fn verify(global: &GlobalArgs, args: &VerifyArgs) -> Result<i32> {
     };
     let runner = Runner::locating(tools, args.timing.command_timeout, interrupt.clone())?
         .with_max_output(args.max_output);
-    let mut exec = ReadOnlyExecutor::reading(args.timing.poll_interval, runner);
+    let mut exec = ReadOnlyExecutor::answering(args.timing.poll_interval, runner);
     // The cluster's identity and the listings need no other's answer: side by side.
     let cluster_read = commands.cluster_identity();
     let listings = listings(&commands, &restore_names);

@@ -22,6 +22,9 @@ pub struct ReadOnlyExecutor {
     runner: Option<Runner>,
     /// Answers of reads run ahead, side by side, not yet taken.
     ahead: Ahead,
+    /// The commands' outputs are kept as entries (a plan prints them); `verify` and `backups`
+    /// only judge the answers, so nothing is kept (a long listing's head and digest included).
+    keeps_outputs: bool,
 }
 
 impl ReadOnlyExecutor {
@@ -31,6 +34,7 @@ impl ReadOnlyExecutor {
             poll_interval,
             runner: None,
             ahead: Ahead::default(),
+            keeps_outputs: true,
         }
     }
 
@@ -40,6 +44,16 @@ impl ReadOnlyExecutor {
             poll_interval,
             runner: Some(runner),
             ahead: Ahead::default(),
+            keeps_outputs: true,
+        }
+    }
+
+    /// Runs the reads for their answers alone: no entry keeps their outputs (`verify`,
+    /// `backups`, which print what they judge, not a transcript).
+    pub fn answering(poll_interval: Duration, runner: Runner) -> ReadOnlyExecutor {
+        ReadOnlyExecutor {
+            keeps_outputs: false,
+            ..ReadOnlyExecutor::reading(poll_interval, runner)
         }
     }
 
@@ -74,6 +88,9 @@ impl ReadOnlyExecutor {
     }
 
     fn push_ran(&mut self, cmd: &Cmd, out: &RunOutput) {
+        if !self.keeps_outputs {
+            return;
+        }
         if out.len() <= FULL_OUTPUT_LIMIT {
             self.entries.push(TranscriptEntry::ran(
                 cmd,
