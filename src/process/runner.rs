@@ -468,32 +468,65 @@ fn signal_group(handle: &duct::Handle) {
 }
 
 /// What a command printed, kept once: stdout and stderr apart, and the order in which their
-/// pieces came (for the transcript), not a second copy.
+/// pieces came (for the transcript), not a second copy. The pieces are kept as they came and
+/// joined once at the end, at their exact size: a long listing is copied once, not at every
+/// doubling of a growing buffer (which, with musl's allocator, also touched new pages each time).
 #[derive(Default)]
 struct Captured {
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
+    stdout: Stream,
+    stderr: Stream,
     /// (from stderr, end offset in its stream) for each piece, in arrival order.
     order: Vec<(bool, usize)>,
+}
+
+/// One stream's pieces, in order, and their length together.
+#[derive(Default)]
+struct Stream {
+    pieces: Vec<Vec<u8>>,
+    len: usize,
+}
+
+impl Stream {
+    fn push(&mut self, bytes: Vec<u8>) -> usize {
+        self.len += bytes.len();
+        self.pieces.push(bytes);
+        self.len
+    }
+
+    fn into_text(self) -> String {
+        let bytes = match self.pieces.len() {
+            0 => Vec::new(),
+            1 => self.pieces.into_iter().next().unwrap_or_default(),
+            _ => {
+                let mut whole = Vec::with_capacity(self.len);
+                for piece in self.pieces {
+                    whole.extend_from_slice(&piece);
+                }
+                whole
+            }
+        };
+        String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    }
 }
 
 impl Captured {
     fn push(&mut self, chunk: Chunk) {
         match chunk {
             Chunk::Out(bytes) => {
-                self.stdout.extend_from_slice(&bytes);
-                self.order.push((false, self.stdout.len()));
+                let end = self.stdout.push(bytes);
+                self.order.push((false, end));
             }
             Chunk::Err(bytes) => {
-                self.stderr.extend_from_slice(&bytes);
-                self.order.push((true, self.stderr.len()));
+                let end = self.stderr.push(bytes);
+                self.order.push((true, end));
             }
             Chunk::End => {}
         }
     }
 
     fn len(&self) -> usize {
-        self.stdout.len() + self.stderr.len()
+        self.stdout.len + self.stderr.len
     }
 
     fn into_output(
@@ -502,14 +535,10 @@ impl Captured {
         started: std::time::SystemTime,
         duration: Duration,
     ) -> RunOutput {
-        let text = |bytes: Vec<u8>| {
-            String::from_utf8(bytes)
-                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
-        };
         RunOutput {
             output: Output {
-                stdout: text(self.stdout),
-                stderr: text(self.stderr),
+                stdout: self.stdout.into_text(),
+                stderr: self.stderr.into_text(),
                 status,
             },
             order: self.order,
@@ -548,7 +577,7 @@ fn pump(
     wrap: fn(Vec<u8>) -> Chunk,
 ) {
     std::thread::spawn(move || {
-        let mut buffer = [0u8; 8192];
+        let mut buffer = vec![0u8; 64 * 1024];
         loop {
             match pipe.read(&mut buffer) {
                 Ok(0) | Err(_) => break,
