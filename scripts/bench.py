@@ -5,9 +5,12 @@ each against a floor measured in the same run on the same listing:
 - the runbook's own shell pipeline where there is one: `velero backup get | grep messaging`,
   `kubectl get pods | grep -v Running | wc -l` (the fake CLI answering the table).
 
-Targets (printed with pass/fail): `backups` no slower than jq at 50k operations; `verify` within
-1.5x of the shell pipeline at 10k pods; peak memory within 3x of the listing; time growing near
-linearly from one size to the next (per-item growth at most 1.5).
+Targets (printed with pass/fail): `backups` no slower than jq from 10k operations on (the
+listing is pretty-printed, as `velero backup get -o json` prints it); peak memory within 3x of
+the listing; time growing near linearly from one size to the next (per-item growth at most 1.5).
+`verify`'s floor that matters is its slowest read, not a one-table pipeline: that target is the
+latency table's (scripts/latency.py, printed after this one), with the fake CLIs answering after
+an API server's delay.
 
 The fake CLIs are the replay program, which streams each listing from a file. Times are the best
 of three runs (machines here are shared and noisy); memory is the largest resident set of the
@@ -16,6 +19,7 @@ tool's process tree (the replay program streams, so it is the tool's).
 
 import copy
 import json
+import latency
 import os
 import subprocess
 import sys
@@ -28,7 +32,7 @@ QUICK = "--quick" in sys.argv[4:]
 TOOL = os.path.join(REPO, "target/release/arthur-restore")
 # The static release's binary (scripts/bench builds it when the musl target is installed).
 STATIC = os.path.join(REPO, "target/x86_64-unknown-linux-musl/release/arthur-restore")
-OPERATIONS = [1000, 10000] if QUICK else [1000, 10000, 50000]
+OPERATIONS = [1000, 10000] if QUICK else [1000, 10000, 20000, 50000]
 PODS = [1000, 10000]
 RUNS = 3
 
@@ -247,8 +251,8 @@ def main():
             f"{ops:>7} {row['listing_mb']:>10.1f} {row['tool_s']:>8.3f} {row['jq_s']:>8.3f} {row['tool_s'] / row['jq_s']:>8.2f} {row['pipe_s']:>8.3f} {row['tool_mb']:>8.1f} {row['mem_ratio']:>8.2f} {growth_text(row):>7}"
         )
         judge(row, previous, "backups", "operations", failed)
-        if ops == 50000 and row["tool_s"] > row["jq_s"]:
-            failed.append(f"backups at 50k operations: {row['tool_s']:.3f}s, slower than jq's {row['jq_s']:.3f}s")
+        if ops >= 10000 and row["tool_s"] > row["jq_s"]:
+            failed.append(f"backups at {ops} operations: {row['tool_s']:.3f}s, slower than jq's {row['jq_s']:.3f}s")
         previous = row
 
     if os.path.exists(STATIC):
@@ -286,14 +290,14 @@ def main():
             f"{pods:>7} {row['listing_mb']:>10.1f} {row['tool_s']:>8.3f} {row['jq_s']:>8.3f} {row['pipe_s']:>8.3f} {row['tool_s'] / row['pipe_s']:>9.2f} {row['tool_mb']:>8.1f} {row['mem_ratio']:>8.2f} {growth_text(row):>7}"
         )
         judge(row, previous, "verify", "pods", failed)
-        if pods == 10000 and row["tool_s"] > 1.5 * row["pipe_s"]:
-            failed.append(f"verify at 10k pods: {row['tool_s']:.3f}s, more than 1.5x the pipeline's {row['pipe_s']:.3f}s")
         previous = row
 
     print()
-    print("targets: backups <= jq at 50k operations; verify <= 1.5x the pipeline at 10k pods; peak memory <= 3x the listing; per-item growth <= 1.5; the static binary <= 1.2x the glibc build")
+    print("targets: backups <= jq from 10k operations on; peak memory <= 3x the listing; per-item growth <= 1.5; the static binary <= 1.2x the glibc build")
     if QUICK:
-        print("(--quick: 50k operations left out, so the backups-vs-jq target is not judged)")
+        print("(--quick: 20k and 50k operations left out)")
+    print()
+    failed.extend(latency.main(REPO, BIN, WORK))
     for failure in failed:
         print(f"FAIL: {failure}")
     print("targets: " + verdict(not failed))

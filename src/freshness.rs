@@ -12,6 +12,7 @@ use crate::restore_point::{
     velero_time,
 };
 use crate::runbook::VeleroComponent;
+use crate::textfile::{label, metric};
 
 /// How the restore points stand against `--max-age`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -192,19 +193,6 @@ fn newest_by_store(inventory: &Inventory) -> Vec<(&'static str, Option<Timestamp
     newest
 }
 
-/// A label value as the text format wants it: backslash, double quote and newline escaped.
-fn label(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
-fn metric(out: &mut String, name: &str, help: &str) {
-    let _ = writeln!(out, "# HELP {name} {help}");
-    let _ = writeln!(out, "# TYPE {name} gauge");
-}
-
 /// The metrics in the node_exporter textfile format (the Prometheus text exposition format).
 pub fn textfile(
     freshness: &Freshness,
@@ -299,22 +287,6 @@ pub fn textfile(
         now.as_second()
     );
     out
-}
-
-/// Writes the file atomically: a temporary file beside it, then a rename, so that node_exporter
-/// never reads half of it.
-pub fn write_textfile(path: &std::path::Path, text: &str) -> crate::error::Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "metrics.prom".into());
-    let temporary = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-    std::fs::write(&temporary, text)
-        .map_err(|e| crate::error::Error::io("cannot write", &temporary, e))?;
-    std::fs::rename(&temporary, path).map_err(|e| {
-        let _ = std::fs::remove_file(&temporary);
-        crate::error::Error::io("cannot rename the metrics into", path, e)
-    })
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ pub mod commands;
 pub mod error;
 pub mod freshness;
 pub mod health;
+pub mod measures;
 pub mod model;
 pub mod names;
 pub mod parse;
@@ -18,6 +19,7 @@ pub mod restore;
 pub mod restore_point;
 pub mod runbook;
 pub mod terminal;
+pub mod textfile;
 pub mod units;
 pub mod version;
 

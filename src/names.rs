@@ -10,6 +10,7 @@
 //! a plan (`<the PVCs selected above>`), for commands that are shown and never run. A command
 //! built with one is marked, and the runner refuses to start it.
 
+use std::fmt;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -221,6 +222,55 @@ pub fn cli_path(value: &str) -> Result<std::path::PathBuf, String> {
         ))
     } else {
         Ok(value.into())
+    }
+}
+
+/// A webhook URL (`--notify`). It is a secret (Slack's and Mattermost's carry their token in the
+/// path), so only its scheme and host are ever shown, by `Display` and `Debug` alike; the whole
+/// URL goes to curl's argv alone, never to a file or a stream of the tool.
+#[derive(Clone, PartialEq, Eq)]
+pub struct WebhookUrl {
+    whole: String,
+    shown: String,
+}
+
+impl WebhookUrl {
+    /// The URL when it is one (http or https, a host, no spaces or control characters). The
+    /// error never quotes the value.
+    pub fn new(value: &str) -> Result<WebhookUrl, String> {
+        let refused = || {
+            "not a webhook URL (http:// or https://, a host, no spaces); the value is not shown, as a webhook URL carries its token".to_string()
+        };
+        if !ENDPOINT_URL.is_match(value) || value.len() > 4096 {
+            return Err(refused());
+        }
+        let (scheme, rest) = value.split_once("://").ok_or_else(refused)?;
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+        let host = authority.rsplit('@').next().unwrap_or("");
+        if host.is_empty() {
+            return Err(refused());
+        }
+        Ok(WebhookUrl {
+            whole: value.to_string(),
+            shown: format!("{scheme}://{host}"),
+        })
+    }
+
+    /// The whole URL, for curl's argv.
+    pub fn whole(&self) -> &str {
+        &self.whole
+    }
+}
+
+impl fmt::Display for WebhookUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.shown)
+    }
+}
+
+impl fmt::Debug for WebhookUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "WebhookUrl({})", self.shown)
     }
 }
 
@@ -549,6 +599,18 @@ mod gate_tests {
         assert!(serde_json::from_str::<Namespace>("\"-A\"").is_err());
         // A control character in a URL or a path is refused at the option.
         assert!(EndpointUrl::new("http://127.0.0.1:5000\u{1b}[31m").is_err());
+        let hook =
+            WebhookUrl::new("https://user:pw@hooks.example.com:8443/services/T0/B0/SECRET?x=1")
+                .unwrap();
+        assert_eq!(hook.to_string(), "https://hooks.example.com:8443");
+        assert_eq!(
+            format!("{hook:?}"),
+            "WebhookUrl(https://hooks.example.com:8443)"
+        );
+        assert!(hook.whole().ends_with("SECRET?x=1"));
+        let refused = WebhookUrl::new("ftp://hooks.example.com/SECRET").unwrap_err();
+        assert!(!refused.contains("SECRET"), "{refused}");
+        assert!(WebhookUrl::new("https:///SECRET").is_err());
         assert!(CliPath::new("/k/config\n").is_err());
         assert!(KubeContext::new("prod\u{0}").is_err());
         // A placeholder is marked.

@@ -265,20 +265,7 @@ fn the_textfile_is_valid_prometheus_text() {
     // Nothing but the file is left in the folder (the temporary file was renamed).
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 
-    let parsed = std::process::Command::new("python3")
-        .args([
-            "-c",
-            "import sys\nfrom prometheus_client.parser import text_string_to_metric_families\nfor family in text_string_to_metric_families(open(sys.argv[1]).read()):\n    for sample in family.samples:\n        print(family.type, sample.name, sorted(sample.labels.items()), float(sample.value))\n",
-            &file_arg,
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        parsed.status.success(),
-        "prometheus_client could not parse it (scripts/test installs it): {}",
-        String::from_utf8_lossy(&parsed.stderr)
-    );
-    let samples = String::from_utf8(parsed.stdout).unwrap();
+    let samples = crate::support::prometheus_samples(&file).join("\n");
     assert!(
         samples.contains("gauge arthur_restore_newest_complete_point_age_seconds [] 153743.0"),
         "{samples}"

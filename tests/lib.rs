@@ -3,6 +3,7 @@
 
 mod audit;
 mod backups;
+mod change_control;
 mod cli;
 mod compat;
 mod evidence;

@@ -470,6 +470,27 @@ pub struct RunArgs {
     /// arthur-restore`), writing events.jsonl.sig: it proves who ran it.
     #[arg(long, value_name = "FILE", value_parser = CliPath::new, help_heading = "Run")]
     pub sign_key: Option<CliPath>,
+
+    /// Write the run's metrics (success, time to restore, per step, waiting for people, age of
+    /// the restored data) to FILE in the node_exporter textfile format, at the end and on failure.
+    #[arg(long, value_name = "FILE", help_heading = "Run")]
+    pub textfile: Option<PathBuf>,
+
+    /// POST the run's news as JSON to this webhook (Slack, Mattermost): its start, each person
+    /// needed, a long wait's end, its end. Repeat for several; shown by scheme and host only.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "ARTHUR_RESTORE_NOTIFY",
+        hide_env_values = true,
+        value_delimiter = ' ',
+        help_heading = "Run"
+    )]
+    pub notify: Vec<String>,
+
+    /// With --notify: tell when a wait that lasted at least this long ends.
+    #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = units::duration, help_heading = "Run")]
+    pub notify_after: Duration,
 }
 
 #[derive(Debug, Args)]

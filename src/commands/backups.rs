@@ -59,7 +59,7 @@ pub fn backups(global: &GlobalArgs, args: &BackupsArgs) -> Result<i32> {
             .map_err(|e| Error::usage(format!("--max-age: {e}")))?;
         let freshness = freshness::assess(&points, now, max_age);
         if let Some(path) = &args.textfile {
-            freshness::write_textfile(
+            crate::textfile::write(
                 path,
                 &freshness::textfile(&freshness, &points, &inventory, now),
             )?;

@@ -30,6 +30,26 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> Result<i32> {
             "-o json is for plan, backups, verify, audit and steps; a run's record is its transcript and events.jsonl. For the run as JSON afterwards: `arthur-restore -o json audit RUN_DIR`",
         ));
     }
+    if let Some(path) = &args.textfile {
+        crate::textfile::check_writable(path).map_err(|why| {
+            Error::usage(format!(
+                "--textfile {}: cannot be written ({why}); name a file in a folder this user may write (node_exporter's textfile directory)",
+                path.display()
+            ))
+        })?;
+    }
+    let notify = crate::restore::live::Notify {
+        urls: args
+            .notify
+            .iter()
+            .filter(|url| !url.is_empty())
+            .map(|url| {
+                crate::names::WebhookUrl::new(url)
+                    .map_err(|why| Error::usage(format!("--notify: {why}")))
+            })
+            .collect::<Result<_>>()?,
+        after_wait: args.notify_after,
+    };
     // What the CLIs create for the run (ssh-keygen's events.jsonl.sig) is the operator's alone.
     // SAFETY: umask(2) cannot fail and touches no memory.
     unsafe {
@@ -66,7 +86,9 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> Result<i32> {
     let screen = Box::new(crate::terminal::Screen::new(global.verbosity()));
     let mut exec = LiveExecutor::new(record, options.timing, runner, args.yes, screen)
         .keeping_output(args.keep_output)
-        .signing_with(args.sign_key.clone());
+        .signing_with(args.sign_key.clone())
+        .writing_metrics(args.textfile.clone())
+        .notifying(notify);
     exec.header(&options, start != Start::Run)?;
     if !corrections.is_empty() {
         exec.corrected(&corrections)?;

@@ -33,6 +33,9 @@ pub struct Cmd {
     /// otherwise standard input is closed.
     #[serde(skip)]
     pub stdin: Option<std::path::PathBuf>,
+    /// Bytes given on standard input (a notification's body: never in the argv).
+    #[serde(skip)]
+    pub stdin_bytes: Option<Vec<u8>>,
 }
 
 impl Cmd {
@@ -43,6 +46,7 @@ impl Cmd {
             effect,
             placeholder: false,
             stdin: None,
+            stdin_bytes: None,
         }
     }
 
@@ -52,6 +56,12 @@ impl Cmd {
 
     pub fn changes(tool: Tool) -> Cmd {
         Cmd::new(tool, Effect::Changes)
+    }
+
+    /// Gives the command these bytes on standard input.
+    pub fn stdin_bytes(mut self, bytes: Vec<u8>) -> Cmd {
+        self.stdin_bytes = Some(bytes);
+        self
     }
 
     /// Gives the command a file on standard input.

@@ -243,9 +243,10 @@ impl Runner {
         let (out_read, out_write) = std::io::pipe().map_err(|e| spawn_error(cmd, e))?;
         let (err_read, err_write) = std::io::pipe().map_err(|e| spawn_error(cmd, e))?;
         let expression = duct::cmd(self.program(cmd.tool), &cmd.args).before_spawn(die_with_parent);
-        let expression = match &cmd.stdin {
-            Some(path) => expression.stdin_path(path),
-            None => expression.stdin_null(),
+        let expression = match (&cmd.stdin, &cmd.stdin_bytes) {
+            (Some(path), _) => expression.stdin_path(path),
+            (None, Some(bytes)) => expression.stdin_bytes(bytes.clone()),
+            (None, None) => expression.stdin_null(),
         };
         let handle = expression
             .stdout_file(out_write)
@@ -256,6 +257,15 @@ impl Runner {
         pump(out_read, index, sender.clone(), Chunk::Out);
         pump(err_read, index, sender.clone(), Chunk::Err);
         Ok(handle)
+    }
+
+    /// Runs a command to its end or its time limit, even after an interruption (the
+    /// notification that the run was interrupted: curl's own `--max-time` bounds it).
+    pub fn run_regardless(&mut self, cmd: &Cmd) -> Result<RunOutput> {
+        let interrupt = std::mem::replace(&mut self.interrupt, Interrupt::never());
+        let result = self.run(cmd);
+        self.interrupt = interrupt;
+        result
     }
 
     /// Runs a command to its end, or kills it at the time limit or on an interruption.

@@ -63,6 +63,13 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         started: Option<String>,
     },
+    /// A notification (`--notify`) and how it went: `to` is the URL's scheme and host only.
+    Notified {
+        to: String,
+        about: String,
+        ok: bool,
+        said: String,
+    },
     /// Reads about to run side by side (written before they start); each is then on record by
     /// its own `command-started` and `command` events, in runbook order, when its answer is taken.
     ReadsAhead {

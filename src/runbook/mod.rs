@@ -4,6 +4,7 @@
 //! catalogue in `commands.rs` builds every argv).
 
 pub mod commands;
+pub mod notify;
 pub mod signing;
 
 use serde::{Deserialize, Serialize};

@@ -166,6 +166,28 @@ pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+/// The samples of a textfile as Prometheus's own client library reads them (Python's
+/// prometheus_client, which scripts/test installs): `TYPE name [labels] value`, one a line.
+pub fn prometheus_samples(path: &Path) -> Vec<String> {
+    let parsed = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys\nfrom prometheus_client.parser import text_string_to_metric_families\nfor family in text_string_to_metric_families(open(sys.argv[1]).read()):\n    for sample in family.samples:\n        print(family.type, sample.name, sorted(sample.labels.items()), float(sample.value))\n",
+        ])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        parsed.status.success(),
+        "prometheus_client could not parse it (scripts/test installs it): {}",
+        String::from_utf8_lossy(&parsed.stderr)
+    );
+    String::from_utf8_lossy(&parsed.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
 /// The recorded session's own count of commands, following includes.
 pub fn session_length(session: &Path) -> usize {
     let text = std::fs::read_to_string(session).unwrap();
@@ -341,6 +363,11 @@ pub fn steady(text: &str, dir: &Path) -> String {
                 "$1 [T]",
             ),
             (r"(?m)^(#?\s+)(?:<1s|(?:\d+(?:h|ms|m|s))+)  ", "${1}[T]  "),
+            // The run's measures (time to restore, waiting for people, the data's age).
+            (
+                r"(time to restore|waiting for people|age when the run began): (?:\d+(?:h|ms|m|s))+",
+                "$1: [T]",
+            ),
         ]
         .into_iter()
         .map(|(pattern, with)| (regex::Regex::new(pattern).expect("valid"), with))

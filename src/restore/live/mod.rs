@@ -4,7 +4,10 @@
 //! destructive work. The waits are in `wait.rs`, the gates in `gate.rs`.
 
 mod gate;
+mod notify;
 mod wait;
+
+pub use notify::Notify;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -13,6 +16,7 @@ use super::ahead::{Ahead, leftover_note};
 use super::executor::{Background, Confirmation, Executor, GateOutcome, Wait, WaitEnd};
 use super::operator::{Operator, Tone};
 use crate::error::{Error, Result};
+use crate::measures::Measures;
 use crate::model::{Facts, RestoreOptions, Timing};
 use crate::names::CliPath;
 use crate::process::{BackgroundChild, Cmd, Output, Read, RunOutput, Runner, Tool, command_failed};
@@ -46,6 +50,13 @@ pub struct LiveExecutor {
     warnings: Vec<String>,
     /// Answers of reads run ahead, side by side, not yet taken (recorded when taken).
     ahead: Ahead,
+    /// `--textfile`: where the run's metrics go at its end.
+    textfile: Option<PathBuf>,
+    /// `--notify`: who is told, and when.
+    notify: Notify,
+    /// The run's namespace and cluster, for the notifications.
+    namespace: String,
+    cluster: Option<String>,
 }
 
 /// Whether the operator's screen showed how the run ended (then the error is not said again),
@@ -83,6 +94,10 @@ impl LiveExecutor {
             sections: Vec::new(),
             warnings: Vec::new(),
             ahead: Ahead::default(),
+            textfile: None,
+            notify: Notify::default(),
+            namespace: String::new(),
+            cluster: None,
         }
     }
 
@@ -114,6 +129,29 @@ impl LiveExecutor {
             return Err(command_failed(&cmd, &out.output));
         }
         self.comment(transcript::SIGNED_NOTE)
+    }
+
+    /// Tells these URLs how the run goes (`--notify`).
+    pub fn notifying(mut self, notify: Notify) -> LiveExecutor {
+        self.notify = notify;
+        self
+    }
+
+    /// Writes the run's metrics to this file at its end (`--textfile`).
+    pub fn writing_metrics(mut self, textfile: Option<PathBuf>) -> LiveExecutor {
+        self.textfile = textfile;
+        self
+    }
+
+    /// What the run measured, from its events so far, as it ends now.
+    fn measures(&self, status: RunStatus) -> Option<Measures> {
+        let text = self.record.dir().read_events().ok().flatten()?;
+        let records: Vec<_> = crate::record::events::read(&text)
+            .into_iter()
+            .flatten()
+            .map(|(_, record)| record)
+            .collect();
+        Some(Measures::of(&records, status, jiff::Timestamp::now()))
     }
 
     /// Keeps long outputs whole in the run directory (`--keep-output`).
@@ -172,6 +210,7 @@ impl LiveExecutor {
             steps.join(" "),
             programs.join(" ")
         );
+        self.namespace = options.namespace.to_string();
         self.record.hold();
         self.write(&transcript::comment(&text))?;
         self.screen.note(&format!(
@@ -273,7 +312,11 @@ impl LiveExecutor {
             (_, Some(error)) => format!("run {status}: {error}\n{go_on}"),
             (_, None) => format!("run {status}"),
         };
-        let times = self.times();
+        let measures = self.measures(status);
+        let mut times = self.times();
+        if let Some(measures) = &measures {
+            times.push_str(&format!("\n{}", measures.in_words()));
+        }
         self.write(&transcript::comment(&format!("{text}\n{times}")))?;
         // The ending says the cause once, then what to do once, then the run directory.
         let (verdict, advice) = match (status, error) {
@@ -296,6 +339,7 @@ impl LiveExecutor {
             error: error.map(ToString::to_string),
             exit: error.map(Error::exit_code).unwrap_or(0),
         })?;
+        let metrics = self.write_metrics(measures.as_ref());
         let signed = self.sign_events();
         let anchor = self.record.last_hash();
         self.write(&transcript::final_hash_line(&anchor))?;
@@ -308,9 +352,19 @@ impl LiveExecutor {
             facts,
             status,
             error.map(ToString::to_string),
-            Some(anchor),
+            Some(anchor.clone()),
         )?;
+        self.notify_the_end(notify::Message {
+            event: "ended",
+            text: format!(
+                "arthur-restore: {verdict} (namespace {}); final hash {anchor}",
+                self.namespace
+            ),
+            status: status.word(),
+            final_hash: Some(&anchor),
+        });
         self.record.release_lock();
+        metrics?;
         signed.map_err(|e| {
             Error::StepFailed(format!(
                 "the run ended, but events.jsonl could not be signed: {e}"
@@ -320,6 +374,18 @@ impl LiveExecutor {
             Ended::Shown
         } else {
             Ended::NotShown { advice }
+        })
+    }
+
+    /// `--textfile`: the metrics, written atomically (checked writable before the run began).
+    fn write_metrics(&self, measures: Option<&Measures>) -> Result<()> {
+        let (Some(path), Some(measures)) = (&self.textfile, measures) else {
+            return Ok(());
+        };
+        crate::textfile::write(path, &measures.textfile()).map_err(|e| {
+            Error::StepFailed(format!(
+                "the run ended, but its metrics could not be written: {e}"
+            ))
         })
     }
 
@@ -579,6 +645,7 @@ impl Executor for LiveExecutor {
     }
 
     fn confirm(&mut self, confirmation: &Confirmation) -> Result<GateOutcome> {
+        self.notify_person_needed(&confirmation.question)?;
         self.ask(confirmation)
     }
 
@@ -633,7 +700,21 @@ impl Executor for LiveExecutor {
     }
 
     fn identified(&mut self, reached: Reached) -> Result<()> {
-        self.write_start(Some(reached))
+        self.cluster.clone_from(&reached.cluster_uid);
+        let context = reached.kube_context.clone();
+        self.write_start(Some(reached))?;
+        let text = format!(
+            "arthur-restore: a restore began in namespace {} (kube context {context}, cluster {}); run directory {}",
+            self.namespace,
+            self.cluster.as_deref().unwrap_or("unknown"),
+            self.record.dir().path().display()
+        );
+        self.notify(notify::Message {
+            event: "started",
+            text,
+            status: "running",
+            final_hash: None,
+        })
     }
 
     fn checkpoint(&mut self, options: &RestoreOptions, facts: &Facts) -> Result<()> {

@@ -161,6 +161,19 @@ impl LiveExecutor {
         } else {
             self.comment(&text)?;
         }
+        if !self.notify.urls.is_empty() && progress.started.elapsed() >= self.notify.after_wait {
+            self.notify(super::notify::Message {
+                event: "wait-ended",
+                text: format!(
+                    "arthur-restore: {} after {} (namespace {}); the run goes on",
+                    progress.what,
+                    progress.elapsed(),
+                    self.namespace
+                ),
+                status: "running",
+                final_hash: None,
+            })?;
+        }
         Ok(WaitEnd::Ready)
     }
 

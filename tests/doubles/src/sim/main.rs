@@ -33,6 +33,7 @@
 //!                              CR, NUL, U+202E) and a line of 2 MiB
 //!   `ARTHUR_SIM_CLEAR=1`       the operator cleared a blocking fault (finalizers removed, the
 //!                              stuck restore finished)
+//!   `ARTHUR_SIM_REAL_CURL=PATH`  notifications (`curl … --data-binary @-`) go to the real curl
 //!
 //! Every command received is appended to `calls` in the world, with whether it changed something
 //! and which object, so that tests can count what was done twice.
@@ -52,6 +53,33 @@ pub(crate) use kubectl::*;
 pub(crate) use velero::*;
 pub(crate) use world::*;
 
+/// `ARTHUR_SIM_REAL_CURL=PATH`: a notification (`curl … --data-binary @- URL`, the tool's own
+/// call, not the runbook's) goes to the real curl, which posts it to the test's HTTP server; it
+/// is on the world's calls like any other.
+fn forward_notification(tool: &str, args: &[String], file: &mut std::fs::File, world: &mut World) {
+    let Some(real) = std::env::var_os("ARTHUR_SIM_REAL_CURL") else {
+        return;
+    };
+    if tool != "curl" || !args.iter().any(|a| a == "@-") {
+        return;
+    }
+    world.calls.push(Call {
+        n: world.calls.len() as u64 + 1,
+        argv: std::iter::once(tool.to_string())
+            .chain(args.iter().cloned())
+            .collect(),
+        changed: None,
+        missing: false,
+        pid: std::process::id(),
+        faulted: false,
+    });
+    save_state(file, world);
+    use std::os::unix::process::CommandExt;
+    let error = std::process::Command::new(real).args(args).exec();
+    eprintln!("arthur-restore-sim: cannot run the real curl: {error}");
+    std::process::exit(99);
+}
+
 fn main() {
     let mut args = std::env::args();
     let program = args.next().unwrap_or_default();
@@ -64,6 +92,7 @@ fn main() {
     let w: Vec<&str> = kept.iter().map(String::as_str).collect();
 
     let (mut file, mut world) = open_state();
+    forward_notification(&tool, &args, &mut file, &mut world);
     if std::env::var_os("ARTHUR_SIM_CLEAR").is_some() {
         clear_blocking(&mut world);
     }
