@@ -22,7 +22,7 @@ pub struct Measures {
     pub ended: Timestamp,
     /// Each step begun, with the time spent in it over every invocation.
     pub steps: Vec<(StepId, f64)>,
-    /// Time at the gates, from the question to its answer.
+    /// Time at the gates, from the question to its answer, and waiting for approvals.
     pub people_wait: f64,
     /// The oldest of the restored backups' times.
     pub restore_point: Option<Timestamp>,
@@ -61,6 +61,8 @@ impl Measures {
         let mut backups = Vec::new();
         // The step being performed, and since when.
         let mut current: Option<(StepId, Timestamp)> = None;
+        // An approval asked for and not yet given, since when.
+        let mut asked: Option<Timestamp> = None;
         let mut previous: Option<Timestamp> = None;
         for record in records {
             let time = at(record);
@@ -96,7 +98,19 @@ impl Measures {
                         measures.people_wait += seconds(asked, answered);
                     }
                 }
-                Event::RunEnded { .. } => measures.close_step(&mut current, time),
+                Event::ApprovalRequested { .. } => asked = time,
+                Event::Approved { .. } => {
+                    if let (Some(from), Some(to)) = (asked.take(), time) {
+                        measures.people_wait += seconds(from, to);
+                    }
+                }
+                Event::RunEnded { .. } => {
+                    measures.close_step(&mut current, time);
+                    // Ended while waiting for an approval: that time was the approvers'.
+                    if let (Some(from), Some(to)) = (asked.take(), time) {
+                        measures.people_wait += seconds(from, to);
+                    }
+                }
                 _ => {}
             }
             previous = time.or(previous);

@@ -355,3 +355,298 @@ fn a_notify_url_that_is_not_one_is_refused_without_showing_it() {
     assert!(!said.contains("SECRET-TOKEN"), "{said}");
     assert!(replay.calls().is_empty());
 }
+
+/// An ed25519 key made by the real ssh-keygen: (private key, its public line).
+fn key(dir: &std::path::Path, name: &str) -> (std::path::PathBuf, String) {
+    let path = dir.join(name);
+    let made =
+        std::process::Command::new(crate::support::external(&["ssh-keygen"], "openssh-client"))
+            .args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"])
+            .arg(&path)
+            .status()
+            .unwrap();
+    assert!(made.success());
+    let public = std::fs::read_to_string(path.with_extension("pub")).unwrap();
+    (path, public.trim().to_string())
+}
+
+/// Signs a copy of `request` (changed by `edit`) with `key`, and puts the signature where the
+/// run looks for it, as an approval carried from another host would be.
+fn carry_signature(
+    request: &std::path::Path,
+    key: &std::path::Path,
+    edit: &str,
+    scratch: &std::path::Path,
+) {
+    let copy = scratch.join("request.json");
+    let mut text = std::fs::read_to_string(request).unwrap();
+    text.push_str(edit);
+    std::fs::write(&copy, text).unwrap();
+    let _ = std::fs::remove_file(scratch.join("request.json.sig"));
+    let signed = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-Y", "sign", "-n", "arthur-restore-approval", "-f"])
+        .arg(key)
+        .arg(&copy)
+        .output()
+        .unwrap();
+    assert!(signed.status.success(), "{}", explain(&signed));
+    let mut sig = request.as_os_str().to_owned();
+    sig.push(".sig");
+    std::fs::copy(scratch.join("request.json.sig"), sig).unwrap();
+}
+
+/// Waits until `path` holds `text` `times` times (at most 30 s).
+fn await_text(path: &std::path::Path, text: &str, times: usize) {
+    let started = std::time::Instant::now();
+    loop {
+        let held = std::fs::read_to_string(path).unwrap_or_default();
+        if held.matches(text).count() >= times {
+            return;
+        }
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "{} never held {text:?} x{times}:\n{held}",
+            path.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// `approve RUN_DIR --sign-key KEY` in a pseudo-terminal, answered `approve`.
+fn approve_at_the_terminal(
+    run_dir: &std::path::Path,
+    key: &std::path::Path,
+) -> (std::process::ExitStatus, String) {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_arthur-restore"));
+    command
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .arg("approve")
+        .arg(run_dir)
+        .arg("--sign-key")
+        .arg(key);
+    let mut pty = crate::screen::Pty::spawn(command);
+    pty.expect("Type `approve` to approve");
+    pty.type_line("approve");
+    pty.finish()
+}
+
+/// The tool against the simulated cluster, in the background, its screen in `screen.log`.
+fn spawn_in(sim: &crate::support::sim::Sim, argv: &[&str]) -> std::process::Child {
+    let log = std::fs::File::create(sim.dir.path().join("screen.log")).unwrap();
+    std::process::Command::new(env!("CARGO_BIN_EXE_arthur-restore"))
+        .env_clear()
+        .env("TZ", "UTC")
+        .env("ARTHUR_RESTORE_NOW", "2023-05-14T14:05:00Z")
+        .envs(sim.env())
+        .current_dir(sim.dir.path())
+        .args(argv)
+        .stdin(std::process::Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap()
+}
+
+/// `audit --approvers` checks the approvals again, and the page shows them; an edited request
+/// is a finding.
+fn assert_audited_approvals(sim: &crate::support::sim::Sim, approvers: &std::path::Path) {
+    let run_dir = sim.run_dir();
+    let page = sim.dir.path().join("report.html");
+    let audit = |html: bool| {
+        let mut command = crate::support::tool();
+        command.arg("audit").arg("--approvers").arg(approvers);
+        if html {
+            command.arg("--html").arg(&page);
+        }
+        command.arg(&run_dir).output().unwrap()
+    };
+    let output = audit(true);
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    let said = stdout(&output);
+    assert!(
+        said.contains("approval: the delete-messaging gate by approver@example.com (key SHA256:"),
+        "{said}"
+    );
+    assert!(said.contains(", its signature verified again"), "{said}");
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("<h2>Approvals</h2>"), "the page shows them");
+    let request = run_dir.join("approvals/restore-point.json");
+    let text = std::fs::read_to_string(&request).unwrap();
+    std::fs::write(
+        &request,
+        text.replace("arthur-restored-db", "arthur-other-db"),
+    )
+    .unwrap();
+    let output = audit(false);
+    assert_eq!(output.status.code(), Some(4), "{}", explain(&output));
+    assert!(stdout(&output).contains(
+        "the approval of the restore-point gate by approver@example.com does not verify"
+    ));
+}
+
+/// Both gates approved by the approver, on record; nothing pending any more.
+fn assert_approved_twice(sim: &crate::support::sim::Sim, approver: &std::path::Path) {
+    let run_dir = sim.run_dir();
+    let text = std::fs::read_to_string(run_dir.join("events.jsonl")).unwrap();
+    let approvals: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("\"event\":\"approved\""))
+        .collect();
+    assert_eq!(approvals.len(), 2, "{approvals:#?}");
+    assert!(
+        approvals
+            .iter()
+            .all(|l| l.contains("\"principal\":\"approver@example.com\""))
+    );
+    let transcript = crate::support::sim::transcript(sim);
+    assert!(
+        transcript
+            .contains("# approved: the restore-point gate, by approver@example.com (key SHA256:")
+    );
+    assert!(transcript.contains("# approved: the delete-messaging gate, by approver@example.com"));
+    let nothing = crate::support::tool()
+        .arg("approve")
+        .arg(&run_dir)
+        .args(["--sign-key", &approver.display().to_string()])
+        .output()
+        .unwrap();
+    assert_eq!(nothing.status.code(), Some(3), "{}", explain(&nothing));
+    assert!(crate::support::stderr(&nothing).contains("nothing is pending"));
+}
+
+#[test]
+fn two_people_restore_one_runs_and_one_approves() {
+    let keys = tempfile::tempdir().unwrap();
+    let (operator, operator_public) = key(keys.path(), "operator");
+    let (approver, approver_public) = key(keys.path(), "approver");
+    let (stranger, _) = key(keys.path(), "stranger");
+    let approvers = keys.path().join("approvers");
+    // The operator is an approver too, of other people's runs: never of their own.
+    std::fs::write(
+        &approvers,
+        format!("approver@example.com {approver_public}\noperator@example.com {operator_public}\n"),
+    )
+    .unwrap();
+    let sim = crate::support::sim::Sim::new();
+    let run_dir = sim.run_dir();
+    let argv = Argv::arthur("run")
+        .with(&["--yes", "--approvers", &approvers.display().to_string()])
+        .with(&["--sign-key", &operator.display().to_string()])
+        .fast_with(&run_dir, "60s")
+        .pairs(&SESSION_RDS[1..], &[]);
+    let spawn = |argv: &[&str]| spawn_in(&sim, argv);
+    let mut run = spawn(&argv.words());
+    let request = run_dir.join("approvals/restore-point.json");
+    let events = run_dir.join("events.jsonl");
+    await_text(&events, "\"event\":\"approval-requested\"", 1);
+    let request_text = std::fs::read_to_string(&request).unwrap();
+    assert!(
+        request_text.contains("arthur-backup-2023-05-11t15.22.37-04.00-messaging"),
+        "{request_text}"
+    );
+    assert!(
+        request_text.contains("RDS target:         arthur-restored-db"),
+        "{request_text}"
+    );
+
+    // Refused, recorded, and waited past: the operator's own key, a key not among the
+    // approvers, and an approver's signature of a request edited after signing.
+    carry_signature(&request, &operator, "", keys.path());
+    await_text(&events, "signed with the run's own key", 1);
+    carry_signature(&request, &stranger, "", keys.path());
+    await_text(&events, "not among the approvers", 1);
+    carry_signature(&request, &approver, " ", keys.path());
+    await_text(&events, "does not verify for this request", 1);
+    assert!(run.try_wait().unwrap().is_none(), "the run waits on");
+
+    let (approved, screen) = approve_at_the_terminal(&run_dir, &approver);
+    assert!(approved.success(), "{screen}");
+    assert!(
+        screen.contains("approval request: the restore-point gate"),
+        "{screen}"
+    );
+    await_text(&events, "\"event\":\"approved\"", 1);
+
+    // At the deletion gate the run waits again; interrupted there, it resumes waiting, and an
+    // approval given while it was stopped counts.
+    let deletions = run_dir.join("approvals/delete-messaging.json");
+    let transcript_path = run_dir.join("transcript.log");
+    await_text(
+        &transcript_path,
+        "# four eyes: the delete-messaging gate",
+        1,
+    );
+    assert!(
+        std::fs::read_to_string(&deletions)
+            .unwrap()
+            .contains("messaging-cp-zookeeper")
+    );
+    // SAFETY: kill(2) sends a signal; no memory effects.
+    unsafe {
+        libc::kill(run.id() as libc::pid_t, libc::SIGINT);
+    }
+    assert_eq!(
+        run.wait().unwrap().code(),
+        Some(130),
+        "{}",
+        std::fs::read_to_string(sim.dir.path().join("screen.log")).unwrap()
+    );
+    let (approved, screen) = approve_at_the_terminal(&run_dir, &approver);
+    assert!(approved.success(), "{screen}");
+    let run_dir_text = run_dir.display().to_string();
+    let operator_text = operator.display().to_string();
+    let mut resumed = spawn(&[
+        "run",
+        "--resume",
+        &run_dir_text,
+        "--yes",
+        "--sign-key",
+        &operator_text,
+    ]);
+    let status = resumed.wait().unwrap();
+    let screen = std::fs::read_to_string(sim.dir.path().join("screen.log")).unwrap();
+    assert_eq!(status.code(), Some(0), "{screen}");
+
+    assert_approved_twice(&sim, &approver);
+    assert_audited_approvals(&sim, &approvers);
+}
+
+#[test]
+fn approvers_that_cannot_be_read_are_refused_before_any_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("key");
+    std::fs::write(&key, "").unwrap();
+    let malformed = dir.path().join("approvers");
+    std::fs::write(&malformed, "approver@example.com not-a-key\n").unwrap();
+    for (approvers, said) in [
+        (dir.path().join("missing"), "cannot be read"),
+        (malformed, "line 1 is not an allowed signer"),
+    ] {
+        let replay = Replay::new();
+        let output = replay.run(
+            "happy.session",
+            &[
+                "-n",
+                "arthur",
+                "run",
+                "--yes",
+                "--only",
+                "messaging",
+                "--messaging-backup",
+                "arthur-backup-2023-05-11t15.22.37-04.00-messaging",
+                "--approvers",
+                &approvers.display().to_string(),
+                "--sign-key",
+                &key.display().to_string(),
+            ],
+        );
+        assert_eq!(output.status.code(), Some(2), "{}", explain(&output));
+        assert!(
+            crate::support::stderr(&output).contains(said),
+            "{}",
+            explain(&output)
+        );
+        assert!(replay.calls().is_empty());
+    }
+}

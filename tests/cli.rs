@@ -419,6 +419,7 @@ fn every_subcommand_has_examples() {
         "backups",
         "verify",
         "audit",
+        "approve",
         "steps",
         "completions",
     ] {

@@ -12,7 +12,7 @@ use crate::support::{Argv, Replay, SESSION_RDS, explain, stdout};
 
 /// A child on a pseudo-terminal: its standard input, output and error are the terminal, as
 /// when an operator runs it; what it prints is collected, and answers can be typed.
-struct Pty {
+pub(crate) struct Pty {
     master: std::fs::File,
     child: std::process::Child,
     seen: Arc<Mutex<Vec<u8>>>,
@@ -20,7 +20,7 @@ struct Pty {
 }
 
 impl Pty {
-    fn spawn(command: Command) -> Pty {
+    pub(crate) fn spawn(command: Command) -> Pty {
         Pty::spawn_sized(command, 250)
     }
 
@@ -80,12 +80,12 @@ impl Pty {
         }
     }
 
-    fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.seen.lock().unwrap()).replace('\r', "")
     }
 
     /// Waits until the screen shows `text` (at most 20 s).
-    fn expect(&self, text: &str) {
+    pub(crate) fn expect(&self, text: &str) {
         let started = Instant::now();
         while !self.text().contains(text) {
             assert!(
@@ -98,13 +98,13 @@ impl Pty {
     }
 
     /// Types a line, as the operator would.
-    fn type_line(&mut self, line: &str) {
+    pub(crate) fn type_line(&mut self, line: &str) {
         self.master
             .write_all(format!("{line}\n").as_bytes())
             .unwrap();
     }
 
-    fn finish(mut self) -> (ExitStatus, String) {
+    pub(crate) fn finish(mut self) -> (ExitStatus, String) {
         let status = self.child.wait().unwrap();
         if let Some(reader) = self.reader.take() {
             reader.join().unwrap();

@@ -66,6 +66,7 @@ pub fn page(evidence: &Evidence) -> String {
     html.push_str(&findings(report));
     html.push_str(&timeline(&records));
     html.push_str(&gates(&records));
+    html.push_str(&approvals(&records));
     html.push_str(&deletions(evidence.log_text, &records));
     html.push_str(&transcript(evidence.log_text, report));
     html.push_str("</body></html>\n");
@@ -532,6 +533,43 @@ fn gates(records: &[EventRecord]) -> String {
     out
 }
 
+/// Four eyes: each approval on record (who, with which key, when) and each signature refused.
+fn approvals(records: &[EventRecord]) -> String {
+    let mut rows = Vec::new();
+    for record in records {
+        let (gate, who, outcome) = match &record.event {
+            Event::Approved {
+                gate,
+                principal,
+                fingerprint,
+            } => (gate, format!("{principal} (key {fingerprint})"), "approved"),
+            Event::ApprovalRefused { gate, why } => (gate, why.clone(), "refused"),
+            _ => continue,
+        };
+        rows.push(row(&[
+            escape(&clock(&record.time)),
+            format!("<code>{}</code>", escape(gate)),
+            outcome.into(),
+            escape(&who),
+        ]));
+    }
+    if rows.is_empty() {
+        return String::new();
+    }
+    format!(
+        "<h2>Approvals</h2>\n{}",
+        table(
+            &[
+                "time",
+                "gate",
+                "outcome",
+                "approver, or why it did not count"
+            ],
+            &rows
+        )
+    )
+}
+
 /// One object of the deletion gate's list (`  sts  NAME  STATUS  BOUND  RECLAIM`), in columns.
 fn gate_object(line: &str) -> Option<Vec<String>> {
     let cells: Vec<String> = line
@@ -659,6 +697,7 @@ mod tests {
             chain: None,
             integrity_checked: false,
             signature: None,
+            approvals: Vec::new(),
             run: None,
             ending: None,
             binding: None,

@@ -120,6 +120,23 @@ pub fn audit(path: &Path, expect: Option<&str>) -> Result<Audited> {
         events,
         chain,
         signature: None,
+        approvals: records
+            .iter()
+            .filter_map(|(_, record)| match &record.event {
+                crate::record::Event::Approved {
+                    gate,
+                    principal,
+                    fingerprint,
+                } => Some(report::Approval {
+                    gate: gate.clone(),
+                    principal: principal.clone(),
+                    fingerprint: fingerprint.clone(),
+                    time: record.time.clone(),
+                    verified: None,
+                }),
+                _ => None,
+            })
+            .collect(),
         run,
         ending: story.ending,
         binding,

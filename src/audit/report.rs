@@ -113,6 +113,9 @@ pub struct Report {
     pub integrity_checked: bool,
     /// Who signed events.jsonl, when the signature was checked (`--allowed-signers`).
     pub signature: Option<Signature>,
+    /// The approvals on record (four eyes), checked again with `--approvers`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub approvals: Vec<Approval>,
     /// Who ran it, where, with which tool: from the events beside a tool transcript.
     pub run: Option<RunSummary>,
     /// How the run ended, from its events (never from the transcript's text).
@@ -123,6 +126,18 @@ pub struct Report {
     pub anchor: Option<Anchor>,
     /// What this audit can and cannot detect, given the anchor and the signature it had.
     pub assurance: String,
+}
+
+/// An approval on record: the gate, the approver and the key, and whether its signature was
+/// checked again (`audit --approvers`) and held.
+#[derive(Debug, Clone, Serialize)]
+pub struct Approval {
+    pub gate: String,
+    pub principal: String,
+    pub fingerprint: String,
+    pub time: String,
+    /// `None` when not checked again (no `--approvers`).
+    pub verified: Option<bool>,
 }
 
 /// events.jsonl's hash chain, checked.
@@ -305,6 +320,20 @@ pub fn render(report: &Report) -> String {
             },
             signature.signer,
             signature.said
+        ));
+    }
+    for approval in &report.approvals {
+        text.push_str(&format!(
+            "approval: the {} gate by {} (key {}) at {}{}\n",
+            approval.gate,
+            approval.principal,
+            approval.fingerprint,
+            approval.time,
+            match approval.verified {
+                Some(true) => ", its signature verified again",
+                Some(false) => ", its signature does NOT verify",
+                None => "",
+            }
         ));
     }
     text.push_str(&format!("assurance: {}\n", report.assurance));

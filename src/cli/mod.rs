@@ -113,6 +113,11 @@ Examples:
   A terminal log kept by hand, as JSON:
     arthur-restore -o json audit my-terminal-session.log";
 
+const APPROVE_EXAMPLES: &str = "\
+Examples:
+  As one of the approvers, on the run's host (or with the run directory's approvals/ carried over):
+    arthur-restore approve arthur-restore-runs/20261125T180000Z --sign-key ~/.ssh/id_ed25519";
+
 const STEPS_EXAMPLES: &str = "\
 Examples:
   The seven steps and the runbook's commands of each:
@@ -261,6 +266,10 @@ pub enum Command {
     /// Compare a transcript file with the runbook.
     #[command(after_help = AUDIT_EXAMPLES)]
     Audit(AuditArgs),
+
+    /// Approve what a run waits for (four eyes: `run --approvers`), signing its request.
+    #[command(after_help = APPROVE_EXAMPLES)]
+    Approve(ApproveArgs),
 
     /// List the runbook steps and their documented commands.
     #[command(after_help = STEPS_EXAMPLES)]
@@ -488,6 +497,11 @@ pub struct RunArgs {
     )]
     pub notify: Vec<String>,
 
+    /// Four eyes: the restore point and the deletions each wait for the signature of one of the
+    /// approvers in FILE (ssh allowed signers; `arthur-restore approve`). Needs --sign-key.
+    #[arg(long, value_name = "FILE", value_parser = CliPath::new, requires = "sign_key", help_heading = "Run")]
+    pub approvers: Option<CliPath>,
+
     /// With --notify: tell when a wait that lasted at least this long ends.
     #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = units::duration, help_heading = "Run")]
     pub notify_after: Duration,
@@ -578,11 +592,27 @@ pub struct AuditArgs {
     #[arg(long, value_name = "FILE", value_parser = CliPath::new)]
     pub allowed_signers: Option<CliPath>,
 
+    /// Check the run's approvals (four eyes) again against these allowed signers: each signed
+    /// request in RUN_DIR/approvals/ must verify for the approver the run recorded.
+    #[arg(long, value_name = "FILE", value_parser = CliPath::new)]
+    pub approvers: Option<CliPath>,
+
     /// Also write the report as one self-contained HTML page (no network, no scripts): steps,
     /// findings linked to their lines, a timeline with durations, the deletions, the identity
     /// and the anchoring hash. Never a file of the run directory (refused, exit 2).
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ApproveArgs {
+    /// The run directory whose pending approval request is shown, asked for and signed.
+    #[arg(value_name = "RUN_DIR")]
+    pub run_dir: PathBuf,
+
+    /// The approver's ssh key (`ssh-keygen -Y sign -n arthur-restore-approval`).
+    #[arg(long, value_name = "FILE", value_parser = CliPath::new)]
+    pub sign_key: CliPath,
 }
 
 impl VerifyArgs {

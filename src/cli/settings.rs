@@ -45,6 +45,7 @@ pub fn restore_options(global: &GlobalArgs, args: &RestoreArgs) -> Result<Restor
         local_port: *local_port,
         skip_db_pointer_check: *skip_db_pointer_check,
         max_output: *max_output,
+        approvers: None,
     })
 }
 

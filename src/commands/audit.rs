@@ -11,7 +11,7 @@ use crate::error::{Error, Result, exit};
 use crate::names::{CliPath, Principal};
 use crate::process::{Interrupt, Runner, Tool, escape_controls};
 use crate::record::{EVENTS_FILE, RunDir};
-use crate::runbook::signing::{find_principals, verify_signature};
+use crate::runbook::signing::{find_principals, verify_approval, verify_signature};
 
 pub fn audit(output: OutputFormat, args: &AuditArgs) -> Result<i32> {
     // `audit RUN_DIR` audits the transcript in it, as `verify --run-dir` reads its state.
@@ -26,6 +26,9 @@ pub fn audit(output: OutputFormat, args: &AuditArgs) -> Result<i32> {
     let mut audited = audit::audit(&transcript, args.expect.as_deref())?;
     if let Some(allowed) = &args.allowed_signers {
         check_signature(&mut audited.report, &transcript, allowed)?;
+    }
+    if let Some(approvers) = &args.approvers {
+        check_approvals(&mut audited.report, &transcript, approvers)?;
     }
     if let Some(html) = &args.html {
         write_page(&audited, html)?;
@@ -90,6 +93,58 @@ fn write_page(audited: &audit::Audited, html: &Path) -> Result<()> {
         "audit: HTML report written to {}\n",
         html.display()
     ));
+    Ok(())
+}
+
+/// `--approvers`: each approval the run recorded is checked again, its signed request against
+/// the allowed signers, for the approver recorded.
+fn check_approvals(report: &mut Report, transcript: &Path, approvers: &CliPath) -> Result<()> {
+    let Some(dir) = RunDir::of_transcript(transcript) else {
+        return Ok(());
+    };
+    let mut runner = Runner::locating(
+        &[Tool::SshKeygen],
+        Duration::from_secs(60),
+        Interrupt::never(),
+    )?;
+    let mut findings = Vec::new();
+    for approval in &mut report.approvals {
+        let request = dir.approval_path(&format!("{}.json", approval.gate));
+        let signature = dir.approval_path(&format!("{}.json.sig", approval.gate));
+        let held = Principal::new(&approval.principal).is_ok_and(|principal| {
+            let found = runner.run(&find_principals(approvers, &signature));
+            let named = found.is_ok_and(|out| {
+                out.output.success()
+                    && out
+                        .output
+                        .stdout
+                        .lines()
+                        .any(|l| l.trim() == approval.principal)
+            });
+            named
+                && runner
+                    .run(&verify_approval(
+                        approvers, &principal, &signature, &request,
+                    ))
+                    .is_ok_and(|out| out.output.success())
+        });
+        approval.verified = Some(held);
+        if !held {
+            findings.push(AuditFinding::nowhere(
+                FindingKind::Tampered,
+                format!(
+                    "the approval of the {} gate by {} does not verify against {approvers} ({} with {}): the request or its signature was changed, or the approver is not in the file",
+                    approval.gate,
+                    approval.principal,
+                    request.display(),
+                    signature.display()
+                ),
+            ));
+        }
+    }
+    for finding in findings {
+        report.add(finding);
+    }
     Ok(())
 }
 

@@ -1,5 +1,6 @@
 //! One thin file per subcommand: settings -> engine -> render -> exit status.
 
+mod approve;
 mod audit;
 mod backups;
 mod completions;
@@ -21,6 +22,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Backups(args) => backups::backups(&cli.global, args),
         Command::Verify(args) => verify::verify(&cli.global, args),
         Command::Audit(args) => audit::audit(cli.global.output, args),
+        Command::Approve(args) => approve::approve(args),
     }
 }
 

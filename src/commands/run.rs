@@ -30,26 +30,7 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> Result<i32> {
             "-o json is for plan, backups, verify, audit and steps; a run's record is its transcript and events.jsonl. For the run as JSON afterwards: `arthur-restore -o json audit RUN_DIR`",
         ));
     }
-    if let Some(path) = &args.textfile {
-        crate::textfile::check_writable(path).map_err(|why| {
-            Error::usage(format!(
-                "--textfile {}: cannot be written ({why}); name a file in a folder this user may write (node_exporter's textfile directory)",
-                path.display()
-            ))
-        })?;
-    }
-    let notify = crate::restore::live::Notify {
-        urls: args
-            .notify
-            .iter()
-            .filter(|url| !url.is_empty())
-            .map(|url| {
-                crate::names::WebhookUrl::new(url)
-                    .map_err(|why| Error::usage(format!("--notify: {why}")))
-            })
-            .collect::<Result<_>>()?,
-        after_wait: args.notify_after,
-    };
+    let notify = checked_before_anything(args)?;
     // What the CLIs create for the run (ssh-keygen's events.jsonl.sig) is the operator's alone.
     // SAFETY: umask(2) cannot fail and touches no memory.
     unsafe {
@@ -67,9 +48,30 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> Result<i32> {
         start,
         corrections,
     } = begin;
+    if let Some(approvers) = &options.approvers {
+        if args.sign_key.is_none() {
+            return Err(Error::usage(format!(
+                "this run needs approvals (--approvers {approvers}): give the operator's own key with --sign-key, so that it cannot approve the run"
+            )));
+        }
+        if args
+            .approvers
+            .as_ref()
+            .is_some_and(|given| given != approvers)
+        {
+            return Err(Error::usage(format!(
+                "--approvers disagrees with the run directory, whose approvers are {approvers}"
+            )));
+        }
+    }
     let interrupt = Interrupt::on_signals();
     let mut runner = Runner::locate(options.timing.command_timeout, interrupt)?
         .with_max_output(options.max_output);
+    if options.approvers.is_some() {
+        runner
+            .add_tool(crate::process::Tool::SshKeygen)
+            .map_err(|e| Error::refused(format!("--approvers: {e}")))?;
+    }
     if let Some(key) = &args.sign_key {
         // Found before anything changes: a restore must not end unable to sign its log.
         runner
@@ -114,9 +116,72 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> Result<i32> {
     })
 }
 
+/// `--approvers FILE`: an allowed-signers file as `ssh-keygen -Y verify` reads it, with a key.
+fn check_approvers(path: &crate::names::CliPath) -> Result<()> {
+    let bad = |why: String| Error::usage(format!("--approvers {path}: {why}"));
+    let text = std::fs::read_to_string(path.as_str()).map_err(|e| {
+        bad(format!(
+            "cannot be read ({e}); give an ssh allowed-signers file"
+        ))
+    })?;
+    let mut keys = 0;
+    for (number, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let typed = fields.iter().position(|f| {
+            f.starts_with("ssh-") || f.starts_with("ecdsa-sha2-") || f.starts_with("sk-")
+        });
+        match typed {
+            Some(at) if at >= 1 && fields.len() > at + 1 => keys += 1,
+            _ => {
+                return Err(bad(format!(
+                    "line {} is not an allowed signer (PRINCIPALS [OPTIONS] KEYTYPE KEY, as ssh-keygen -Y verify reads it)",
+                    number + 1
+                )));
+            }
+        }
+    }
+    if keys == 0 {
+        return Err(bad("names no approver (no allowed signer in it)".into()));
+    }
+    Ok(())
+}
+
+/// What this invocation asks for beyond the restore, checked before anything is created or
+/// run: the metrics' file, and the webhooks (refused without being quoted).
+fn checked_before_anything(args: &RunArgs) -> Result<crate::restore::live::Notify> {
+    if let Some(path) = &args.textfile {
+        crate::textfile::check_writable(path).map_err(|why| {
+            Error::usage(format!(
+                "--textfile {}: cannot be written ({why}); name a file in a folder this user may write (node_exporter's textfile directory)",
+                path.display()
+            ))
+        })?;
+    }
+    Ok(crate::restore::live::Notify {
+        urls: args
+            .notify
+            .iter()
+            .filter(|url| !url.is_empty())
+            .map(|url| {
+                crate::names::WebhookUrl::new(url)
+                    .map_err(|why| Error::usage(format!("--notify: {why}")))
+            })
+            .collect::<Result<_>>()?,
+        after_wait: args.notify_after,
+    })
+}
+
 fn start(global: &GlobalArgs, args: &RunArgs) -> Result<Begin> {
-    let options = settings::restore_options(global, &args.restore)?;
+    let mut options = settings::restore_options(global, &args.restore)?;
     options.check_rds()?;
+    if let Some(approvers) = &args.approvers {
+        check_approvers(approvers)?;
+        options.approvers = Some(approvers.clone());
+    }
     let path = args.run_dir.clone().unwrap_or_else(default_run_dir);
     let dir = RunDir::create(&path)?;
     let lock = dir.lock()?;

@@ -60,6 +60,9 @@ pub struct Facts {
     pub restores: BTreeMap<VeleroComponent, ObjectName>,
     #[serde(default)]
     pub workflows_recovered: bool,
+    /// The gates whose approval (`--approvers`) verified, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approved: Vec<String>,
 }
 
 impl Facts {

@@ -118,6 +118,10 @@ pub struct RestoreOptions {
     /// `--max-output`, in bytes.
     #[serde(default = "default_max_output")]
     pub max_output: u64,
+    /// `run --approvers FILE`: the allowed signers whose approval the restore point and the
+    /// deletions need (four eyes); kept with the run, so that a resume cannot leave it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approvers: Option<crate::names::CliPath>,
 }
 
 fn default_max_output() -> u64 {

@@ -63,6 +63,22 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         started: Option<String>,
     },
+    /// Four eyes: the request written to `approvals/GATE.json` (its SHA-256), awaited.
+    ApprovalRequested {
+        gate: String,
+        request_sha256: String,
+    },
+    /// A signature of the request verified for an approver who is not the run's operator.
+    Approved {
+        gate: String,
+        principal: String,
+        fingerprint: String,
+    },
+    /// A signature that does not count (and why); the run waits on.
+    ApprovalRefused {
+        gate: String,
+        why: String,
+    },
     /// A notification (`--notify`) and how it went: `to` is the URL's scheme and host only.
     Notified {
         to: String,

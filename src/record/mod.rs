@@ -256,6 +256,43 @@ impl RunDir {
         self.folder()?.write_whole(name, contents.as_bytes())
     }
 
+    /// The folder of the approval requests and their signatures (`run --approvers`).
+    pub const APPROVALS: &'static str = "approvals";
+
+    /// The path of a file of `approvals/`.
+    pub fn approval_path(&self, name: &str) -> PathBuf {
+        self.artifact_path(Self::APPROVALS).join(name)
+    }
+
+    /// Writes an approval request (replacing an earlier one of the gate).
+    pub fn write_approval(&self, name: &str, text: &str) -> Result<PathBuf> {
+        self.folder()?
+            .folder(Self::APPROVALS)?
+            .write_whole(name, text.as_bytes())
+    }
+
+    /// A file of `approvals/` (a request, or a signature put there by any means); `None` when
+    /// there is none. Never through a symlink.
+    pub fn read_approval(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        use std::io::Read;
+        let file = match &self.folder {
+            Some(folder) => match folder.folder(Self::APPROVALS)?.read(name)? {
+                Some(file) => file,
+                None => return Ok(None),
+            },
+            None => match std::fs::File::open(self.approval_path(name)) {
+                Ok(file) => file,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(Error::io("cannot read", self.approval_path(name), e)),
+            },
+        };
+        let mut bytes = Vec::new();
+        file.take(1 << 20)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::io("cannot read", self.approval_path(name), e))?;
+        Ok(Some(bytes))
+    }
+
     /// The artefact holds exactly what was written and checked: called right before a command
     /// reads it (`kubectl apply -f`); anything else is a refusal.
     pub fn check_artifact(&self, name: &str, contents: &str) -> Result<()> {

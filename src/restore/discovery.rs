@@ -420,6 +420,7 @@ mod tests {
             local_port: 7899,
             skip_db_pointer_check: false,
             max_output: crate::process::DEFAULT_MAX_OUTPUT,
+            approvers: None,
         }
     }
 

@@ -66,6 +66,16 @@ pub struct Confirmation {
     pub words: Vec<String>,
 }
 
+/// What an approver is asked to approve (`run --approvers`): the gate, and exactly what the
+/// gate showed.
+pub struct ApprovalRequest {
+    /// `restore-point` or `delete-messaging`.
+    pub gate: &'static str,
+    pub shown: Vec<String>,
+    /// The allowed signers whose signature counts.
+    pub approvers: crate::names::CliPath,
+}
+
 /// How a gate ended when it did not refuse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GateOutcome {
@@ -113,6 +123,15 @@ pub trait Executor {
 
     /// Asks the operator; refuses (exit 3) when the answer is no or nobody can answer.
     fn confirm(&mut self, confirmation: &Confirmation) -> Result<GateOutcome>;
+
+    /// Four eyes: writes the approval request and waits until one of the approvers has signed
+    /// it (never answered by `--yes`). A plan only says that it will be asked.
+    fn approve(&mut self, request: &ApprovalRequest) -> Result<()> {
+        self.note(&format!(
+            "approval ({}): one of the approvers in {} signs the request with `arthur-restore approve RUN_DIR --sign-key KEY`; the run waits for it",
+            request.gate, request.approvers
+        ))
+    }
 
     /// Writes an artefact into the run directory and returns its path.
     fn save_artifact(&mut self, name: &str, contents: &str) -> Result<PathBuf>;

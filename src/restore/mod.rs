@@ -76,6 +76,8 @@ pub fn restore(
 /// interruption is not performed again.
 fn perform_all(cx: &mut Context<'_>) -> Result<()> {
     steps::preflight(cx)?;
+    let shown = steps::approval::restore_point_lines(cx);
+    steps::approval::require(cx, "restore-point", shown)?;
     for step in cx.options.steps.clone() {
         if cx.facts.is_complete(step) {
             cx.exec.section(step.title())?;

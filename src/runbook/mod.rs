@@ -351,6 +351,34 @@ pub fn additions(commands: &Commands) -> Vec<crate::process::Cmd> {
                 "EVENTS",
             ])
             .placeholder_if(true),
+        // Four eyes (`--approvers`): the operator's key, who signed a request, and the check.
+        crate::process::Cmd::reads(crate::process::Tool::SshKeygen)
+            .args(["-l", "-f", "KEY"])
+            .placeholder_if(true),
+        crate::process::Cmd::reads(crate::process::Tool::SshKeygen)
+            .args([
+                "-Y",
+                "find-principals",
+                "-s",
+                "SIGNATURE",
+                "-f",
+                "APPROVERS",
+            ])
+            .placeholder_if(true),
+        crate::process::Cmd::reads(crate::process::Tool::SshKeygen)
+            .args([
+                "-Y",
+                "verify",
+                "-f",
+                "APPROVERS",
+                "-I",
+                "PRINCIPAL",
+                "-n",
+                signing::APPROVAL_NAMESPACE,
+                "-s",
+                "SIGNATURE",
+            ])
+            .placeholder_if(true),
     ]);
     list
 }

@@ -39,6 +39,10 @@ pub fn find_principals(allowed: &CliPath, signature: &Path) -> Cmd {
     ])
 }
 
+/// The namespace of an approval's signature (`run --approvers`, `approve`): a signature of the
+/// event log, or of anything else, never counts as an approval.
+pub const APPROVAL_NAMESPACE: &str = "arthur-restore-approval";
+
 /// `ssh-keygen -Y verify`: the signature is the principal's, in the tool's namespace, over the
 /// event log (read on standard input).
 pub fn verify_signature(
@@ -46,6 +50,45 @@ pub fn verify_signature(
     principal: &crate::names::Principal,
     signature: &Path,
     events: &Path,
+) -> Cmd {
+    verify_in(SIGNATURE_NAMESPACE, allowed, principal, signature, events)
+}
+
+/// `ssh-keygen -Y verify` of an approval: the principal's signature over the request.
+pub fn verify_approval(
+    approvers: &CliPath,
+    principal: &crate::names::Principal,
+    signature: &Path,
+    request: &Path,
+) -> Cmd {
+    verify_in(APPROVAL_NAMESPACE, approvers, principal, signature, request)
+}
+
+/// `ssh-keygen -Y sign` of an approval request with the approver's key, writing `REQUEST.sig`.
+pub fn sign_approval(key: &CliPath, request: &Path) -> Cmd {
+    let request = std::path::absolute(request).unwrap_or_else(|_| request.to_path_buf());
+    Cmd::changes(Tool::SshKeygen).args([
+        "-Y".to_string(),
+        "sign".into(),
+        "-f".into(),
+        key.to_string(),
+        "-n".into(),
+        APPROVAL_NAMESPACE.into(),
+        path_text(&request),
+    ])
+}
+
+/// `ssh-keygen -l -f KEY`: the key's fingerprint (`256 SHA256:… comment (ED25519)`).
+pub fn key_fingerprint(key: &CliPath) -> Cmd {
+    Cmd::reads(Tool::SshKeygen).args(["-l".to_string(), "-f".into(), key.to_string()])
+}
+
+fn verify_in(
+    namespace: &str,
+    allowed: &CliPath,
+    principal: &crate::names::Principal,
+    signature: &Path,
+    signed: &Path,
 ) -> Cmd {
     Cmd::reads(Tool::SshKeygen)
         .args([
@@ -56,9 +99,16 @@ pub fn verify_signature(
             "-I".into(),
             principal.to_string(),
             "-n".into(),
-            SIGNATURE_NAMESPACE.into(),
+            namespace.into(),
             "-s".into(),
             path_text(signature),
         ])
-        .stdin_from(events)
+        .stdin_from(signed)
+}
+
+/// The fingerprint in ssh-keygen's words (`… key SHA256:abc…`, `256 SHA256:abc… comment`).
+pub fn fingerprint_in(text: &str) -> Option<String> {
+    text.split_whitespace()
+        .find(|word| word.starts_with("SHA256:"))
+        .map(|word| word.trim_end_matches([',', '.']).to_string())
 }

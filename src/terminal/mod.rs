@@ -17,6 +17,18 @@ fn can_ask() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
 }
 
+/// Asks a question on the terminal and reads one line of answer (trimmed); `None` without a
+/// terminal to ask on (standard input and standard error).
+pub fn ask_line(question: &str) -> Option<String> {
+    if !can_ask() {
+        return None;
+    }
+    redact::err(question);
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).ok()?;
+    Some(line.trim().to_string())
+}
+
 /// Starts reading one answer from standard input on a helper thread.
 fn read_line() -> Receiver<std::io::Result<String>> {
     let (sender, receiver) = std::sync::mpsc::channel();

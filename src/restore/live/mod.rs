@@ -3,6 +3,7 @@
 //! learnt goes to state.json after every change, so that `--resume` continues without repeating
 //! destructive work. The waits are in `wait.rs`, the gates in `gate.rs`.
 
+mod approval;
 mod gate;
 mod notify;
 mod wait;
@@ -13,7 +14,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use super::ahead::{Ahead, leftover_note};
-use super::executor::{Background, Confirmation, Executor, GateOutcome, Wait, WaitEnd};
+use super::executor::{
+    ApprovalRequest, Background, Confirmation, Executor, GateOutcome, Wait, WaitEnd,
+};
 use super::operator::{Operator, Tone};
 use crate::error::{Error, Result};
 use crate::measures::Measures;
@@ -115,12 +118,18 @@ impl LiveExecutor {
         };
         let cmd = crate::runbook::signing::sign_events(&key, &self.record.dir().events_path());
         self.runner.add_tool(Tool::SshKeygen)?;
+        // The signature of an earlier invocation's log (a resumed run) is replaced: ssh-keygen
+        // would ask before writing over it.
+        let mut earlier = self.record.dir().events_path().into_os_string();
+        earlier.push(".sig");
+        let _ = std::fs::remove_file(earlier);
         self.write(&format!("$ {cmd}\n"))?;
         self.event(Event::CommandStarted {
             argv: cmd.argv(),
             effect: cmd.effect,
         })?;
-        let out = self.runner.run(&cmd)?;
+        // Signed however the run ended: an interrupted run's record is signed too.
+        let out = self.runner.run_regardless(&cmd)?;
         self.write(&transcript::command_output(
             &out.combined(),
             out.output.status,
@@ -642,6 +651,10 @@ impl Executor for LiveExecutor {
 
     fn wait_or_time_out(&mut self, wait: Wait<'_>) -> Result<WaitEnd> {
         self.poll(wait, wait::OnTimeout::Return)
+    }
+
+    fn approve(&mut self, request: &ApprovalRequest) -> Result<()> {
+        self.wait_for_approval(request)
     }
 
     fn confirm(&mut self, confirmation: &Confirmation) -> Result<GateOutcome> {

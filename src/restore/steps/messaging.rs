@@ -303,11 +303,12 @@ fn ask_to_delete(
     details.push("Velero then restores them from the messaging backup.".into());
     let outcome = cx.exec.confirm(&Confirmation {
         gate: "delete-messaging",
-        details,
+        details: details.clone(),
         question: "Delete exactly these objects?".into(),
         words: delete_words(cx),
     })?;
     if outcome == GateOutcome::Passed {
+        super::approval::require(cx, "delete-messaging", details)?;
         cx.facts.messaging_deletions = Some(deletions.clone());
         cx.checkpoint()?;
     }

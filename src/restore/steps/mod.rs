@@ -3,6 +3,7 @@
 //! really runs is the executor's business. A read that returns `None` (the offline plan) makes
 //! the step describe, in a `# ` line, what it would select.
 
+pub mod approval;
 mod clickhouse;
 mod identity;
 mod messaging;
