@@ -592,8 +592,14 @@ fn two_people_restore_one_runs_and_one_approves() {
         "{}",
         std::fs::read_to_string(sim.dir.path().join("screen.log")).unwrap()
     );
-    let (approved, screen) = approve_at_the_terminal(&run_dir, &approver);
-    assert!(approved.success(), "{screen}");
+    // No terminal this time: `--yes` approves without asking.
+    let approved = crate::support::tool()
+        .arg("approve")
+        .arg(&run_dir)
+        .args(["--sign-key", &approver.display().to_string(), "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(approved.status.code(), Some(0), "{}", explain(&approved));
     let run_dir_text = run_dir.display().to_string();
     let operator_text = operator.display().to_string();
     let mut resumed = spawn(&[

@@ -498,8 +498,8 @@ pub struct RunArgs {
     pub notify: Vec<String>,
 
     /// Four eyes: the restore point and the deletions each wait for the signature of one of the
-    /// approvers in FILE (ssh allowed signers; `arthur-restore approve`). Needs --sign-key.
-    #[arg(long, value_name = "FILE", value_parser = CliPath::new, requires = "sign_key", help_heading = "Run")]
+    /// approvers in FILE (ssh allowed signers; `arthur-restore approve`), never the --sign-key's.
+    #[arg(long, value_name = "FILE", value_parser = CliPath::new, help_heading = "Run")]
     pub approvers: Option<CliPath>,
 
     /// With --notify: tell when a wait that lasted at least this long ends.
@@ -613,6 +613,10 @@ pub struct ApproveArgs {
     /// The approver's ssh key (`ssh-keygen -Y sign -n arthur-restore-approval`).
     #[arg(long, value_name = "FILE", value_parser = CliPath::new)]
     pub sign_key: CliPath,
+
+    /// Approve without asking on the terminal (the request is still shown).
+    #[arg(long)]
+    pub yes: bool,
 }
 
 impl VerifyArgs {

@@ -63,11 +63,15 @@ pub fn approve(args: &ApproveArgs) -> Result<i32> {
         shown.push_str(&format!("  {}\n", line.as_str().unwrap_or("")));
     }
     crate::record::redact::err(&shown);
-    let Some(answer) = crate::terminal::ask_line("Type `approve` to approve, with your key: ")
-    else {
-        return Err(Error::refused(
-            "approve asks on a terminal (standard input and standard error); nothing was signed",
-        ));
+    let answer = if args.yes {
+        crate::record::redact::err("approved with --yes\n");
+        "approve".to_string()
+    } else {
+        crate::terminal::ask_line("Type `approve` to approve, with your key: ").ok_or_else(|| {
+            Error::refused(
+                "approve asks on a terminal (standard input and standard error), or takes --yes; nothing was signed",
+            )
+        })?
     };
     if answer != "approve" {
         return Err(Error::refused(format!(

@@ -157,9 +157,11 @@ impl LiveExecutor {
         }
     }
 
-    /// The fingerprint of the run's own key (`--sign-key`), which may not approve.
+    /// The fingerprint of the run's own key (`--sign-key`), which may not approve. Without one
+    /// the run cannot tell the operator's key from an approver's: it says so.
     fn own_fingerprint(&mut self) -> Result<Option<String>> {
         let Some(key) = self.sign_key.clone() else {
+            self.comment("WARNING: no --sign-key: the run cannot tell the operator's own key from an approver's; give --sign-key so that the operator cannot approve their own run")?;
             return Ok(None);
         };
         self.runner.add_tool(crate::process::Tool::SshKeygen)?;
