@@ -284,7 +284,8 @@ pub(crate) fn save_state(_lock: &mut File, world: &World) {
     let path =
         PathBuf::from(std::env::var_os("ARTHUR_SIM_STATE").expect("ARTHUR_SIM_STATE is set"));
     let temporary = path.with_extension(format!("tmp{}", std::process::id()));
-    let text = serde_json::to_string_pretty(world).expect("JSON");
+    // Compact: every call of every run reads and writes it.
+    let text = serde_json::to_string(world).expect("JSON");
     fs::write(&temporary, text).expect("the state file writes");
     fs::rename(&temporary, &path).expect("the state file is replaced");
 }
