@@ -582,6 +582,13 @@ fn two_people_restore_one_runs_and_one_approves() {
             .unwrap()
             .contains("messaging-cp-zookeeper")
     );
+    // The approver's good signature of the other gate's request is no approval of this one.
+    std::fs::copy(
+        run_dir.join("approvals/restore-point.json.sig"),
+        run_dir.join("approvals/delete-messaging.json.sig"),
+    )
+    .unwrap();
+    await_text(&events, "does not verify for this request", 2);
     // SAFETY: kill(2) sends a signal; no memory effects.
     unsafe {
         libc::kill(run.id() as libc::pid_t, libc::SIGINT);
