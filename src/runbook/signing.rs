@@ -15,15 +15,20 @@ pub const SIGNATURE_NAMESPACE: &str = "arthur-restore";
 /// `ssh-keygen -Y sign`: signs the event log with the operator's key, writing `FILE.sig`. The log
 /// is named by its absolute path, so that it can never be read as an option.
 pub fn sign_events(key: &CliPath, events: &Path) -> Cmd {
-    let events = std::path::absolute(events).unwrap_or_else(|_| events.to_path_buf());
+    sign_in(SIGNATURE_NAMESPACE, key, events)
+}
+
+/// `ssh-keygen -Y sign -n NAMESPACE`, the file named by its absolute path.
+fn sign_in(namespace: &str, key: &CliPath, file: &Path) -> Cmd {
+    let file = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
     Cmd::changes(Tool::SshKeygen).args([
         "-Y".to_string(),
         "sign".into(),
         "-f".into(),
         key.to_string(),
         "-n".into(),
-        SIGNATURE_NAMESPACE.into(),
-        path_text(&events),
+        namespace.into(),
+        path_text(&file),
     ])
 }
 
@@ -66,16 +71,7 @@ pub fn verify_approval(
 
 /// `ssh-keygen -Y sign` of an approval request with the approver's key, writing `REQUEST.sig`.
 pub fn sign_approval(key: &CliPath, request: &Path) -> Cmd {
-    let request = std::path::absolute(request).unwrap_or_else(|_| request.to_path_buf());
-    Cmd::changes(Tool::SshKeygen).args([
-        "-Y".to_string(),
-        "sign".into(),
-        "-f".into(),
-        key.to_string(),
-        "-n".into(),
-        APPROVAL_NAMESPACE.into(),
-        path_text(&request),
-    ])
+    sign_in(APPROVAL_NAMESPACE, key, request)
 }
 
 /// `ssh-keygen -l -f KEY`: the key's fingerprint (`256 SHA256:… comment (ED25519)`).

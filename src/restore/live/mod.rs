@@ -474,19 +474,24 @@ impl LiveExecutor {
     /// a command killed with the tool (or by a time limit) is on record, its effect unknown.
     fn execute(&mut self, cmd: &Cmd) -> Result<Output> {
         self.runner.interrupt().check()?;
-        let line = cmd.to_string();
-        self.write(&format!("$ {line}\n"))?;
-        self.screen.command_started(&line);
-        self.event(Event::CommandStarted {
-            argv: cmd.argv(),
-            effect: cmd.effect,
-        })?;
+        self.announce(cmd)?;
         let started = Instant::now();
         let ahead = self.ahead.take(cmd);
         let ran_ahead = ahead.is_some();
         let out = self.run_or_record_kill(cmd, started, ahead)?;
         self.show_answer(cmd, &out, ran_ahead)?;
         Ok(out.output)
+    }
+
+    /// A command's `$ ` line, on the screen too, and its `command-started` event.
+    fn announce(&mut self, cmd: &Cmd) -> Result<()> {
+        let line = cmd.to_string();
+        self.write(&format!("$ {line}\n"))?;
+        self.screen.command_started(&line);
+        self.event(Event::CommandStarted {
+            argv: cmd.argv(),
+            effect: cmd.effect,
+        })
     }
 
     /// A command's answer: in the transcript, on the screen, and its event.
@@ -504,13 +509,7 @@ impl LiveExecutor {
         for (cmd, answer) in self.ahead.leftovers() {
             self.comment(&leftover_note(&cmd, &answer))?;
             if let Ok(out) = answer {
-                let line = cmd.to_string();
-                self.write(&format!("$ {line}\n"))?;
-                self.screen.command_started(&line);
-                self.event(Event::CommandStarted {
-                    argv: cmd.argv(),
-                    effect: cmd.effect,
-                })?;
+                self.announce(&cmd)?;
                 self.show_answer(&cmd, &out, true)?;
             }
         }
