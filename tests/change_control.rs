@@ -48,15 +48,7 @@ fn a_completed_run_writes_its_metrics_and_says_them() {
     // The oldest restored backup (the ClickHouse one, 2023-05-11T00:00:07Z), as the run began.
     let age = value(&samples, "arthur_restore_restore_point_age_seconds", labels);
     assert!(age > 3.0 * 365.0 * 86400.0, "{age}");
-    for step in [
-        "rds",
-        "platform",
-        "clickhouse",
-        "messaging",
-        "enrichments",
-        "workflows",
-        "smoke",
-    ] {
+    for step in arthur_restore::runbook::StepId::ALL.map(|s| s.id()) {
         let spent = value(
             &samples,
             "arthur_restore_step_duration_seconds",

@@ -70,7 +70,8 @@ impl LiveExecutor {
         let name = format!("{}.json", request.gate);
         let text = self.write_request(&run, &name, request)?;
         let path = self.record.dir().approval_path(&name);
-        let signature = self.record.dir().approval_path(&format!("{name}.sig"));
+        let signature_name = format!("{name}.sig");
+        let signature = self.record.dir().approval_path(&signature_name);
         let timeout = self.timing.timeout;
         self.comment(&format!(
             "four eyes: the {} gate needs the approval of one of the approvers in {}:\n{}\nto approve: arthur-restore approve {run} --sign-key KEY (it writes {}; a signature carried here from another host counts too); waiting up to {}",
@@ -102,8 +103,7 @@ impl LiveExecutor {
                 line.clear();
                 return Err(error);
             }
-            let name_sig = format!("{name}.sig");
-            let current = self.record.dir().read_approval(&name_sig)?;
+            let current = self.record.dir().read_approval(&signature_name)?;
             if current.is_some() && current != seen {
                 seen = current;
                 line.clear();

@@ -26,44 +26,35 @@ pub fn require(cx: &mut Context<'_>, gate: &'static str, shown: Vec<String>) -> 
     cx.checkpoint()
 }
 
+/// A name the approval shows, or that it is not restored.
+fn shown(value: Option<&impl std::fmt::Display>) -> String {
+    value.map_or_else(|| "(not restored)".to_string(), ToString::to_string)
+}
+
 /// What the restore point's approval shows: the backups, the RDS snapshot and its target, the
 /// steps.
 pub fn restore_point_lines(cx: &Context<'_>) -> Vec<String> {
     let o = &*cx.options;
-    let name = |value: Option<String>| value.unwrap_or_else(|| "(not restored)".into());
     let steps: Vec<&str> = o.steps.iter().map(|s| s.id()).collect();
-    let mut lines = vec![
-        format!(
-            "Restore in namespace {}, steps: {}",
-            o.namespace,
-            steps.join(" ")
-        ),
-        format!(
-            "messaging backup:   {}",
-            name(o.backups.messaging.as_ref().map(ToString::to_string))
-        ),
-        format!(
-            "enrichments backup: {}",
-            name(o.backups.enrichments.as_ref().map(ToString::to_string))
-        ),
-        format!(
-            "workflows backup:   {}",
-            name(o.backups.workflows.as_ref().map(ToString::to_string))
-        ),
-        format!(
-            "ClickHouse backup:  {}",
-            name(o.backups.clickhouse.as_ref().map(ToString::to_string))
-        ),
-        format!(
-            "RDS snapshot:       {}",
-            name(o.rds.snapshot.as_ref().map(ToString::to_string))
-        ),
+    let mut rows: Vec<(&str, String)> = vec![
+        ("messaging backup:", shown(o.backups.messaging.as_ref())),
+        ("enrichments backup:", shown(o.backups.enrichments.as_ref())),
+        ("workflows backup:", shown(o.backups.workflows.as_ref())),
+        ("ClickHouse backup:", shown(o.backups.clickhouse.as_ref())),
+        ("RDS snapshot:", shown(o.rds.snapshot.as_ref())),
     ];
     if o.steps.contains(&StepId::Rds) {
-        lines.push(format!(
-            "RDS target:         {} (a new instance)",
-            name(o.rds.instance.as_ref().map(ToString::to_string))
-        ));
+        let target = shown(o.rds.instance.as_ref());
+        rows.push(("RDS target:", format!("{target} (a new instance)")));
     }
+    let mut lines = vec![format!(
+        "Restore in namespace {}, steps: {}",
+        o.namespace,
+        steps.join(" ")
+    )];
+    lines.extend(
+        rows.into_iter()
+            .map(|(label, value)| format!("{label:<20}{value}")),
+    );
     lines
 }
