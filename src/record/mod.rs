@@ -447,7 +447,11 @@ impl RunDir {
         let mut holder = String::new();
         let _ = file.read_to_string(&mut holder);
         let holder = holder.trim().to_string();
-        if let Err(error) = directory.try_lock() {
+        let mut locked = directory.try_lock();
+        if matches!(locked, Err(std::fs::TryLockError::WouldBlock)) && holder_has_ended(&holder) {
+            locked = lock_within(&directory, DYING_HOLDER_GRACE);
+        }
+        if let Err(error) = locked {
             return Err(match error {
                 std::fs::TryLockError::WouldBlock => Error::refused(format!(
                     "the run directory {} is in use by another arthur-restore ({}); nothing was changed. Wait for it to end, or stop it first",
@@ -471,6 +475,46 @@ impl RunDir {
             file,
             taken_over: (!holder.is_empty()).then_some(holder),
         })
+    }
+}
+
+/// How long a run waits for the lock of a holder that has ended: a holder killed (SIGKILL) while
+/// it started a command leaves that child holding the directory, between its fork and its exec
+/// (where the descriptor closes) or its parent-death signal, for a moment.
+const DYING_HOLDER_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The holder named in the lock file (`pid N on host H`) was on this host and has ended.
+fn holder_has_ended(holder: &str) -> bool {
+    let Some((pid, host)) = holder
+        .strip_prefix("pid ")
+        .and_then(|rest| rest.split_once(" on host "))
+    else {
+        return false;
+    };
+    let Ok(pid) = pid.parse::<libc::pid_t>() else {
+        return false;
+    };
+    if pid <= 0 || host != host_name() {
+        return false;
+    }
+    // SAFETY: kill(2) with signal 0 only checks that the process exists; no memory effects.
+    let exists = unsafe { libc::kill(pid, 0) } == 0;
+    !exists && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+}
+
+/// Tries the lock until `grace` has passed.
+fn lock_within(
+    directory: &File,
+    grace: std::time::Duration,
+) -> std::result::Result<(), std::fs::TryLockError> {
+    let deadline = std::time::Instant::now() + grace;
+    loop {
+        match directory.try_lock() {
+            Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => return other,
+        }
     }
 }
 
@@ -648,6 +692,43 @@ mod tests {
         assert_eq!(refused.exit_code(), 3, "{refused}");
         drop(held);
         assert!(again.lock().is_ok());
+    }
+
+    /// A holder killed while it started a command: the child holds the directory for a moment
+    /// (between its fork and its exec). The next run waits for it instead of refusing; a holder
+    /// that is alive is refused at once.
+    #[test]
+    fn a_killed_holders_last_child_is_waited_for() {
+        let (_dir, run) = new_run_dir();
+        let mut ended = std::process::Command::new("true").spawn().unwrap();
+        let pid = ended.id();
+        ended.wait().unwrap();
+        let lock_file = run.path().join(LOCK_FILE);
+        std::fs::write(&lock_file, format!("pid {pid} on host {}\n", host_name())).unwrap();
+        let child_copy = File::open(run.path()).unwrap();
+        child_copy.lock().unwrap();
+        let exec = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            drop(child_copy);
+        });
+        let taken = run
+            .lock()
+            .expect("the lock, once the child's copy is closed");
+        exec.join().unwrap();
+        assert_eq!(
+            taken.taken_over,
+            Some(format!("pid {pid} on host {}", host_name()))
+        );
+        drop(taken);
+
+        let alive = File::open(run.path()).unwrap();
+        alive.lock().unwrap();
+        let me = format!("pid {} on host {}\n", std::process::id(), host_name());
+        std::fs::write(&lock_file, me).unwrap();
+        let started = std::time::Instant::now();
+        let refused = run.lock().err().expect("a living holder's lock is refused");
+        assert_eq!(refused.exit_code(), 3, "{refused}");
+        assert!(started.elapsed() < DYING_HOLDER_GRACE, "refused at once");
     }
 
     /// A run that ended in any orderly way (a refusal included) leaves no holder behind: the
