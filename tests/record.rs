@@ -263,13 +263,12 @@ fn a_time_limit_ends_the_whole_process_group() {
     let argv = Argv::arthur("run")
         .with(&["--yes", "--command-timeout", "1s", "--run-dir", &run_dir])
         .pairs(&SESSION_RDS[1..], &[]);
-    let output = sim
-        .command()
-        .env("ARTHUR_RESTORE_KUBECTL", &script)
-        .args(argv.words())
-        .timeout(std::time::Duration::from_secs(60))
-        .output()
-        .unwrap();
+    let output = crate::support::output_within(
+        sim.command()
+            .env("ARTHUR_RESTORE_KUBECTL", &script)
+            .args(argv.words()),
+        std::time::Duration::from_secs(60),
+    );
     assert_eq!(output.status.code(), Some(1), "{}", explain(&output));
     assert!(
         stderr(&output).contains("--command-timeout"),

@@ -178,7 +178,7 @@ fn verify_of_a_run_directory_checks_the_runs_cluster() {
 fn verify_needs_only_kubectl() {
     let replay = Replay::new();
     let path = format!("{}:/usr/bin:/bin", replay.dir.path().join("bin").display());
-    let missing = |command: &mut assert_cmd::Command| {
+    let missing = |command: &mut std::process::Command| {
         for variable in [
             "ARTHUR_RESTORE_VELERO",
             "ARTHUR_RESTORE_AWS",

@@ -1,7 +1,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use assert_cmd::Command;
+use std::process::Command;
 
 pub mod sim;
 
@@ -149,6 +149,30 @@ impl Replay {
 }
 
 /// Prints what a test needs to see when it fails.
+/// Runs `command` to its end like `output()`, but kills it once `limit` has passed: a test of a
+/// time limit must not hang the suite when the limit fails.
+pub fn output_within(command: &mut Command, limit: std::time::Duration) -> Output {
+    let child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the tool runs");
+    let pid = libc::pid_t::try_from(child.id()).expect("a pid");
+    let (done, ended) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        if ended.recv_timeout(limit).is_err() {
+            // SAFETY: kill(2) on the child, which has not been reaped yet (wait is below).
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
+        }
+    });
+    let output = child.wait_with_output().expect("the tool's output");
+    let _ = done.send(());
+    let _ = watchdog.join();
+    output
+}
+
 pub fn explain(output: &Output) -> String {
     format!(
         "status: {:?}\n--- stdout\n{}\n--- stderr\n{}",

@@ -50,7 +50,7 @@ impl Sim {
     }
 
     /// The tool, with the sim as the four CLIs and this world.
-    pub fn command(&self) -> assert_cmd::Command {
+    pub fn command(&self) -> std::process::Command {
         let mut command = tool();
         command.envs(self.env()).current_dir(self.dir.path());
         command
