@@ -30,7 +30,7 @@ REPO, BIN = sys.argv[1], sys.argv[2]
 WORK = sys.argv[3]
 QUICK = "--quick" in sys.argv[4:]
 TOOL = os.path.join(REPO, "target/release/arthur-restore")
-# The static release's binary (scripts/bench builds it when the musl target is installed).
+# The static release's binary (scripts/bench builds it as scripts/release does).
 STATIC = os.path.join(REPO, "target/x86_64-unknown-linux-musl/release/arthur-restore")
 OPERATIONS = [1000, 10000] if QUICK else [1000, 10000, 20000, 50000]
 PODS = [1000, 10000]
@@ -49,10 +49,10 @@ def env(folder, session):
     )
 
 
-def measure(argv, environment=None, shell=False, state=None):
-    """The best wall time of RUNS runs, and the output of the last."""
+def measure(argv, environment=None, shell=False, state=None, runs=RUNS):
+    """The best wall time of `runs` runs, and the output of the last."""
     best, out = None, b""
-    for _ in range(RUNS):
+    for _ in range(runs):
         if state and os.path.isdir(state):
             for name in os.listdir(state):
                 os.remove(os.path.join(state, name))
@@ -260,8 +260,12 @@ def main():
         folder = os.path.join(WORK, f"ops-{ops}")
         argv = ["-n", "arthur", "-o", "json", "backups", "--max-output", "1GiB"]
         tool_env = env(folder, "tool.session")
-        glibc_s, _ = measure([TOOL] + argv, tool_env, state=tool_env["ARTHUR_REPLAY_STATE"])
-        static_s, _ = measure([STATIC] + argv, tool_env, state=tool_env["ARTHUR_REPLAY_STATE"])
+        # In turns, best of five each: a busy moment of the machine falls on both binaries.
+        glibc_s = static_s = None
+        for _ in range(5):
+            g, _ = measure([TOOL] + argv, tool_env, state=tool_env["ARTHUR_REPLAY_STATE"], runs=1)
+            s, _ = measure([STATIC] + argv, tool_env, state=tool_env["ARTHUR_REPLAY_STATE"], runs=1)
+            glibc_s, static_s = min(glibc_s or g, g), min(static_s or s, s)
         print(f"static release binary (musl): backups at {ops} operations {static_s:.3f}s against {glibc_s:.3f}s, {static_s / glibc_s:.2f}x (target 1.2x)")
         if static_s > 1.2 * glibc_s:
             failed.append(f"the static binary at {ops} operations: {static_s / glibc_s:.2f}x the glibc build's time")
