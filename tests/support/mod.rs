@@ -1,7 +1,5 @@
 use std::path::{Path, PathBuf};
-use std::process::Output;
-
-use std::process::Command;
+use std::process::{Command, Output};
 
 pub mod sim;
 
@@ -148,7 +146,6 @@ impl Replay {
     }
 }
 
-/// Prints what a test needs to see when it fails.
 /// Runs `command` to its end like `output()`, but kills it once `limit` has passed: a test of a
 /// time limit must not hang the suite when the limit fails.
 pub fn output_within(command: &mut Command, limit: std::time::Duration) -> Output {
@@ -173,6 +170,7 @@ pub fn output_within(command: &mut Command, limit: std::time::Duration) -> Outpu
     output
 }
 
+/// Prints what a test needs to see when it fails.
 pub fn explain(output: &Output) -> String {
     format!(
         "status: {:?}\n--- stdout\n{}\n--- stderr\n{}",
