@@ -381,22 +381,21 @@ fn a_run_dir_with_other_files_is_refused() {
     assert_eq!(sim.calls(), 0);
 }
 
-/// The faults every command meets in the fault matrix: a not-found answer (which some reads
-/// take as "absent"), a refusal, a hang past --command-timeout, output no parser reads, death
-/// by a signal.
-const FAULTS: [&str; 5] = ["notfound", "error", "hang", "garbage", "signal"];
-
 /// The real CLIs' other errors (forbidden, connection refused, throttled): the tool reads none
 /// of their texts, so one class; each command meets one of them, in turn.
 const ERRORS: [&str; 3] = ["forbidden", "refused", "throttled"];
 
-/// The fault of `kind` that command `n` meets (`error`: one of ERRORS, in turn).
-fn fault_kind(n: usize, kind: &'static str) -> &'static str {
-    if kind == "error" {
-        ERRORS[n % ERRORS.len()]
-    } else {
-        kind
-    }
+/// The faults command `n` meets in the fault matrix: a not-found answer (which some reads take
+/// as "absent"), one of ERRORS, a hang past --command-timeout, output no parser reads, death by
+/// a signal.
+fn faults_of(n: usize) -> [&'static str; 5] {
+    [
+        "notfound",
+        ERRORS[n % ERRORS.len()],
+        "hang",
+        "garbage",
+        "signal",
+    ]
 }
 
 /// The changes asked after call `n` (the first run's, before the resume).
@@ -452,9 +451,8 @@ fn every_command_meets_every_fault() {
     let started = std::time::Instant::now();
     let (_, expected) = reference();
     let commands = reference_calls();
-    let mut cases: Vec<(usize, &str)> = FAULTS
-        .iter()
-        .flat_map(|kind| (1..=commands.len()).map(move |n| (n, fault_kind(n, kind))))
+    let mut cases: Vec<(usize, &str)> = (1..=commands.len())
+        .flat_map(|n| faults_of(n).map(|kind| (n, kind)))
         .collect();
     // Blocking like the real systems: PVCs held by their protection finalizer, a Velero restore
     // that stays InProgress.
@@ -471,7 +469,7 @@ fn every_command_meets_every_fault() {
             "fault matrix: {} cases ({} commands x {} faults, one of {} errors in turn; and 2 blocking), {} failed",
             cases.len(),
             commands.len(),
-            FAULTS.len(),
+            faults_of(1).len(),
             ERRORS.len(),
             failures.len()
         ),
