@@ -465,7 +465,7 @@ impl RunDir {
                 std::fs::TryLockError::Error(e) => Error::io("cannot lock", &self.path, e),
             });
         }
-        let me = format!("pid {} on host {}", std::process::id(), host_name());
+        let me = holder_line(std::process::id(), &host_name());
         file.set_len(0)
             .and_then(|()| file.rewind())
             .and_then(|()| writeln!(file, "{me}"))
@@ -483,7 +483,12 @@ impl RunDir {
 /// (where the descriptor closes) or its parent-death signal, for a moment.
 const DYING_HOLDER_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// The holder named in the lock file (`pid N on host H`) was on this host and has ended.
+/// How the lock file names its holder; `holder_has_ended` reads it back.
+fn holder_line(pid: u32, host: &str) -> String {
+    format!("pid {pid} on host {host}")
+}
+
+/// The holder named in the lock file (`holder_line`) was on this host and has ended.
 fn holder_has_ended(holder: &str) -> bool {
     let Some((pid, host)) = holder
         .strip_prefix("pid ")
@@ -704,7 +709,8 @@ mod tests {
         let pid = ended.id();
         ended.wait().unwrap();
         let lock_file = run.path().join(LOCK_FILE);
-        std::fs::write(&lock_file, format!("pid {pid} on host {}\n", host_name())).unwrap();
+        let holder = holder_line(pid, &host_name());
+        std::fs::write(&lock_file, format!("{holder}\n")).unwrap();
         let child_copy = File::open(run.path()).unwrap();
         child_copy.lock().unwrap();
         let exec = std::thread::spawn(move || {
@@ -715,16 +721,13 @@ mod tests {
             .lock()
             .expect("the lock, once the child's copy is closed");
         exec.join().unwrap();
-        assert_eq!(
-            taken.taken_over,
-            Some(format!("pid {pid} on host {}", host_name()))
-        );
+        assert_eq!(taken.taken_over, Some(holder));
         drop(taken);
 
         let alive = File::open(run.path()).unwrap();
         alive.lock().unwrap();
-        let me = format!("pid {} on host {}\n", std::process::id(), host_name());
-        std::fs::write(&lock_file, me).unwrap();
+        let me = holder_line(std::process::id(), &host_name());
+        std::fs::write(&lock_file, format!("{me}\n")).unwrap();
         let started = std::time::Instant::now();
         let refused = run.lock().err().expect("a living holder's lock is refused");
         assert_eq!(refused.exit_code(), 3, "{refused}");
